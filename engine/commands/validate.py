@@ -1,0 +1,126 @@
+"""``frontdesk validate`` and ``frontdesk playbooks``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import ExitCode, Issue, Location
+from ..loading.catalog import Catalog, playbook_files, search_path
+from ..loading.loader import LoadedPlaybook, parse_playbook_file, validate
+from ..loading.practice import check_tailoring, parse_practice
+from ..report import issue_dict, issues_text, to_json
+from ..settings import Options
+
+PRACTICE_NAMES = ("practice.yaml", "practice.yml")
+
+
+def _display(path: Path) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def catalog_for(options: Options) -> Catalog:
+    """The catalog of the search path for these options."""
+    return Catalog.scan(search_path(options.playbooks, options.home_path, options.env))
+
+
+def _expand(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        files.extend(playbook_files(path) if path.is_dir() else [path])
+    return files
+
+
+def _validate_practice(path: Path, catalog: Catalog) -> tuple[str, list[Issue]]:
+    from ..errors import InvalidError
+
+    display = _display(path)
+    try:
+        document = parse_practice(path, display=display)
+    except InvalidError as exc:
+        return display, exc.issues
+
+    def lookup(playbook_id: str) -> object:
+        try:
+            return catalog.load(playbook_id).playbook
+        except Exception:
+            return None
+
+    return display, check_tailoring(document, lookup)  # type: ignore[arg-type]
+
+
+def run_validate(options: Options, paths: list[str], fmt: str) -> int:
+    """Validate files (or the search path); print every issue; exit 3 on any error."""
+    catalog = catalog_for(options)
+    results: list[tuple[str, str | None, list[Issue]]] = []
+    if paths:
+        files = _expand(paths)
+        missing = [p for p in files if not p.exists()]
+        for path in missing:
+            results.append((str(path), None, [Issue("error", "not-found", "no such file",
+                                                    Location(str(path), 1, 1))]))
+        playbook_paths = [p for p in files if p.exists() and p.name not in PRACTICE_NAMES]
+        practice_paths = [p for p in files if p.exists() and p.name in PRACTICE_NAMES]
+    else:
+        playbook_paths = [e.path for e in catalog.entries]
+        practice_paths = [options.practice_path] if options.practice_path.exists() else []
+    loaded: list[LoadedPlaybook] = [parse_playbook_file(p, _display(p)) for p in playbook_paths]
+    known = catalog.signatures(loaded)
+    for item in loaded:
+        if not item.errors:
+            validate(item, known)
+        results.append((item.display, item.id, item.issues))
+    for path in practice_paths:
+        display, issues = _validate_practice(path, catalog)
+        results.append((display, None, issues))
+    return _report(results, fmt)
+
+
+def _report(results: list[tuple[str, str | None, list[Issue]]], fmt: str) -> int:
+    issues = [i for _, _, file_issues in results for i in file_issues]
+    errors = sum(1 for i in issues if i.is_error)
+    warnings = len(issues) - errors
+    if fmt == "json":
+        click.echo(to_json({
+            "files": [{"path": path, "playbook": pid,
+                       "valid": not any(i.is_error for i in file_issues),
+                       "issues": [issue_dict(i) for i in file_issues]}
+                      for path, pid, file_issues in results],
+            "errors": errors, "warnings": warnings,
+        }))
+    else:
+        click.echo(issues_text(issues), nl=False)
+        summary = f"{len(results)} file{'s' if len(results) != 1 else ''} checked: " \
+                  f"{errors} error{'s' if errors != 1 else ''}, " \
+                  f"{warnings} warning{'s' if warnings != 1 else ''}"
+        click.echo(summary, err=True)
+    return ExitCode.INVALID if errors else ExitCode.OK
+
+
+def run_playbooks(options: Options, as_json: bool) -> int:
+    """List the playbooks of the search path with their source and shadowing."""
+    catalog = catalog_for(options)
+    rows = []
+    for entry in catalog.entries:
+        row = {"id": entry.id, "version": entry.version, "title": entry.title,
+               "source": f"{entry.origin}: {entry.path}"}
+        if entry.shadowed_by is not None:
+            row["shadowed_by"] = f"{entry.shadowed_by.origin}: {entry.shadowed_by.path}"
+        rows.append(row)
+    if as_json:
+        click.echo(to_json(rows))
+        return ExitCode.OK
+    if not rows:
+        click.echo("no playbooks found", err=True)
+    for row in rows:
+        status = f"  (shadowed by {row['shadowed_by']})" if "shadowed_by" in row else ""
+        click.echo(f"{row['id']:<24} v{row['version'] or '?':<3} {row['title'] or '':<40} "
+                   f"{row['source']}{status}")
+    return ExitCode.OK

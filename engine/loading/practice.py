@@ -1,0 +1,162 @@
+"""Load and validate ``practice.yaml``: schema, time zone, calendar, people and tailoring.
+
+Tailoring is checked against the playbooks it names (unknown playbook, setting, role or task id
+is a located error with a did-you-mean), so a typo never silently changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidError, Issue, Location, did_you_mean
+from ..model import Person, Playbook, Practice, Tailoring
+from .schema import schema_issues
+from .yamlsource import JsonPath, SourceMap, YamlDocument, load_file, parse_text
+
+
+def _timezone_issue(name: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone '{name}'"
+    return None
+
+
+def _country_issue(country: str, subdivision: str | None) -> tuple[str, str | None] | None:
+    from holidays.utils import list_supported_countries
+
+    supported = list_supported_countries()
+    if country not in supported:
+        return f"unknown country code '{country}'", did_you_mean(country, supported)
+    if subdivision is not None and subdivision not in supported[country]:
+        return (f"unknown subdivision '{subdivision}' of {country}",
+                did_you_mean(subdivision, supported[country]))
+    return None
+
+
+def check_practice(document: YamlDocument) -> list[Issue]:
+    """Schema and field checks of a practice config (not its tailoring)."""
+    data = document.data
+    if data is None:
+        return []
+    issues = schema_issues(document, "practice")
+    if issues or not isinstance(data, dict):
+        return issues
+    source = document.source
+
+    def error(path: JsonPath, message: str, hint: str | None = None) -> None:
+        issues.append(Issue("error", "practice", message, source.at(path), hint))
+
+    timezone = data.get("timezone")
+    if isinstance(timezone, str) and (problem := _timezone_issue(timezone)):
+        error(("timezone",), problem, "use an IANA name such as America/New_York")
+    calendar = data.get("calendar") or {}
+    country = calendar.get("country", "US")
+    found = _country_issue(country, calendar.get("subdivision"))
+    if found:
+        path: JsonPath = ("calendar", "country") if "subdivision" not in found[0] else (
+            "calendar", "subdivision")
+        error(path, found[0], found[1])
+    return issues
+
+
+def build_practice(data: dict[str, Any] | None) -> Practice:
+    """A ``Practice`` from a validated config (``None``: no practice.yaml)."""
+    data = data or {}
+    calendar = data.get("calendar") or {}
+    people = {pid: Person(pid, (spec or {}).get("name"), tuple((spec or {}).get("roles") or ()))
+              for pid, spec in (data.get("people") or {}).items()}
+    playbooks = {
+        pid: Tailoring(
+            settings=dict(spec.get("settings") or {}),
+            roles=dict(spec.get("roles") or {}),
+            tasks={tid: dict(t or {}) for tid, t in (spec.get("tasks") or {}).items()},
+            disabled_tasks=tuple(spec.get("disabled_tasks") or ()),
+        )
+        for pid, spec in ((k, v or {}) for k, v in (data.get("playbooks") or {}).items())
+    }
+    return Practice(
+        name=data.get("practice"),
+        timezone=data.get("timezone"),
+        country=calendar.get("country", "US"),
+        subdivision=calendar.get("subdivision"),
+        closed=tuple(calendar.get("closed") or ()),
+        people=people,
+        playbooks=playbooks,
+    )
+
+
+def parse_practice(path: Path | None = None, text: str | None = None,
+                   display: str = "practice.yaml") -> YamlDocument:
+    """Read and check a practice config; ``InvalidError`` (exit 3) on any error."""
+    if text is not None:
+        documents, issues = parse_text(text, display)
+    elif path is not None and path.exists():
+        documents, issues = load_file(path, display)
+    else:
+        return YamlDocument(None, SourceMap(display))
+    if len(documents) > 1:
+        issues.append(Issue("error", "many-documents", "practice.yaml holds one document",
+                            Location(display, 1, 1)))
+    document = documents[0] if documents else YamlDocument(None, SourceMap(display))
+    issues += check_practice(document)
+    if any(i.is_error for i in issues):
+        raise InvalidError(issues)
+    return document
+
+
+def check_tailoring(document: YamlDocument,
+                    lookup: Callable[[str], Playbook | None],
+                    only: str | None = None) -> list[Issue]:
+    """Check each ``playbooks:`` override against the playbook it names.
+
+    ``lookup`` returns the playbook for an id, or None when no such playbook exists.
+    """
+    data = document.data if isinstance(document.data, dict) else {}
+    source = document.source
+    issues: list[Issue] = []
+    sections = data.get("playbooks") or {}
+    known_people_roles = {r for p in (data.get("people") or {}).values()
+                          for r in (p or {}).get("roles") or ()}
+    for playbook_id, spec in sections.items():
+        if only is not None and playbook_id != only:
+            continue
+        base: JsonPath = ("playbooks", playbook_id)
+        playbook = lookup(playbook_id)
+        if playbook is None:
+            issues.append(Issue("error", "unknown-playbook",
+                                f"tailoring of unknown playbook '{playbook_id}'",
+                                source.at(base, key=True)))
+            continue
+        spec = spec or {}
+        tasks = playbook.all_tasks()
+        checks: list[tuple[str, list[str], str]] = [
+            ("settings", list(playbook.settings), "setting"),
+            ("roles", list(playbook.roles), "role"),
+            ("tasks", list(tasks), "task"),
+        ]
+        for section, allowed, noun in checks:
+            for name in spec.get(section) or {}:
+                if name not in allowed:
+                    issues.append(Issue(
+                        "error", f"unknown-{noun}",
+                        f"playbook '{playbook_id}' has no {noun} '{name}'",
+                        source.at((*base, section, name), key=True),
+                        did_you_mean(name, allowed)))
+        for i, task_id in enumerate(spec.get("disabled_tasks") or ()):
+            if task_id not in tasks:
+                issues.append(Issue("error", "unknown-task",
+                                    f"playbook '{playbook_id}' has no task '{task_id}'",
+                                    source.at((*base, "disabled_tasks", i)),
+                                    did_you_mean(task_id, tasks)))
+        for role, target in (spec.get("roles") or {}).items():
+            if known_people_roles and target not in known_people_roles:
+                issues.append(Issue("error", "unknown-role",
+                                    f"no person holds the practice role '{target}'",
+                                    source.at((*base, "roles", role)),
+                                    did_you_mean(target, known_people_roles)))
+    return issues

@@ -1,0 +1,480 @@
+"""Semantic checks of a playbook document: everything JSON Schema cannot say.
+
+Runs on the raw document (defensively, so it also works beside schema errors) and returns every
+problem as a located issue: unknown states and roles, unreachable states, duplicate task ids,
+choice rules, template and expression syntax, unknown names, events with no transition, timers
+with ``by``, ``start`` of unknown playbooks, and the "no final state reachable" warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2.exceptions import TemplateSyntaxError
+
+from .. import sandbox
+from ..errors import Issue, Location, did_you_mean
+from ..values import convert
+from .build import build_field
+from .describe import describe_path
+from .yamlsource import JsonPath, SourceMap
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a ``start`` action needs to know of another playbook."""
+
+    id: str
+    inputs: frozenset[str]
+    required: frozenset[str]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class PlaybookChecker:
+    """Collects the semantic issues of one playbook document."""
+
+    def __init__(self, data: Any, source: SourceMap,
+                 known: Mapping[str, Signature] | None = None) -> None:
+        self.data = _dict(data)
+        self.source = source
+        self.known = known
+        self.issues: list[Issue] = []
+        self.states = _dict(self.data.get("states"))
+        self.roles = {r for r in _list(self.data.get("roles")) if isinstance(r, str)}
+        self.settings = set(_dict(self.data.get("settings")))
+        self.variables = self._declared_variables()
+        self.task_ids: set[str] = set()
+        self._pending_done: list[tuple[JsonPath, set[str]]] = []
+
+    # -- reporting -----------------------------------------------------------------------
+    def error(self, path: JsonPath, code: str, message: str, hint: str | None = None,
+              *, key: bool = False) -> None:
+        self.issues.append(Issue("error", code, message, self.source.at(path, key=key), hint))
+
+    def warning(self, path: JsonPath, code: str, message: str, hint: str | None = None) -> None:
+        self.issues.append(Issue("warning", code, message, self.source.at(path, key=True), hint))
+
+    # -- walking -------------------------------------------------------------------------
+    def _transitions(self) -> Iterator[tuple[str, str, JsonPath, dict[str, Any]]]:
+        """(state, event, path, transition) for every transition."""
+        for name, state in self.states.items():
+            for event, value in _dict(_dict(state).get("on")).items():
+                base: JsonPath = ("states", name, "on", event)
+                if isinstance(value, list):
+                    for i, item in enumerate(value):
+                        if isinstance(item, dict):
+                            yield name, event, (*base, i), item
+                elif isinstance(value, dict):
+                    yield name, event, base, value
+
+    def _actions(self) -> Iterator[tuple[str, JsonPath, dict[str, Any], str | None]]:
+        """(state the action runs in, path, action, target state) for every action."""
+        for name, state in self.states.items():
+            for i, action in enumerate(_list(_dict(state).get("enter"))):
+                if isinstance(action, dict):
+                    yield name, ("states", name, "enter", i), action, name
+        for name, _event, path, transition in self._transitions():
+            target = _str(transition.get("to")) or name
+            for i, action in enumerate(_list(transition.get("do"))):
+                if isinstance(action, dict):
+                    yield name, (*path, "do", i), action, target
+
+    def _tasks(self) -> Iterator[tuple[str, JsonPath, dict[str, Any]]]:
+        """(state the task lands in, path, task) for state tasks and task actions."""
+        for name, state in self.states.items():
+            for i, task in enumerate(_list(_dict(state).get("tasks"))):
+                if isinstance(task, dict):
+                    yield name, ("states", name, "tasks", i), task
+        for _state, path, action, target in self._actions():
+            if isinstance(action.get("task"), dict) and target is not None:
+                yield target, (*path, "task"), action["task"]
+
+    def _declared_variables(self) -> set[str]:
+        names = set(_dict(self.data.get("inputs")))
+        for _s, _e, _p, transition in self._transitions():
+            names.update(_dict(transition.get("fields")))
+            names.update(_dict(transition.get("set")))
+        for _s, _p, action, _t in self._actions():
+            names.update(_dict(action.get("set")))
+        for _s, _p, task in self._tasks():
+            names.update(_dict(task.get("fields")))
+        return {n for n in names if isinstance(n, str)}
+
+    # -- checks --------------------------------------------------------------------------
+    def check(self) -> list[Issue]:
+        """Run every check; returns the issues found."""
+        self._check_names()
+        self._check_initial()
+        for name, state in self.states.items():
+            self._check_state(name, _dict(state))
+        for state_name, event, path, transition in self._transitions():
+            self._check_transition(state_name, event, path, transition)
+        self._check_tasks()
+        for state_name, path, action, target in self._actions():
+            self._check_action(state_name, path, action, target)
+        self._check_inputs()
+        self._check_graph()
+        subject = self.data.get("subject")
+        if isinstance(subject, str):
+            self.template(("subject",), subject)
+        return self.issues
+
+    def _check_names(self) -> None:
+        for name in sorted(self.variables & sandbox.BUILTIN_NAMES):
+            self.error(self._first_declaration(name), "reserved-name",
+                       f"'{name}' is a built-in name and cannot be a variable",
+                       "choose another name", key=True)
+
+    def _first_declaration(self, name: str) -> JsonPath:
+        if name in _dict(self.data.get("inputs")):
+            return ("inputs", name)
+        for _s, _e, path, transition in self._transitions():
+            for section in ("fields", "set"):
+                if name in _dict(transition.get(section)):
+                    return (*path, section, name)
+        return ()
+
+    def _check_initial(self) -> None:
+        initial = self.data.get("initial")
+        if isinstance(initial, str) and self.states and initial not in self.states:
+            self.error(("initial",), "unknown-state", f"initial state '{initial}' is not defined",
+                       did_you_mean(initial, self.states))
+
+    def _check_state_ref(self, path: JsonPath, target: Any) -> None:
+        if isinstance(target, str) and target not in self.states:
+            where = describe_path(path[:-1], self.data)
+            self.error(path, "unknown-state", f"{where}: goes to unknown state '{target}'",
+                       did_you_mean(target, self.states))
+
+    def _check_state(self, name: str, state: dict[str, Any]) -> None:
+        base: JsonPath = ("states", name)
+        rules = _list(state.get("choose"))
+        if rules:
+            for key in ("tasks", "on", "timers", "final"):
+                if key in state:
+                    self.error((*base, key), "choice-state",
+                               f"state '{name}': a choice state cannot have '{key}'",
+                               "move the work to the states it chooses between", key=True)
+            for i, rule in enumerate(rules):
+                rule = _dict(rule)
+                self._check_state_ref((*base, "choose", i, "to"), rule.get("to"))
+                last = i == len(rules) - 1
+                if "when" in rule:
+                    self.expression((*base, "choose", i, "when"), rule["when"])
+                    if last:
+                        self.error((*base, "choose", i, "when"), "choice-last-when",
+                                   f"state '{name}': the last rule of a choice state must not "
+                                   "have 'when'", "make it the fallback: remove 'when'", key=True)
+                elif not last:
+                    self.error((*base, "choose", i), "choice-fallback",
+                               f"state '{name}': only the last rule may omit 'when'",
+                               "the rules after it can never be taken")
+        if state.get("final") is True:
+            for key in ("on", "tasks", "timers"):
+                if state.get(key):
+                    self.error((*base, key), "final-state",
+                               f"state '{name}': a final state cannot have '{key}'",
+                               "the instance closes on entering it", key=True)
+        elif "outcome" in state:
+            self.error((*base, "outcome"), "outcome-not-final",
+                       f"state '{name}': 'outcome' is only for final states",
+                       "add 'final: true' or remove 'outcome'", key=True)
+        on = _dict(state.get("on"))
+        for i, timer in enumerate(_list(state.get("timers"))):
+            timer = _dict(timer)
+            path = (*base, "timers", i)
+            event = _str(timer.get("event"))
+            if event is not None and event not in on:
+                self.error((*path, "event"), "event-no-transition",
+                           f"state '{name}': timer event '{event}' has no transition in this "
+                           "state", did_you_mean(event, on) or f"add 'on: {{{event}: ...}}'")
+            elif event is not None:
+                self._check_timer_transition(name, event, on[event])
+            self.offset(path, timer)
+
+    def _check_timer_transition(self, state: str, event: str, value: Any) -> None:
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and "by" in item:
+                path: JsonPath = ("states", state, "on", event)
+                if isinstance(value, list):
+                    path = (*path, i)
+                self.error((*path, "by"), "timer-by",
+                           f"state '{state}': event '{event}' is fired by a timer, so its "
+                           "transition cannot have 'by'", "timers fire as 'system'", key=True)
+
+    def _check_roles(self, path: JsonPath, value: Any) -> None:
+        for i, role in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(role, str) and role not in self.roles:
+                where = (*path, i) if isinstance(value, list) else path
+                self.error(where, "unknown-role", f"role '{role}' is not declared in 'roles'",
+                           did_you_mean(role, self.roles))
+
+    def _check_transition(self, state: str, event: str, path: JsonPath,
+                          transition: dict[str, Any]) -> None:
+        self._check_state_ref((*path, "to"), transition.get("to"))
+        if "by" in transition:
+            self._check_roles((*path, "by"), transition["by"])
+        if "when" in transition:
+            self.expression((*path, "when"), transition["when"])
+        for var, value in _dict(transition.get("set")).items():
+            self.value((*path, "set", var), value)
+        if isinstance(transition.get("note"), str):
+            self.template((*path, "note"), transition["note"])
+        self._check_fields((*path, "fields"), transition.get("fields"))
+        target = _str(transition.get("to"))
+        if target and _dict(self.states.get(target)).get("final") is True:
+            for i, action in enumerate(_list(transition.get("do"))):
+                if isinstance(action, dict) and "task" in action:
+                    self.error((*path, "do", i, "task"), "task-into-final",
+                               f"state '{state}', event '{event}': a 'task' action cannot run "
+                               f"on a transition into the final state '{target}'", key=True)
+
+    def _check_tasks(self) -> None:
+        seen: dict[str, JsonPath] = {}
+        for state_name, path, task in self._tasks():
+            task_id = _str(task.get("id"))
+            if task_id is not None:
+                if task_id in seen:
+                    line = self.source.at((*seen[task_id], "id")).line
+                    self.error((*path, "id"), "duplicate-task",
+                               f"duplicate task id '{task_id}' (first defined on line {line})")
+                else:
+                    seen[task_id] = path
+            if "role" in task:
+                self._check_roles((*path, "role"), task["role"])
+            if isinstance(task.get("title"), str):
+                self.template((*path, "title"), task["title"])
+            if "due" in task:
+                self.offset((*path, "due"), task["due"])
+            if isinstance(task.get("every"), str):
+                self.duration((*path, "every"), task["every"])
+            self._check_fields((*path, "fields"), task.get("fields"))
+            done_event = _str(task.get("done"))
+            on = _dict(_dict(self.states.get(state_name)).get("on"))
+            if done_event is not None and done_event not in on and state_name in self.states:
+                self.error((*path, "done"), "event-no-transition",
+                           f"task '{task_id}': its done event '{done_event}' has no transition "
+                           f"in state '{state_name}'", did_you_mean(done_event, on))
+        self.task_ids = set(seen)
+
+    def _check_action(self, state: str, path: JsonPath, action: dict[str, Any],
+                      target: str | None) -> None:
+        for var, value in _dict(action.get("set")).items():
+            self.value((*path, "set", var), value)
+        message = action.get("message")
+        if isinstance(message, dict):
+            if "to" in message:
+                self._check_roles((*path, "message", "to"), message["to"])
+            for key in ("subject", "body"):
+                if isinstance(message.get(key), str):
+                    self.template((*path, "message", key), message[key])
+        playbook = _str(action.get("start"))
+        if playbook is None:
+            return
+        given = _dict(action.get("with"))
+        for var, value in given.items():
+            self.value((*path, "with", var), value)
+        if self.known is None:
+            return
+        signature = self.known.get(playbook)
+        if signature is None:
+            self.error((*path, "start"), "unknown-playbook",
+                       f"starts unknown playbook '{playbook}'", did_you_mean(playbook, self.known))
+            return
+        for missing in sorted(signature.required - set(given)):
+            self.error(path, "missing-input",
+                       f"starts '{playbook}' without its required input '{missing}'",
+                       "add it under 'with'")
+        for extra in sorted(set(given) - signature.inputs):
+            self.error((*path, "with", extra), "unknown-input",
+                       f"'{playbook}' has no input '{extra}'",
+                       did_you_mean(extra, signature.inputs), key=True)
+
+    def _check_fields(self, path: JsonPath, fields: Any) -> None:
+        for name, spec in _dict(fields).items():
+            spec = _dict(spec)
+            if not isinstance(spec.get("type", "string"), str):
+                continue
+            try:
+                field = build_field(name, spec)
+            except (TypeError, ValueError):
+                continue
+            for key in ("default",) if "default" in spec else ():
+                try:
+                    convert(field, spec[key])
+                except (ValueError, TypeError) as exc:
+                    self.error((*path, name, key), "bad-default",
+                               f"field '{name}': default does not fit: {exc}")
+            for i, option in enumerate(_list(spec.get("enum"))):
+                try:
+                    convert(build_field(name, {"type": field.type}), option)
+                except (ValueError, TypeError) as exc:
+                    self.error((*path, name, "enum", i), "bad-enum",
+                               f"field '{name}': enum value does not fit: {exc}")
+
+    def _check_inputs(self) -> None:
+        self._check_fields(("inputs",), self.data.get("inputs"))
+
+    # -- expressions, templates, durations ----------------------------------------------
+    def _usage(self, path: JsonPath, usage: sandbox.Usage) -> None:
+        known = self.variables | sandbox.BUILTIN_NAMES
+        for name in sorted(usage.names - known):
+            self.error(path, "unknown-name", f"unknown name '{name}'",
+                       did_you_mean(name, self.variables | sandbox.BUILTIN_NAMES)
+                       or "declare it as an input, setting, field or 'set' variable")
+        for name in sorted(usage.settings - self.settings):
+            self.error(path, "unknown-setting", f"unknown setting '{name}'",
+                       did_you_mean(name, self.settings) or "declare it under 'settings'")
+        self._pending_done.append((path, usage.done_tasks))
+
+    def _syntax(self, path: JsonPath, exc: TemplateSyntaxError, what: str) -> None:
+        location = self.source.at(path)
+        line = location.line + max((exc.lineno or 1) - 1, 0)
+        self.issues.append(Issue("error", "syntax", f"{what} syntax error: {exc.message}",
+                                 Location(location.path, line, location.col)))
+
+    def expression(self, path: JsonPath, text: Any) -> None:
+        """Check a guard expression: syntax, filters and names."""
+        if not isinstance(text, str):
+            return
+        try:
+            tree = sandbox.parse_expression(text)
+            sandbox.compile_expression(text)
+        except TemplateSyntaxError as exc:
+            self._syntax(path, exc, "expression")
+            return
+        self._usage(path, sandbox.usage_of(tree))
+
+    def template(self, path: JsonPath, text: Any) -> None:
+        """Check a template string: syntax, filters and names."""
+        if not sandbox.is_template(text):
+            return
+        try:
+            tree = sandbox.parse_template(text)
+            sandbox.environment().compile(tree)
+        except TemplateSyntaxError as exc:
+            self._syntax(path, exc, "template")
+            return
+        self._usage(path, sandbox.usage_of(tree))
+
+    def value(self, path: JsonPath, value: Any) -> None:
+        """Check a ``set``/``with`` value: templates inside strings, lists and mappings."""
+        if isinstance(value, str):
+            self.template(path, value)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self.value((*path, i), item)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self.value((*path, key), item)
+
+    def duration(self, path: JsonPath, text: str) -> None:
+        """Check a duration whose syntax the schema accepted: templates and zero intervals."""
+        if sandbox.is_template(text):
+            self.template(path, text)
+
+    def offset(self, path: JsonPath, value: Any) -> None:
+        """Check a due date or timer offset and its ``from`` variable."""
+        if isinstance(value, str):
+            self.duration(path, value)
+            return
+        value = _dict(value)
+        for key in ("after", "before"):
+            if isinstance(value.get(key), str):
+                self.duration((*path, key), value[key])
+        source_var = _str(value.get("from"))
+        if source_var is not None and source_var not in self.variables:
+            self.error((*path, "from"), "unknown-name",
+                       f"'from' names unknown variable '{source_var}'",
+                       did_you_mean(source_var, self.variables))
+
+    # -- graph ---------------------------------------------------------------------------
+    def _edges(self) -> dict[str, set[str]]:
+        edges: dict[str, set[str]] = {name: set() for name in self.states}
+        for name, state in self.states.items():
+            for rule in _list(_dict(state).get("choose")):
+                target = _str(_dict(rule).get("to"))
+                if target in self.states:
+                    edges[name].add(target)
+        for name, _event, _path, transition in self._transitions():
+            target = _str(transition.get("to"))
+            if target in self.states:
+                edges[name].add(target)
+        return edges
+
+    def _check_graph(self) -> None:
+        for path, tasks in self._pending_done:
+            for task_id in sorted(tasks - self.task_ids):
+                self.error(path, "unknown-task", f"done('{task_id}') names an unknown task",
+                           did_you_mean(task_id, self.task_ids))
+        initial = _str(self.data.get("initial"))
+        if initial not in self.states:
+            return
+        edges = self._edges()
+        reachable = _closure([initial], edges)
+        for name in self.states:
+            if name not in reachable:
+                self.error(("states", name), "unreachable-state",
+                           f"state '{name}' cannot be reached from '{initial}'",
+                           "add a transition to it or remove it", key=True)
+        self._check_choice_cycles(edges)
+        finals = [n for n, s in self.states.items() if _dict(s).get("final") is True]
+        reverse: dict[str, set[str]] = {name: set() for name in self.states}
+        for source, targets in edges.items():
+            for target in targets:
+                reverse[target].add(source)
+        can_finish = _closure(finals, reverse)
+        stuck = [n for n in self.states if n in reachable and n not in can_finish]
+        if stuck:
+            names = ", ".join(f"'{n}'" for n in stuck)
+            self.warning(("states", stuck[0]), "no-final",
+                         f"no final state can be reached from {names}",
+                         "fine for a routine that loops forever on purpose")
+
+    def _check_choice_cycles(self, edges: dict[str, set[str]]) -> None:
+        choice = {n for n, s in self.states.items() if _list(_dict(s).get("choose"))}
+        reported: set[str] = set()
+        for start in sorted(choice):
+            stack: list[tuple[str, tuple[str, ...]]] = [(start, (start,))]
+            while stack:
+                node, trail = stack.pop()
+                for target in sorted(edges[node] & choice):
+                    if target == start and start not in reported:
+                        reported.update(trail)
+                        cycle = " -> ".join((*trail, start))
+                        self.error(("states", start), "choice-cycle",
+                                   f"choice states form a cycle: {cycle}",
+                                   "a choice state must lead to a state that waits", key=True)
+                    elif target not in trail:
+                        stack.append((target, (*trail, target)))
+
+
+def _closure(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
+    seen = set(starts)
+    stack = list(seen)
+    while stack:
+        for target in edges.get(stack.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def check_playbook(data: Any, source: SourceMap,
+                   known: Mapping[str, Signature] | None = None) -> list[Issue]:
+    """Every semantic issue of a playbook document."""
+    return PlaybookChecker(data, source, known).check()

@@ -1,0 +1,200 @@
+"""The playbook model: frozen dataclasses built only from a validated document.
+
+Nothing here parses, validates or runs anything; ``engine.loading.build`` creates these and the
+runtime compiles them. This module imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "list")
+ALL_TASKS_DONE = "all_tasks_done"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A typed variable an input, an event or a task completion supplies."""
+
+    name: str
+    type: str = "string"
+    required: bool = False
+    default: Any = None
+    enum: tuple[Any, ...] | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str | None = None
+    has_default: bool = False
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A moment relative to entering a state or to a date variable.
+
+    ``duration`` is ``N unit`` text, possibly with a ``{{ settings.x }}`` template for N.
+    ``direction`` is ``after`` or ``before``; ``from_var`` None means "when the state was entered".
+    """
+
+    duration: str
+    direction: str = "after"
+    from_var: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Human work created when an instance enters a state."""
+
+    id: str
+    title: str
+    role: str | None = None
+    due: Offset | None = None
+    every: str | None = None
+    checklist: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    done: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Fires ``event`` as actor ``system`` once, on the first tick at or after its due time."""
+
+    event: str
+    offset: Offset
+
+
+@dataclass(frozen=True)
+class SetAction:
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskAction:
+    task: TaskSpec
+
+
+@dataclass(frozen=True)
+class StartAction:
+    playbook: str
+    with_: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageAction:
+    to: str
+    subject: str
+    body: str = ""
+
+
+Action = SetAction | TaskAction | StartAction | MessageAction
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One way an event may move an instance; ``to`` None is an internal transition."""
+
+    event: str
+    to: str | None = None
+    when: str | None = None
+    by: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    set: Mapping[str, Any] = field(default_factory=dict)
+    do: tuple[Action, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ChoiceRule:
+    to: str
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    title: str | None = None
+    description: str | None = None
+    tasks: tuple[TaskSpec, ...] = ()
+    on: Mapping[str, tuple[Transition, ...]] = field(default_factory=dict)
+    choose: tuple[ChoiceRule, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    enter: tuple[Action, ...] = ()
+    final: bool = False
+    outcome: str | None = None
+
+    @property
+    def is_choice(self) -> bool:
+        return bool(self.choose)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """One validated playbook: a routine declared as a state machine."""
+
+    id: str
+    version: int
+    title: str
+    roles: tuple[str, ...]
+    initial: str
+    states: Mapping[str, State]
+    description: str | None = None
+    subject: str | None = None
+    inputs: Mapping[str, FieldSpec] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def task(self, task_id: str) -> TaskSpec | None:
+        """The task spec with this id, from any state or task action."""
+        return self.all_tasks().get(task_id)
+
+    def all_tasks(self) -> dict[str, TaskSpec]:
+        """Every task spec by id: state tasks and tasks created by actions."""
+        found: dict[str, TaskSpec] = {}
+        for state in self.states.values():
+            for task in state.tasks:
+                found.setdefault(task.id, task)
+            actions = list(state.enter)
+            for transitions in state.on.values():
+                for transition in transitions:
+                    actions.extend(transition.do)
+            for action in actions:
+                if isinstance(action, TaskAction):
+                    found.setdefault(action.task.id, action.task)
+        return found
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who may act: an id from practice.yaml, a display name and roles."""
+
+    id: str
+    name: str | None = None
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tailoring:
+    """A practice's overrides of one playbook, without editing it."""
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    disabled_tasks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Practice:
+    """The practice config: name, time zone, business calendar, people, tailoring."""
+
+    name: str | None = None
+    timezone: str | None = None
+    country: str = "US"
+    subdivision: str | None = None
+    closed: tuple[Any, ...] = ()
+    people: Mapping[str, Person] = field(default_factory=dict)
+    playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
+
+    def tailoring(self, playbook_id: str) -> Tailoring:
+        return self.playbooks.get(playbook_id) or Tailoring()

@@ -1,0 +1,1 @@
+"""Running playbooks: machine, expressions and templates, durations and calendar, clock."""

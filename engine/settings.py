@@ -1,0 +1,61 @@
+"""Where things are: home folder, store URL, clock and actor, from options then environment.
+
+SPEC section 2: ``--home`` else ``$FRONTDESK_HOME`` else the platform's user data dir; ``--db``
+else ``$FRONTDESK_DB`` else ``sqlite:///<home>/frontdesk.db``; ``--now`` else
+``$FRONTDESK_NOW`` else the real clock; actor ``--as`` else ``$FRONTDESK_USER`` else the OS user.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_home() -> Path:
+    """The platform's user data folder for frontdesk."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("frontdesk", appauthor=False))
+
+
+@dataclass
+class Options:
+    """The global options of one command, before the environment fills the gaps."""
+
+    home: str | None = None
+    db: str | None = None
+    now: str | None = None
+    playbooks: tuple[str, ...] = ()
+    debug: bool = False
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def home_path(self) -> Path:
+        value = self.home or self.env.get("FRONTDESK_HOME")
+        return Path(value).expanduser() if value else default_home()
+
+    @property
+    def db_url(self) -> str:
+        value = self.db or self.env.get("FRONTDESK_DB")
+        return value or f"sqlite:///{self.home_path / 'frontdesk.db'}"
+
+    @property
+    def now_text(self) -> str | None:
+        return self.now or self.env.get("FRONTDESK_NOW") or None
+
+    @property
+    def practice_path(self) -> Path:
+        return self.home_path / "practice.yaml"
+
+    def actor(self, given: str | None) -> str:
+        """The acting person's name."""
+        if given:
+            return given
+        if self.env.get("FRONTDESK_USER"):
+            return self.env["FRONTDESK_USER"]
+        try:
+            return getpass.getuser()
+        except (OSError, KeyError):
+            return "unknown"
