@@ -289,15 +289,23 @@ class _Constructor:
         return text
 
 
-def _yaml_issue(path: str, exc: yaml.YAMLError) -> Issue:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
+def _yaml_issue(path: str, exc: yaml.YAMLError, text: str) -> Issue:
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", None) or exc)
     context = getattr(exc, "context", None)
-    message = f"{context}: {problem}" if context and problem else problem
-    message = " ".join(str(message).split())
+    message = " ".join(f"{context}: {problem}".split() if context else problem.split())
+    mark = problem_mark or context_mark
+    if "end of stream" in problem and context_mark is not None:
+        mark = context_mark  # an unclosed quote or bracket: point where it was opened
     hint = None
-    if "\t" in problem or "tab" in problem.lower():
-        hint = "indent with spaces, not tabs"
+    lines = text.splitlines()
+    if problem_mark is not None and problem_mark.line < len(lines):
+        line = lines[problem_mark.line]
+        if "\t" in line[: problem_mark.column + 1]:
+            hint = "indent with spaces, not tabs"
+    if hint is None and "quoted scalar" in message:
+        hint = "close the quote"
     return Issue("error", "yaml-syntax", message, _mark_location(path, mark), hint)
 
 
@@ -344,7 +352,7 @@ def parse_text(text: str, display: str) -> tuple[list[YamlDocument], list[Issue]
         return [], [Issue("error", "too-large", str(exc), _mark_location(display, exc.mark),
                           "simplify the file")]
     except yaml.YAMLError as exc:
-        return [], [_yaml_issue(display, exc)]
+        return [], [_yaml_issue(display, exc, text)]
     except RecursionError:
         return [], [Issue("error", "too-large", f"nesting deeper than {MAX_DEPTH} levels",
                           Location(display, 1, 1))]
