@@ -1,0 +1,186 @@
+"""Runtime state of one instance: its variables, tasks and timers, and the records of a change.
+
+These are plain data the pure runtime produces and the store persists; ``to_json``/``from_json``
+keep dates and datetimes typed (``{"$date": ...}``) so a date variable stays a date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+Due = dt.date | dt.datetime
+
+
+@dataclass
+class TaskOccurrence:
+    """One occurrence of a task; ``id`` is what ``frontdesk done`` takes."""
+
+    id: str
+    instance: str
+    task: str
+    state: str
+    title: str
+    role: str | None
+    due: Due | None
+    due_date: dt.date | None = None  # practice-local date of ``due`` (what "today" compares)
+    status: str = "open"  # open | done | cancelled
+    assignee: str | None = None
+    created_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    closed_by: str | None = None
+    recurring: bool = False
+    anchor: Due | None = None  # series start of a recurring task
+    index: int = 0  # k of a recurring task's occurrence (due = anchor + k * every)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass
+class TimerState:
+    """An armed (or fired / cancelled) timer of an instance."""
+
+    id: str
+    instance: str
+    state: str
+    event: str
+    due: Due
+    due_date: dt.date  # practice-local date of ``due``
+    status: str = "armed"  # armed | fired | cancelled
+
+
+@dataclass
+class Instance:
+    """One run of a playbook for one subject."""
+
+    id: str
+    playbook: str
+    version: int
+    digest: str  # content hash of the playbook source it started with
+    state: str
+    status: str = "open"  # open | closed
+    outcome: str | None = None
+    subject: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    tasks: list[TaskOccurrence] = field(default_factory=list)
+    timers: list[TimerState] = field(default_factory=list)
+    started_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    entered_at: dt.datetime | None = None  # when the current state was entered
+    revision: int = 0  # bumped by every committed change; checked by the store's UPDATE
+    parent: str | None = None
+    task_counter: int = 0
+
+    def open_tasks(self, state: str | None = None) -> list[TaskOccurrence]:
+        """Open task occurrences (of ``state`` when given)."""
+        return [t for t in self.tasks if t.is_open and (state is None or t.state == state)]
+
+    def armed_timers(self) -> list[TimerState]:
+        return [t for t in self.timers if t.status == "armed"]
+
+
+@dataclass
+class AuditDraft:
+    """An audit record before the store chains it (``seq``, ``prev``, ``hash`` come later)."""
+
+    at: dt.datetime
+    instance: str
+    playbook: str
+    version: int
+    actor: str
+    action: str  # start | transition | task_created | task_done | task_cancelled | ...
+    event: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    """A rendered message for the outbox."""
+
+    instance: str
+    at: dt.datetime
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass
+class Change:
+    """Everything one command changes, committed by the store in one transaction."""
+
+    instances: list[Instance] = field(default_factory=list)  # new or updated, in order
+    new_instances: set[str] = field(default_factory=set)  # ids inserted rather than updated
+    audit: list[AuditDraft] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # digest -> playbook source text
+
+    def merge(self, other: Change) -> None:
+        """Append another change (e.g. an instance started by a ``start`` action)."""
+        self.instances.extend(other.instances)
+        self.new_instances |= other.new_instances
+        self.audit.extend(other.audit)
+        self.messages.extend(other.messages)
+        self.sources.update(other.sources)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON data: dates and datetimes as ISO-8601 text."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and "$date" in value:
+            return dt.date.fromisoformat(value["$date"])
+        if len(value) == 1 and "$datetime" in value:
+            return dt.datetime.fromisoformat(value["$datetime"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Typed JSON text (dates tagged) for the store."""
+    return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def from_json(text: str) -> Any:
+    """The inverse of ``to_json``."""
+    return _decode(json.loads(text))
+
+
+def due_to_text(due: Due | None) -> str | None:
+    """A due date as ``YYYY-MM-DD`` or an ISO datetime with offset."""
+    return None if due is None else due.isoformat()
+
+
+def due_from_text(text: str | None) -> Due | None:
+    """The inverse of ``due_to_text``."""
+    if text is None:
+        return None
+    return dt.datetime.fromisoformat(text) if "T" in text else dt.date.fromisoformat(text)
