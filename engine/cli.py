@@ -57,6 +57,157 @@ def playbooks_command(options: Options, as_json: bool) -> None:
     sys.exit(run_playbooks(options, as_json))
 
 
+def _engine(options: Options) -> Any:
+    from .service import Engine
+
+    return Engine(options)
+
+
+def _run(options: Options, name: str, *args: Any) -> None:
+    """Run ``engine.commands.instances.run_<name>`` with an engine, then exit with its code."""
+    from .commands import instances
+
+    engine = _engine(options)
+    try:
+        code = getattr(instances, f"run_{name}")(engine, *args)
+    finally:
+        engine.close()
+    sys.exit(code)
+
+
+as_option = click.option("--as", "actor", metavar="NAME",
+                         help="Acting person (default: $FRONTDESK_USER, else the OS user).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+set_option = click.option("--set", "sets", metavar="KEY=VALUE", multiple=True,
+                          help="A value, converted to the declared type (repeatable).")
+
+
+@cli.command()
+@click.argument("playbook")
+@set_option
+@as_option
+@json_option
+@pass_options
+def start(options: Options, playbook: str, sets: tuple[str, ...], actor: str | None,
+          as_json: bool) -> None:
+    """Start an instance of PLAYBOOK; prints its id."""
+    _run(options, "start", playbook, sets, options.actor(actor), as_json)
+
+
+@cli.command()
+@click.argument("target", metavar="INSTANCE|PLAYBOOK")
+@click.argument("event")
+@click.option("--all", "fire_all", is_flag=True,
+              help="Fire at every open instance of the playbook TARGET.")
+@set_option
+@click.option("--note", metavar="TEXT", help="A note recorded in the audit log.")
+@as_option
+@json_option
+@pass_options
+def fire(options: Options, target: str, event: str, fire_all: bool, sets: tuple[str, ...],
+         note: str | None, actor: str | None, as_json: bool) -> None:
+    """Fire EVENT at an instance (or with --all at every open instance of a playbook)."""
+    _run(options, "fire", target, event, sets, note, options.actor(actor), as_json, fire_all)
+
+
+@cli.command()
+@click.argument("task")
+@set_option
+@as_option
+@json_option
+@pass_options
+def done(options: Options, task: str, sets: tuple[str, ...], actor: str | None,
+         as_json: bool) -> None:
+    """Complete a task occurrence by its id."""
+    _run(options, "done", task, sets, options.actor(actor), as_json)
+
+
+@cli.command()
+@json_option
+@pass_options
+def tick(options: Options, as_json: bool) -> None:
+    """Fire every due timer (idempotent; meant for cron or a systemd timer)."""
+    _run(options, "tick", as_json)
+
+
+@cli.command("list")
+@click.option("--playbook", metavar="ID", help="Only instances of this playbook.")
+@click.option("--state", metavar="STATE", help="Only instances in this state.")
+@click.option("--open", "status", flag_value="open", help="Only open instances.")
+@click.option("--closed", "status", flag_value="closed", help="Only closed instances.")
+@json_option
+@pass_options
+def list_command(options: Options, playbook: str | None, state: str | None,
+                 status: str | None, as_json: bool) -> None:
+    """List instances."""
+    _run(options, "list", playbook, state, status, as_json)
+
+
+@cli.command()
+@click.argument("instance")
+@json_option
+@pass_options
+def show(options: Options, instance: str, as_json: bool) -> None:
+    """State, variables, tasks, timers and history of one instance."""
+    _run(options, "show", instance, as_json)
+
+
+@cli.command()
+@json_option
+@pass_options
+def outbox(options: Options, as_json: bool) -> None:
+    """Rendered messages."""
+    _run(options, "outbox", as_json)
+
+
+@cli.command()
+@pass_options
+def init(options: Options) -> None:
+    """Create the home folder, a practice.yaml template and the store."""
+    from .commands.admin import run_init
+
+    sys.exit(run_init(options))
+
+
+@cli.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@click.option("--anchor", metavar="HASH", help="A hash written down earlier that must be in "
+              "the chain (catches truncation).")
+@pass_options
+def audit_verify(options: Options, anchor: str | None) -> None:
+    """Recompute the hash chain; exit 7 at the first record that does not match."""
+    from .commands.admin import run_audit_verify
+
+    sys.exit(run_audit_verify(options, anchor))
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("--instance", metavar="ID", help="Only this instance's records.")
+@click.option("--since", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]),
+              help="Only records on or after this date (UTC).")
+@pass_options
+def audit_export(options: Options, fmt: str, instance: str | None, since: Any) -> None:
+    """Export the audit log as JSON Lines or CSV."""
+    from .commands.admin import run_audit_export
+
+    sys.exit(run_audit_export(options, fmt, instance, since.date() if since else None))
+
+
+@audit.command("head")
+@pass_options
+def audit_head(options: Options) -> None:
+    """Print the last record's seq and hash (write it down to verify against later)."""
+    from .commands.admin import run_audit_head
+
+    sys.exit(run_audit_head(options))
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; the single handler of exit codes and error messages."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -34,3 +34,38 @@ def _default(value: Any) -> Any:
     if iso is not None:
         return iso()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def task_json(task: Any, playbook: str, now: Any, today: Any) -> dict[str, Any]:
+    """A task occurrence in the SPEC's Task shape."""
+    import datetime as dt
+
+    due = task.due
+    overdue = False
+    if task.status == "open" and due is not None:
+        overdue = due < now if isinstance(due, dt.datetime) else due < today
+    return {
+        "id": task.id, "instance": task.instance, "playbook": playbook, "state": task.state,
+        "task": task.task, "title": task.title, "role": task.role, "assignee": task.assignee,
+        "due": due.isoformat() if due is not None else None, "status": task.status,
+        "overdue": overdue,
+    }
+
+
+def _moment(value: Any, tz: Any) -> str | None:
+    return value.astimezone(tz).isoformat() if value is not None else None
+
+
+def instance_json(instance: Any, tz: Any, now: Any) -> dict[str, Any]:
+    """An instance in the SPEC's Instance shape."""
+    from .runtime.instance import plain
+
+    today = now.astimezone(tz).date()
+    return {
+        "id": instance.id, "playbook": instance.playbook, "version": instance.version,
+        "subject": instance.subject, "state": instance.state, "status": instance.status,
+        "outcome": instance.outcome, "vars": plain(instance.vars),
+        "tasks": [task_json(t, instance.playbook, now, today) for t in instance.tasks],
+        "started_at": _moment(instance.started_at, tz),
+        "updated_at": _moment(instance.updated_at, tz),
+    }

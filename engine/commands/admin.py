@@ -1,0 +1,92 @@
+"""Commands on the practice and its store: init, audit verify / export / head."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from ..errors import AuditBrokenError, ExitCode
+from ..settings import Options
+
+PRACTICE_TEMPLATE = """\
+# frontdesk practice configuration; every key is optional.
+# yaml-language-server: $schema=https://frontdesk.dev/schemas/practice.schema.json
+practice: My Practice
+# timezone: America/New_York        # default: this machine's zone
+calendar:
+  country: US                       # public holidays are not business days
+  # subdivision: NY
+  closed: []                        # extra closed dates, e.g. [2026-12-24]
+# people:                           # without people, any name may act with every role
+#   maria: {name: Maria Alvarez, roles: [office_manager, billing]}
+#   drlee: {name: Dr. Lee, roles: [clinician, owner]}
+# playbooks:                        # tailor a playbook without editing it
+#   claim-denial:
+#     settings: {appeal_window_days: 90}
+"""
+
+
+def _store(options: Options):  # type: ignore[no-untyped-def]
+    from ..store import open_store
+
+    return open_store(options.db_url)
+
+
+def run_init(options: Options) -> int:
+    home = options.home_path
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (home / "playbooks").mkdir(exist_ok=True, mode=0o700)
+    practice = options.practice_path
+    if practice.exists():
+        click.echo(f"kept existing {practice}", err=True)
+    else:
+        practice.write_text(PRACTICE_TEMPLATE, "utf-8")
+        practice.chmod(0o600)
+        click.echo(f"created {practice}", err=True)
+    store = _store(options)
+    store.close()
+    click.echo(f"store ready: {options.db_url}", err=True)
+    click.echo(str(home))
+    return ExitCode.OK
+
+
+def run_audit_verify(options: Options, anchor: str | None) -> int:
+    from ..audit import verify
+
+    store = _store(options)
+    try:
+        result = verify(store.audit_records(), anchor=anchor)
+    finally:
+        store.close()
+    if not result.ok:
+        raise AuditBrokenError(f"audit chain broken: {result.reason}"
+                               + (f" (first bad seq {result.first_bad_seq})"
+                                  if result.first_bad_seq is not None else ""))
+    click.echo(f"audit log ok: {result.count} records, last seq {result.last_seq}, "
+               f"head {result.last_hash}")
+    return ExitCode.OK
+
+
+def run_audit_export(options: Options, fmt: str, instance: str | None,
+                     since: dt.date | None) -> int:
+    from ..audit import write_csv, write_jsonl
+
+    store = _store(options)
+    try:
+        records = store.audit_records(instance=instance, since=since)
+        (write_csv if fmt == "csv" else write_jsonl)(records, sys.stdout)
+    finally:
+        store.close()
+    return ExitCode.OK
+
+
+def run_audit_head(options: Options) -> int:
+    store = _store(options)
+    try:
+        seq, digest = store.audit_head()
+    finally:
+        store.close()
+    click.echo(f"{seq} {digest}")
+    return ExitCode.OK

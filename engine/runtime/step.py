@@ -1,0 +1,588 @@
+"""The pure runtime: (instance, event, actor, fields, now) -> (new instance, change).
+
+No I/O: the caller loads the instance and compiled playbook, passes the clock reading and the
+practice, and commits the returned ``Change`` (instance rows, audit drafts, outbox messages) in
+one transaction. Every refusal is a ``RefusedError`` raised before anything is returned, so a
+refused command writes nothing. ``start`` actions come back as ``StartRequest``s for the caller
+to run in the same transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2.exceptions import SecurityError, TemplateError
+
+from .. import sandbox
+from ..errors import RefusedError
+from ..model import (
+    ALL_TASKS_DONE,
+    Action,
+    FieldSpec,
+    MessageAction,
+    Offset,
+    Practice,
+    SetAction,
+    StartAction,
+    TaskAction,
+    TaskSpec,
+    Transition,
+)
+from ..values import convert
+from .calendar import BusinessCalendar
+from .compiled import CHOOSE, CompiledPlaybook
+from .durations import Duration, DurationError, add, parse_duration
+from .instance import AuditDraft, Change, Due, Instance, Message, TaskOccurrence, TimerState
+
+SYSTEM = "system"
+MAX_CHOICE_CHAIN = 100
+
+
+@dataclass
+class RunContext:
+    """Everything outside the instance a step needs, injected (no I/O, no real clock)."""
+
+    now: dt.datetime
+    tz: dt.tzinfo
+    calendar: BusinessCalendar
+    practice: Practice
+    actor: str
+    new_id: Callable[[], str]
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.tz).date()
+
+    def local_date(self, due: Due) -> dt.date:
+        return due.astimezone(self.tz).date() if isinstance(due, dt.datetime) else due
+
+    def actor_roles(self, actor: str) -> set[str] | None:
+        """The practice roles of ``actor``; None means every role (no people configured)."""
+        if not self.practice.people or actor == SYSTEM:
+            return None
+        person = self.practice.people.get(actor)
+        return set(person.roles) if person else set()
+
+
+@dataclass
+class StartRequest:
+    """A ``start`` action: start ``playbook`` with ``inputs`` in the same transaction."""
+
+    playbook: str
+    inputs: dict[str, Any]
+    parent: str
+
+
+@dataclass
+class Outcome:
+    """What a step produced."""
+
+    instance: Instance
+    change: Change
+    starts: list[StartRequest] = field(default_factory=list)
+    fired: bool = True  # for timers: whether the event moved the instance
+
+
+class _Step:
+    """One step's working copy of an instance and what it records."""
+
+    def __init__(self, cp: CompiledPlaybook, instance: Instance, rc: RunContext,
+                 actor: str) -> None:
+        self.cp = cp
+        self.pb = cp.playbook
+        self.inst = instance
+        self.rc = rc
+        self.actor = actor
+        self.change = Change()
+        self.starts: list[StartRequest] = []
+        self.event: str | None = None
+        self.fields: dict[str, Any] = {}
+        tailoring = rc.practice.tailoring(self.pb.id)
+        self.tailoring = tailoring
+        self.settings = {**self.pb.settings, **tailoring.settings}
+
+    # -- records -----------------------------------------------------------------------
+    def record(self, action: str, *, event: str | None = None, from_state: str | None = None,
+               to_state: str | None = None, data: dict[str, Any] | None = None) -> None:
+        self.change.audit.append(AuditDraft(
+            at=self.rc.now, instance=self.inst.id, playbook=self.pb.id, version=self.pb.version,
+            actor=self.actor, action=action, event=event, from_state=from_state,
+            to_state=to_state, data=data or {}))
+
+    def refuse(self, message: str) -> RefusedError:
+        where = f"instance '{self.inst.id}'" + (f", event '{self.event}'" if self.event else "")
+        return RefusedError(f"{where}: {message}")
+
+    # -- expressions ---------------------------------------------------------------------
+    def context(self) -> dict[str, Any]:
+        inst, rc = self.inst, self.rc
+        open_here = [t for t in inst.open_tasks(inst.state) if not t.recurring]
+
+        def done(task_id: str) -> bool:
+            latest = [t for t in inst.tasks if t.task == task_id]
+            return bool(latest) and latest[-1].status == "done"
+
+        def add_duration(start: Any, duration: str) -> Due:
+            return add(_as_date_or_datetime(start), parse_duration(str(duration)),
+                       rc.calendar, rc.tz)
+
+        def days_since(day: Any) -> int:
+            return (rc.today - _as_date(day)).days
+
+        started = inst.started_at.astimezone(rc.tz).date() if inst.started_at else rc.today
+        return {
+            **inst.vars,
+            **self.fields,
+            "settings": dict(self.settings),
+            "today": rc.today,
+            "now": rc.now,
+            "state": inst.state,
+            "event": self.event,
+            "actor": self.actor,
+            "instance": {"id": inst.id, "playbook": inst.playbook, "started_on": started},
+            "done": done,
+            "all_done": not open_here,
+            "add_duration": add_duration,
+            "next_business_day": lambda d: rc.calendar.next_business_day(_as_date(d)),
+            "business_days_between": lambda a, b: rc.calendar.business_days_between(
+                _as_date(a), _as_date(b)),
+            "days_since": days_since,
+        }
+
+    def _guarded(self, what: str, run: Callable[[], Any]) -> Any:
+        try:
+            return run()
+        except RefusedError:
+            raise
+        except SecurityError as exc:
+            raise self.refuse(f"{what}: refused by the sandbox: {exc}") from None
+        except TemplateError as exc:
+            raise self.refuse(f"{what}: {exc.message or type(exc).__name__}") from None
+        except (DurationError, ValueError, TypeError, ArithmeticError, KeyError,
+                AttributeError, OverflowError, RecursionError) as exc:
+            raise self.refuse(f"{what}: {type(exc).__name__}: {_safe(exc)}") from None
+
+    def value(self, raw: Any, what: str) -> Any:
+        """A ``set``/``with``/message value: native for a lone ``{{ expr }}``, text for a
+        template, literal otherwise."""
+        if isinstance(raw, str):
+            lone = sandbox.lone_expression(raw)
+            if lone is not None:
+                return self._guarded(what, lambda: _native(self.cp.expression(lone)(
+                    **self.context())))
+            if sandbox.is_template(raw):
+                return self.render(raw, what)
+            return raw
+        if isinstance(raw, list):
+            return [self.value(item, what) for item in raw]
+        if isinstance(raw, dict):
+            return {key: self.value(item, what) for key, item in raw.items()}
+        return raw
+
+    def render(self, text: str, what: str) -> str:
+        if not sandbox.is_template(text):
+            return text
+        return str(self._guarded(what, lambda: self.cp.template(text)(self.context())))
+
+    # -- time ----------------------------------------------------------------------------
+    def duration(self, text: str, what: str) -> Duration:
+        rendered = self.render(text, what)
+        try:
+            return parse_duration(rendered)
+        except DurationError as exc:
+            raise self.refuse(f"{what}: {exc}") from None
+
+    def due(self, offset: Offset, what: str) -> Due:
+        duration = self.duration(offset.duration, what)
+        if offset.from_var is None:
+            base: Any = self.rc.now  # state tasks and timers are created on entering the state
+        else:
+            base = {**self.inst.vars, **self.fields}.get(offset.from_var)
+            if not isinstance(base, dt.date):
+                raise self.refuse(f"{what}: variable '{offset.from_var}' holds no date")
+        sign = -1 if offset.direction == "before" else 1
+        due: Due = self._guarded(what, lambda: add(base, duration, self.rc.calendar,
+                                                   self.rc.tz, sign))
+        return due
+
+    # -- tasks ---------------------------------------------------------------------------
+    def _task_spec(self, spec: TaskSpec) -> TaskSpec | None:
+        if spec.id in self.tailoring.disabled_tasks:
+            return None
+        override = self.tailoring.tasks.get(spec.id) or {}
+        if not override:
+            return spec
+        from ..loading.build import build_offset
+
+        due = build_offset(override["due"]) if override.get("due") else spec.due
+        return dataclasses.replace(spec, title=str(override.get("title", spec.title)), due=due)
+
+    def create_task(self, spec: TaskSpec, index: int = 0, anchor: Due | None = None) -> None:
+        effective = self._task_spec(spec)
+        if effective is None:
+            return
+        what = f"task '{spec.id}'"
+        inst = self.inst
+        due: Due | None
+        if effective.every:
+            every = self.duration(effective.every, what)
+            anchor = anchor if anchor is not None else (inst.entered_at or self.rc.now)
+            index = index or 1
+            due = self._guarded(what, lambda: add(anchor, _times(every, index),
+                                                  self.rc.calendar, self.rc.tz))
+        else:
+            due = self.due(effective.due, what) if effective.due else None
+        inst.task_counter += 1
+        role = effective.role
+        occurrence = TaskOccurrence(
+            id=f"{inst.id}-{inst.task_counter}", instance=inst.id, task=spec.id,
+            state=inst.state, title=self.render(effective.title, what),
+            role=self.tailoring.roles.get(role, role) if role else None,
+            due=due, due_date=self.rc.local_date(due) if due is not None else None,
+            created_at=self.rc.now, recurring=bool(effective.every), anchor=anchor,
+            index=index)
+        inst.tasks.append(occurrence)
+        self.record("task_created", to_state=inst.state, data={
+            "id": occurrence.id, "task": spec.id, "title": occurrence.title,
+            "role": occurrence.role, "due": due})
+
+    def close_task(self, task: TaskOccurrence, status: str) -> None:
+        task.status = status
+        task.closed_at = self.rc.now
+        task.closed_by = self.actor
+        if status == "cancelled":
+            self.record("task_cancelled", from_state=task.state,
+                        data={"id": task.id, "task": task.task})
+
+    # -- states --------------------------------------------------------------------------
+    def leave(self) -> None:
+        inst = self.inst
+        for task in inst.open_tasks(inst.state):
+            self.close_task(task, "cancelled")
+        for timer in inst.armed_timers():
+            timer.status = "cancelled"
+
+    def enter(self, name: str, depth: int = 0) -> None:
+        inst = self.inst
+        state = self.pb.states[name]
+        inst.state = name
+        inst.entered_at = self.rc.now
+        for spec in state.tasks:
+            self.create_task(spec)
+        for timer in state.timers:
+            due = self.due(timer.offset, f"timer '{timer.event}'")
+            inst.timers.append(TimerState(
+                id=f"{inst.id}-timer-{len(inst.timers) + 1}", instance=inst.id, state=name,
+                event=timer.event, due=due, due_date=self.rc.local_date(due)))
+        self.run_actions(state.enter)
+        if state.is_choice:
+            if depth > MAX_CHOICE_CHAIN:
+                raise self.refuse(f"choice states chain more than {MAX_CHOICE_CHAIN} times")
+            context = self.context()
+            selected = self._guarded(f"state '{name}'", lambda: self.cp.select(
+                name, CHOOSE, {id(rule): context for rule in state.choose}))
+            if selected is None:
+                raise self.refuse(f"choice state '{name}': no rule holds")
+            target = selected[1]
+            self.record("transition", from_state=name, to_state=target,
+                        data={"choice": True})
+            self.enter(target, depth + 1)
+            return
+        if state.final:
+            inst.status = "closed"
+            inst.outcome = state.outcome
+
+    def run_actions(self, actions: tuple[Action, ...]) -> None:
+        for action in actions:
+            if isinstance(action, SetAction):
+                self.set_vars(action.values)
+            elif isinstance(action, TaskAction):
+                self.create_task(action.task)
+            elif isinstance(action, StartAction):
+                inputs = {k: self.value(v, f"start '{action.playbook}'")
+                          for k, v in action.with_.items()}
+                self.starts.append(StartRequest(action.playbook, inputs, self.inst.id))
+            elif isinstance(action, MessageAction):
+                what = "message"
+                role = self.tailoring.roles.get(action.to, action.to)
+                message = Message(self.inst.id, self.rc.now, role,
+                                  self.render(action.subject, what),
+                                  self.render(action.body, what))
+                self.change.messages.append(message)
+
+    def set_vars(self, values: Mapping[str, Any]) -> None:
+        if not values:
+            return
+        evaluated = {name: self.value(raw, f"set '{name}'") for name, raw in values.items()}
+        self.inst.vars.update(evaluated)
+        self.record("set", event=self.event, to_state=self.inst.state,
+                    data={"vars": evaluated})
+
+    # -- events --------------------------------------------------------------------------
+    def fields_for(self, specs: tuple[FieldSpec, ...], given: Mapping[str, Any],
+                   owner: str) -> dict[str, Any]:
+        names = {spec.name for spec in specs}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            allowed = ", ".join(sorted(names)) or "none"
+            raise self.refuse(f"{owner} has no field '{unknown[0]}' (fields: {allowed})")
+        return convert_fields(specs, given, self.rc.tz, lambda m: self.refuse(m))
+
+    def fire(self, event: str, given: Mapping[str, Any], note: str | None = None) -> None:
+        inst = self.inst
+        self.event = event
+        if inst.status == "closed":
+            raise self.refuse(f"instance is closed ({inst.outcome or inst.state})")
+        state = self.pb.states[inst.state]
+        if event not in state.on:
+            allowed = ", ".join(sorted(state.on)) or "none"
+            raise self.refuse(f"not allowed in state '{inst.state}' (allowed: {allowed})")
+        candidates = state.on[event]
+        field_error: RefusedError | None = None
+        fields_of: dict[int, dict[str, Any]] = {}
+        for transition in candidates:
+            try:
+                fields_of[id(transition)] = self.fields_for(transition.fields, given,
+                                                        f"event '{event}'")
+            except RefusedError as exc:
+                field_error = field_error or exc
+        if not fields_of and field_error:
+            raise field_error
+        contexts = {}
+        for key, values in fields_of.items():
+            self.fields = values
+            contexts[key] = self.context()
+        selected = self._guarded("guard 'when'", lambda: self.cp.select(
+            inst.state, event, contexts))
+        if selected is None:
+            if field_error:
+                raise field_error
+            raise self.refuse(f"not allowed now: no condition of '{event}' in state "
+                              f"'{inst.state}' holds")
+        chosen: Transition = selected[0]
+        self.fields = fields_of[id(chosen)]
+        self.check_role(chosen)
+        source = inst.state
+        data: dict[str, Any] = {}
+        if self.fields:
+            data["fields"] = dict(self.fields)
+            inst.vars.update(self.fields)
+        if note:
+            data["note"] = note
+        if chosen.note:
+            data["note_text"] = self.render(chosen.note, "note")
+        self.record("transition", event=event, from_state=source,
+                    to_state=chosen.to or source, data=data)
+        self.set_vars(chosen.set)
+        if chosen.to is not None:
+            self.leave()
+            self.enter(chosen.to)
+        self.run_actions(chosen.do)
+
+    def check_role(self, transition: Transition) -> None:
+        if not transition.by:
+            return
+        roles = self.rc.actor_roles(self.actor)
+        if roles is None:
+            return
+        wanted = {self.tailoring.roles.get(r, r) for r in transition.by}
+        if not roles & wanted:
+            raise self.refuse(f"'{self.actor}' lacks the role for it (needs "
+                              + " or ".join(sorted(wanted)) + ")")
+
+    def finish(self) -> Outcome:
+        inst = self.inst
+        inst.updated_at = self.rc.now
+        if self.pb.subject:
+            inst.subject = self.render(self.pb.subject, "subject")
+        self.change.instances.append(inst)
+        self.change.sources[self.cp.digest] = self.cp.text
+        return Outcome(inst, self.change, self.starts)
+
+
+def convert_fields(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mapping[str, Any],
+                   tz: dt.tzinfo, refuse: Callable[[str], Exception]) -> dict[str, Any]:
+    """Typed values for ``specs`` from ``given`` (defaults applied, required enforced)."""
+    values: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name in given and given[spec.name] is not None:
+            try:
+                values[spec.name] = convert(spec, given[spec.name], tz=tz)
+            except ValueError as exc:
+                raise refuse(f"field '{spec.name}': {exc}") from None
+        elif spec.has_default:
+            values[spec.name] = convert(spec, spec.default, tz=tz)
+        elif spec.required:
+            raise refuse(f"missing required field '{spec.name}'")
+    return values
+
+
+def _times(duration: Duration, k: int) -> Duration:
+    return Duration(duration.amount * k, duration.unit)
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise TypeError("expected a date")
+
+
+def _as_date_or_datetime(value: Any) -> dt.date | dt.datetime:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+    raise TypeError("expected a date")
+
+
+def _native(value: Any) -> Any:
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        str(value)  # raises UndefinedError with the missing name
+    return value
+
+
+def _safe(exc: BaseException) -> str:
+    """An exception message that cannot echo a variable's value (PHI) back."""
+    text = str(exc)
+    return text if len(text) <= 120 and "'" not in text else "invalid value"
+
+
+# -- public steps ------------------------------------------------------------------------
+def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
+          parent: str | None = None) -> Outcome:
+    """Create an instance in the initial state and enter it."""
+    pb = cp.playbook
+    instance = Instance(id=rc.new_id(), playbook=pb.id, version=pb.version, digest=cp.digest,
+                        state=pb.initial, started_at=rc.now, entered_at=rc.now, parent=parent)
+    step = _Step(cp, instance, rc, rc.actor)
+    unknown = sorted(set(inputs) - set(pb.inputs))
+    if unknown:
+        allowed = ", ".join(sorted(pb.inputs)) or "none"
+        raise RefusedError(f"playbook '{pb.id}' has no input '{unknown[0]}' (inputs: {allowed})")
+    instance.vars = convert_fields(list(pb.inputs.values()), inputs, rc.tz,
+                                   lambda m: RefusedError(f"start '{pb.id}': {m}"))
+    data: dict[str, Any] = {"inputs": dict(instance.vars), "digest": cp.digest}
+    if parent:
+        data["parent"] = parent
+    step.record("start", to_state=pb.initial, data=data)
+    step.enter(pb.initial)
+    outcome = step.finish()
+    outcome.change.new_instances.add(instance.id)
+    return outcome
+
+
+def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[str, Any],
+         rc: RunContext, note: str | None = None) -> Outcome:
+    """Fire ``event`` at ``instance`` as ``rc.actor``."""
+    step = _Step(cp, copy.deepcopy(instance), rc, rc.actor)
+    step.fire(event, fields, note)
+    return step.finish()
+
+
+def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Mapping[str, Any],
+             rc: RunContext) -> Outcome:
+    """Complete one open task occurrence, then its ``done`` event and ``all_tasks_done``."""
+    step = _Step(cp, copy.deepcopy(instance), rc, rc.actor)
+    inst = step.inst
+    task = next((t for t in inst.tasks if t.id == task_id), None)
+    if task is None:
+        raise RefusedError(f"instance '{inst.id}' has no task '{task_id}'")
+    if not task.is_open:
+        raise step.refuse(f"task '{task_id}' is already {task.status}")
+    spec = cp.playbook.task(task.task)
+    specs = spec.fields if spec else ()
+    values = step.fields_for(specs, fields, f"task '{task.task}'")
+    step.close_task(task, "done")
+    step.record("task_done", from_state=task.state, data={
+        "id": task.id, "task": task.task, "fields": dict(values)})
+    if values:
+        inst.vars.update(values)
+    if task.recurring and spec is not None and spec.every:
+        _next_occurrence(step, spec, task)
+    state_before = inst.state
+    if spec is not None and spec.done:
+        step.fire(spec.done, {})
+    state = cp.playbook.states[inst.state]
+    if (inst.status == "open" and inst.state == state_before and ALL_TASKS_DONE in state.on
+            and not [t for t in inst.open_tasks(inst.state) if not t.recurring]):
+        _try_all_tasks_done(step)
+    return step.finish()
+
+
+def _next_occurrence(step: _Step, spec: TaskSpec, task: TaskOccurrence) -> None:
+    every = step.duration(spec.every or "", f"task '{spec.id}'")
+    anchor = task.anchor if task.anchor is not None else step.rc.now
+    done_on = step.rc.today
+    k = task.index + 1
+    while True:
+        due = add(anchor, _times(every, k), step.rc.calendar, step.rc.tz)
+        if step.rc.local_date(due) > done_on or (
+                isinstance(due, dt.datetime) and due > step.rc.now):
+            break
+        k += 1
+    step.create_task(spec, index=k, anchor=anchor)
+
+
+def _try_all_tasks_done(step: _Step) -> None:
+    snapshot = copy.deepcopy(step.inst), len(step.change.audit), len(step.change.messages), \
+        len(step.starts)
+    try:
+        step.fire(ALL_TASKS_DONE, {})
+    except RefusedError:
+        inst, audit_len, msg_len, starts_len = snapshot
+        step.inst = inst
+        del step.change.audit[audit_len:]
+        del step.change.messages[msg_len:]
+        del step.starts[starts_len:]
+
+
+def due_timers(instance: Instance, rc: RunContext) -> list[TimerState]:
+    """Armed timers of the current state that are due at ``rc.now``, earliest first."""
+    due = [t for t in instance.armed_timers() if t.state == instance.state and (
+        t.due <= rc.now if isinstance(t.due, dt.datetime) else t.due <= rc.today)]
+    return sorted(due, key=lambda t: (t.due_date, t.id))
+
+
+def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Outcome:
+    """Fire every due timer of ``instance`` as ``system``; each fires once."""
+    current = copy.deepcopy(instance)
+    change = Change()
+    starts: list[StartRequest] = []
+    system_rc = RunContext(rc.now, rc.tz, rc.calendar, rc.practice, SYSTEM, rc.new_id)
+    while True:
+        pending = due_timers(current, rc)
+        if not pending or current.status != "open":
+            break
+        timer = pending[0]
+        step = _Step(cp, copy.deepcopy(current), system_rc, SYSTEM)
+        fired_timer = next(t for t in step.inst.timers if t.id == timer.id)
+        fired_timer.status = "fired"
+        try:
+            attempt = _Step(cp, copy.deepcopy(step.inst), system_rc, SYSTEM)
+            attempt.record("timer_fired", event=timer.event, from_state=timer.state,
+                           data={"timer": timer.id, "due": timer.due, "applied": True})
+            attempt.fire(timer.event, {})
+            step = attempt
+        except RefusedError as exc:
+            step.record("timer_fired", event=timer.event, from_state=timer.state,
+                        data={"timer": timer.id, "due": timer.due, "applied": False,
+                              "reason": exc.message.split(": ", 1)[-1]})
+        result = step.finish()
+        current = result.instance
+        change.audit.extend(result.change.audit)
+        change.messages.extend(result.change.messages)
+        change.sources.update(result.change.sources)
+        starts.extend(result.starts)
+    change.instances.append(current)
+    return Outcome(current, change, starts)
