@@ -208,6 +208,50 @@ def audit_head(options: Options) -> None:
     sys.exit(run_audit_head(options))
 
 
+@cli.command("test")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(exists=True))
+@pass_options
+def test_command(options: Options, scenarios: tuple[str, ...]) -> None:
+    """Run playbook scenario tests (files or folders of *.yaml)."""
+    from .commands.scenarios import run_test
+
+    sys.exit(run_test(options, list(scenarios)))
+
+
+@cli.command()
+@as_option
+@click.option("--role", metavar="ROLE", help="Tasks of this role.")
+@click.option("--everyone", is_flag=True, help="Everyone's tasks.")
+@click.option("--days", type=int, default=0, show_default=True,
+              help="Also tasks due in the next N days.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "ics"]),
+              default="table", show_default=True)
+@pass_options
+def today(options: Options, actor: str | None, role: str | None, everyone: bool, days: int,
+          fmt: str) -> None:
+    """Open tasks due today or earlier (overdue first), for your roles by default."""
+    from .commands.today import run_today
+
+    engine = _engine(options)
+    try:
+        code = run_today(engine, options.actor(actor), role, everyone, days, fmt)
+    finally:
+        engine.close()
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("playbook")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True)
+@pass_options
+def graph(options: Options, playbook: str, fmt: str) -> None:
+    """State diagram of PLAYBOOK (an id on the search path, or a file)."""
+    from .commands.validate import run_graph
+
+    sys.exit(run_graph(options, playbook, fmt))
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; the single handler of exit codes and error messages."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -53,6 +53,7 @@ class Engine:
         self._clock = clock
         self._store = store
         self._compiled: dict[str, CompiledPlaybook] = {}
+        self.omnipotent: frozenset[str] = frozenset()  # actors with every role (scenarios)
 
     # -- configuration -------------------------------------------------------------------
     @cached_property
@@ -115,13 +116,13 @@ class Engine:
     def check_actor(self, actor: str) -> None:
         """Refuse (exit 5) an actor unknown to a practice that lists its people."""
         people = self.practice.people
-        if people and actor not in people:
+        if people and actor not in people and actor not in self.omnipotent:
             raise RefusedError(f"unknown person '{actor}': not in practice.yaml people "
                                f"({', '.join(sorted(people))})")
 
     def run_context(self, actor: str) -> step.RunContext:
         return step.RunContext(self.clock.now(), self.tz, self.calendar, self.practice, actor,
-                               new_instance_id)
+                               new_instance_id, self.omnipotent)
 
     # -- playbooks -----------------------------------------------------------------------
     def _check_tailoring(self, playbook: Playbook) -> None:

@@ -124,3 +124,20 @@ def run_playbooks(options: Options, as_json: bool) -> int:
         click.echo(f"{row['id']:<24} v{row['version'] or '?':<3} {row['title'] or '':<40} "
                    f"{row['source']}{status}")
     return ExitCode.OK
+
+
+def run_graph(options: Options, playbook: str, fmt: str) -> int:
+    """Print the state diagram of a playbook id or file."""
+    from .. import graph
+
+    path = Path(playbook)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        catalog = catalog_for(options)
+        loaded = parse_playbook_file(path, _display(path))
+        if not loaded.errors:
+            validate(loaded, catalog.signatures([loaded]))
+    else:
+        loaded = catalog_for(options).load(playbook)
+    model = loaded.require()
+    click.echo(graph.dot(model) if fmt == "dot" else graph.mermaid(model), nl=False)
+    return ExitCode.OK

@@ -1,0 +1,174 @@
+"""The audit log's records, hash chain, verification and export (SPEC section 5).
+
+Pure functions over plain dicts: the store calls :func:`chain` to turn a change's drafts into
+records inside its write transaction, ``audit verify`` streams the stored records through
+:func:`verify`, and ``audit export`` writes them with :func:`write_jsonl` or :func:`write_csv`.
+Nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from .errors import AuditBrokenError
+from .runtime.instance import AuditDraft, plain
+
+GENESIS = "0" * 64
+"""The ``prev`` of the first record."""
+
+RECORD_KEYS = ("seq", "at", "instance", "playbook", "version", "actor", "action", "event",
+               "from", "to", "data", "prev", "hash")
+"""The keys of an exported record, in export order."""
+
+_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """The SHA-256 hex digest of ``record`` without its ``hash`` key, exactly as SPEC section 5."""
+    body = {key: value for key, value in record.items() if key != "hash"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def format_at(at: dt.datetime) -> str:
+    """An aware datetime as the record's UTC ``at`` text, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"audit time {at.isoformat()} has no time zone")
+    return at.astimezone(dt.UTC).strftime(_AT_FORMAT)
+
+
+def data_text(data: Any) -> str:
+    """A record's ``data`` as the compact JSON text stored in the table and written to CSV."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str) -> list[dict[str, Any]]:
+    """Number, link and hash ``drafts`` after the chain head ``(last_seq, last_hash)``."""
+    records: list[dict[str, Any]] = []
+    seq, prev = last_seq, last_hash
+    for draft in drafts:
+        seq += 1
+        record: dict[str, Any] = {
+            "seq": seq,
+            "at": format_at(draft.at),
+            "instance": draft.instance,
+            "playbook": draft.playbook,
+            "version": draft.version,
+            "actor": draft.actor,
+            "action": draft.action,
+            "event": draft.event,
+            "from": draft.from_state,
+            "to": draft.to_state,
+            "data": plain(draft.data),
+            "prev": prev,
+        }
+        record["hash"] = prev = record_hash(record)
+        records.append(record)
+    return records
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of :func:`verify`; ``count``/``last_*`` describe the records that checked out."""
+
+    ok: bool
+    count: int
+    last_seq: int
+    last_hash: str
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    def raise_if_broken(self) -> None:
+        """Raise ``AuditBrokenError`` (exit 7) naming the first bad record."""
+        if not self.ok:
+            raise AuditBrokenError(f"audit chain broken: {self.reason}")
+
+
+def _problem(record: Any, expected: int, prev: str) -> tuple[int, str] | None:
+    """The first thing wrong with ``record`` as record ``expected`` after hash ``prev``."""
+    if not isinstance(record, dict):
+        return expected, f"record {expected}: not a JSON object"
+    seq = record.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return expected, f"record {expected}: seq {seq!r} is not an integer"
+    if seq > expected:
+        missing = (f"record {expected}" if seq == expected + 1
+                   else f"records {expected}..{seq - 1}")
+        return expected, f"{missing}: seq gap (missing or out of order)"
+    if seq < expected:
+        return expected, f"record {seq}: out of order or repeated after record {expected - 1}"
+    if set(record) != set(RECORD_KEYS):
+        wrong = sorted(set(record) ^ set(RECORD_KEYS))
+        return seq, f"record {seq}: wrong keys ({', '.join(wrong)})"
+    if record["hash"] != record_hash(record):
+        return seq, f"record {seq}: hash does not match its contents"
+    if record["prev"] != prev:
+        if seq == 1:
+            return seq, "record 1: prev is not the genesis hash"
+        return seq, f"record {seq}: prev does not match the hash of record {seq - 1}"
+    return None
+
+
+def verify(records: Iterable[dict[str, Any]], anchor: str | None = None) -> VerifyResult:
+    """Recompute the chain over ``records`` (streamed, in seq order) and stop at the first fault.
+
+    With ``anchor`` (a hash noted earlier, e.g. the head printed by a previous verify), that hash
+    must appear in the chain, which catches a log whose tail was cut off or that was rebuilt from
+    scratch; then ``first_bad_seq`` is the seq after the last record present.
+    """
+    count, last_seq, last_hash = 0, 0, GENESIS
+    found = anchor is None or anchor == GENESIS
+    for record in records:
+        problem = _problem(record, last_seq + 1, last_hash)
+        if problem is not None:
+            return VerifyResult(False, count, last_seq, last_hash, *problem)
+        count, last_seq, last_hash = count + 1, record["seq"], record["hash"]
+        found = found or last_hash == anchor
+    if not found:
+        return VerifyResult(False, count, last_seq, last_hash, last_seq + 1,
+                            "anchor hash not found: the log was truncated or replaced")
+    return VerifyResult(True, count, last_seq, last_hash)
+
+
+def _ordered(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: record[key] for key in RECORD_KEYS}
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], stream: IO[str]) -> int:
+    """Write one JSON object per line, keys in ``RECORD_KEYS`` order; return how many."""
+    count = 0
+    for record in records:
+        stream.write(json.dumps(_ordered(record), ensure_ascii=False, separators=(",", ":")))
+        stream.write("\n")
+        count += 1
+    return count
+
+
+def read_jsonl(stream: IO[str]) -> Iterator[dict[str, Any]]:
+    """The records of a JSON Lines export, one at a time (blank lines skipped)."""
+    for line in stream:
+        if line.strip():
+            record = json.loads(line)
+            yield record
+
+
+def write_csv(records: Iterable[dict[str, Any]], stream: IO[str]) -> int:
+    """Write a header of ``RECORD_KEYS`` and one row per record (``data`` as compact JSON text).
+
+    Open ``stream`` with ``newline=""`` as the ``csv`` module asks. Returns how many records.
+    """
+    writer = csv.writer(stream)
+    writer.writerow(RECORD_KEYS)
+    count = 0
+    for record in records:
+        row = _ordered(record)
+        row["data"] = data_text(row["data"])
+        writer.writerow(row.values())
+        count += 1
+    return count

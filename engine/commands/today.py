@@ -1,0 +1,142 @@
+"""``frontdesk today``: the daily task list (table, JSON, CSV or an ICS feed of VTODOs)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+import click
+
+from ..errors import ExitCode, RefusedError, UsageError
+from ..report import task_json, to_json
+from ..service import Engine
+
+TASK_KEYS = ("id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
+             "status", "overdue")
+
+
+def _roles(engine: Engine, actor: str, role: str | None, everyone: bool) -> set[str] | None:
+    if everyone:
+        return None
+    if role:
+        return {role}
+    people = engine.practice.people
+    if not people:
+        return None  # a single-user practice: the actor holds every role
+    person = people.get(actor)
+    if person is None:
+        raise RefusedError(f"unknown person '{actor}'; pass --as NAME, --role ROLE or "
+                           "--everyone")
+    return set(person.roles)
+
+
+def collect(engine: Engine, actor: str, role: str | None, everyone: bool,
+            days: int) -> list[tuple[dict[str, Any], str | None]]:
+    """The open tasks due by today + ``days`` as (Task JSON, subject), in SPEC order."""
+    if days < 0:
+        raise UsageError("--days must be 0 or more")
+    roles = _roles(engine, actor, role, everyone)
+    now = engine.clock.now()
+    today = now.astimezone(engine.tz).date()
+    until = today + dt.timedelta(days=days)
+    rows = []
+    for task, instance in engine.store.open_tasks(until=until, roles=roles):
+        rows.append((task_json(task, instance.playbook, now, today), instance.subject))
+    rows.sort(key=lambda r: (r[0]["due"] or "", r[0]["instance"], r[0]["task"]))
+    return rows
+
+
+def _table(rows: list[tuple[dict[str, Any], str | None]], today: dt.date) -> str:
+    if not rows:
+        return "Nothing due. \N{EM DASH} enjoy the quiet."
+    groups = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}  # type: dict[str, list[Any]]
+    for task, subject in rows:
+        due = (task["due"] or "")[:10]
+        key = "OVERDUE" if task["overdue"] else ("TODAY" if due <= today.isoformat()
+                                                 else "UPCOMING")
+        groups[key].append((task, subject))
+    colours = {"OVERDUE": "red", "TODAY": "yellow", "UPCOMING": "cyan"}
+    lines = []
+    header = f"{'DUE':<10}  {'ROLE':<14}  {'TASK':<34}  {'FOR':<18}  ID"
+    for name, items in groups.items():
+        if not items:
+            continue
+        lines.append(click.style(f"{name} ({len(items)})", fg=colours[name], bold=True))
+        lines.append(header)
+        for task, subject in items:
+            lines.append(f"{(task['due'] or '-')[:10]:<10}  {_cut(task['role'] or '-', 14):<14}  "
+                         f"{_cut(task['title'], 34):<34}  {_cut(subject or '', 18):<18}  "
+                         f"{task['id']}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def _csv(rows: list[tuple[dict[str, Any], str | None]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=TASK_KEYS, lineterminator="\n")
+    writer.writeheader()
+    for task, _subject in rows:
+        writer.writerow({k: ("true" if v is True else "false" if v is False else v)
+                         for k, v in task.items()})
+    return buffer.getvalue()
+
+
+def _ics_escape(text: str) -> str:
+    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\n", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets (RFC 5545 section 3.1)."""
+    out, current = [], b""
+    for char in line:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > (75 if not out else 74):
+            out.append(current.decode("utf-8"))
+            current = b""
+        current += encoded
+    out.append(current.decode("utf-8"))
+    return "\r\n ".join(out)
+
+
+def _ics(rows: list[tuple[dict[str, Any], str | None]], now: dt.datetime) -> str:
+    stamp = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//frontdesk//daily tasks//EN",
+             "CALSCALE:GREGORIAN", "X-WR-CALNAME:frontdesk tasks"]
+    for task, subject in rows:
+        due = task["due"] or ""
+        if "T" in due:
+            due_line = "DUE:" + dt.datetime.fromisoformat(due).astimezone(dt.UTC).strftime(
+                "%Y%m%dT%H%M%SZ")
+        else:
+            due_line = "DUE;VALUE=DATE:" + due.replace("-", "")
+        summary = task["title"] + (f" \N{EM DASH} {subject}" if subject else "")
+        lines += ["BEGIN:VTODO", f"UID:{task['id']}@frontdesk", f"DTSTAMP:{stamp}", due_line,
+                  f"SUMMARY:{_ics_escape(summary)}",
+                  f"DESCRIPTION:{_ics_escape(f'{task['playbook']} / {task['instance']}; ')}"
+                  + _ics_escape(f"role {task['role'] or '-'}; done with: frontdesk done "
+                                f"{task['id']}"),
+                  "STATUS:NEEDS-ACTION", "END:VTODO"]
+    lines.append("END:VCALENDAR")
+    return "".join(_fold(line) + "\r\n" for line in lines)
+
+
+def run_today(engine: Engine, actor: str, role: str | None, everyone: bool, days: int,
+              fmt: str) -> int:
+    rows = collect(engine, actor, role, everyone, days)
+    now = engine.clock.now()
+    if fmt == "json":
+        click.echo(to_json([task for task, _ in rows]))
+    elif fmt == "csv":
+        click.echo(_csv(rows), nl=False)
+    elif fmt == "ics":
+        click.echo(_ics(rows, now), nl=False)
+    else:
+        click.echo(_table(rows, now.astimezone(engine.tz).date()))
+    return ExitCode.OK

@@ -1,0 +1,298 @@
+"""Scenario tests (SPEC section 7): drive one playbook through simulated time and check it.
+
+Each scenario runs in a throwaway SQLite store with a fixed clock, through the same ``Engine``
+the CLI uses. A scenario whose file or steps are invalid fails with a located message; it never
+passes vacuously.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FrontdeskError, Issue, Location, RefusedError
+from .loading.schema import schema_issues
+from .loading.yamlsource import JsonPath, SourceMap, YamlDocument, load_file
+from .runtime.clock import FixedClock
+from .runtime.durations import DurationError, add, parse_duration
+from .runtime.instance import Instance, plain
+from .settings import Options
+
+SCENARIO_ACTOR = "scenario"
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    passed: bool
+    message: str = ""
+
+    def line(self) -> str:
+        return f"PASS {self.name}" if self.passed else f"FAIL {self.name}: {self.message}"
+
+
+class StepFailed(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class _Scenario:
+    document: YamlDocument
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def at(self, path: JsonPath) -> Location:
+        return self.document.source.at(path)
+
+
+def load_scenarios(path: Path) -> tuple[list[_Scenario], list[ScenarioResult]]:
+    """The scenarios of a file, and failures for those that cannot even be read."""
+    documents, issues = load_file(path, str(path))
+    errors = [i for i in issues if i.is_error]
+    if errors:
+        return [], [ScenarioResult(path.name, False, _issue_text(errors))]
+    if not documents:
+        return [], [ScenarioResult(path.name, False, f"{path}:1:1: file holds no scenario")]
+    scenarios = []
+    for index, document in enumerate(documents, start=1):
+        data = document.data if isinstance(document.data, dict) else {}
+        name = data.get("name") if isinstance(data.get("name"), str) else None
+        scenarios.append(_Scenario(document, name or f"{path.name}#{index}", data))
+    return scenarios, []
+
+
+def _issue_text(issues: list[Issue]) -> str:
+    first = issues[0].format()
+    return first + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else "")
+
+
+def run_file(path: Path, options: Options) -> list[ScenarioResult]:
+    """Run every scenario of one file."""
+    scenarios, failures = load_scenarios(path)
+    results = list(failures)
+    for scenario in scenarios:
+        results.append(_run_one(scenario, path, options))
+    return results
+
+
+def _run_one(scenario: _Scenario, path: Path, options: Options) -> ScenarioResult:
+    issues = schema_issues(scenario.document, "scenario")
+    if not isinstance(scenario.document.data, dict):
+        issues.append(Issue("error", "scenario", "a scenario is a mapping",
+                            scenario.at(())))
+    if issues:
+        return ScenarioResult(scenario.name, False, _issue_text(issues))
+    with tempfile.TemporaryDirectory(prefix="frontdesk-scenario-") as tmp:
+        runner = _Runner(scenario, path, options, Path(tmp))
+        try:
+            runner.run()
+        except StepFailed as exc:
+            return ScenarioResult(scenario.name, False, exc.message)
+        except FrontdeskError as exc:
+            return ScenarioResult(scenario.name, False, exc.message.replace("\n", "; "))
+        finally:
+            runner.close()
+    return ScenarioResult(scenario.name, True)
+
+
+class _Runner:
+    """Runs one scenario's steps against a throwaway store."""
+
+    def __init__(self, scenario: _Scenario, path: Path, options: Options, tmp: Path) -> None:
+        from .service import Engine
+
+        self.scenario = scenario
+        data = scenario.data
+        practice_text = None
+        if isinstance(data.get("practice"), dict):
+            import yaml
+
+            practice_text = yaml.safe_dump(plain(data["practice"]), sort_keys=False)
+        dirs = (*options.playbooks, str(path.parent), str(path.parent.parent))
+        env = dict(options.env)
+        env.pop("FRONTDESK_DB", None)
+        self.options = Options(home=options.home, db=f"sqlite:///{tmp / 'scenario.db'}",
+                               now=None, playbooks=dirs, env=env)
+        self.engine = Engine(self.options, practice_text=practice_text)
+        self.engine.omnipotent = frozenset({SCENARIO_ACTOR})
+        self.actor = data.get("as") or SCENARIO_ACTOR
+        self.instance_id: str | None = None
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def fail(self, index: int, kind: str, message: str) -> StepFailed:
+        location = self.scenario.at(("steps", index - 1))
+        return StepFailed(f"step {index} ({kind}): {message} [{location}]")
+
+    def run(self) -> None:
+        data = self.scenario.data
+        start = data.get("start") or {}
+        tz = self.engine.tz
+        moment = _moment(start.get("at"), tz) if start.get("at") else dt.datetime.now(tz)
+        self.clock = FixedClock(moment)
+        self.engine._clock = self.clock
+        compiled = self.engine.playbook_for_start(data["playbook"])
+        self.playbook = compiled.playbook
+        self._check_names()
+        instance = self.engine.start(data["playbook"], start.get("with") or {}, self.actor)
+        self.instance_id = instance.id
+        for index, step in enumerate(data.get("steps") or [], start=1):
+            self.step(index, step)
+
+    # -- static checks: unknown task ids, events and states fail with their location -------
+    def _check_names(self) -> None:
+        tasks = set(self.playbook.all_tasks())
+        events = {e for s in self.playbook.states.values() for e in s.on}
+        states = set(self.playbook.states)
+        for index, step in enumerate(self.scenario.data.get("steps") or [], start=1):
+            inner = step.get("refuse", step)
+            path: JsonPath = ("steps", index - 1) + (("refuse",) if "refuse" in step else ())
+            problems = []
+            if "done" in inner and inner["done"] not in tasks:
+                problems.append((path + ("done",), f"unknown task id '{inner['done']}'", tasks))
+            if "fire" in inner and inner["fire"] not in events:
+                problems.append((path + ("fire",), f"unknown event '{inner['fire']}'", events))
+            expect = step.get("expect") or {}
+            for task_id in [*(expect.get("open_tasks") or []), *(expect.get("tasks") or {})]:
+                if task_id not in tasks:
+                    problems.append((path + ("expect",), f"unknown task id '{task_id}'", tasks))
+            if "state" in expect and expect["state"] not in states:
+                problems.append((path + ("expect", "state"),
+                                 f"unknown state '{expect['state']}'", states))
+            for where, message, known in problems:
+                from .errors import did_you_mean
+
+                hint = did_you_mean(str(message.split("'")[1]), known)
+                raise StepFailed(f"step {index}: {self.scenario.at(where)}: {message}"
+                                 + (f" ({hint})" if hint else ""))
+
+    # -- steps ---------------------------------------------------------------------------
+    def instance(self) -> Instance:
+        assert self.instance_id is not None
+        return self.engine.store.get_instance(self.instance_id)
+
+    def step(self, index: int, step: dict[str, Any]) -> None:
+        kind = next(iter(step))
+        if kind == "fire" or kind == "done":
+            try:
+                self.act(step)
+            except RefusedError as exc:
+                raise self.fail(index, kind, f"expected success, got refused: "
+                                f"{exc.message}") from None
+        elif kind == "refuse":
+            before = self.snapshot()
+            try:
+                self.act(step["refuse"])
+            except RefusedError:
+                if self.snapshot() != before:
+                    raise self.fail(index, kind, "refused but the store changed") from None
+                return
+            raise self.fail(index, kind, "expected a refusal, got success")
+        elif kind == "advance":
+            self.advance(step["advance"], index)
+        elif kind == "tick":
+            self.engine.tick()
+        elif kind == "expect":
+            self.expect(index, step["expect"])
+
+    def act(self, step: dict[str, Any]) -> None:
+        actor = step.get("as") or self.actor
+        values = step.get("set") or {}
+        if "fire" in step:
+            assert self.instance_id is not None
+            self.engine.fire(self.instance_id, step["fire"], values, actor, step.get("note"))
+            return
+        task_id = step["done"]
+        open_ = [t for t in self.instance().tasks if t.task == task_id and t.is_open]
+        if not open_:
+            raise RefusedError(f"no open task '{task_id}'")
+        self.engine.done(open_[-1].id, values, actor)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        store = self.engine.store
+        return (plain(self.instance().__dict__.get("vars")), self.instance().state,
+                store.audit_head(), len(store.outbox()))
+
+    def advance(self, value: Any, index: int) -> None:
+        now = self.clock.now()
+        tz = self.engine.tz
+        if isinstance(value, dict):
+            target = _moment(value["to"], tz)
+        else:
+            try:
+                duration = parse_duration(str(value))
+            except DurationError as exc:
+                raise self.fail(index, "advance", str(exc)) from None
+            moved = add(now, duration, self.engine.calendar, tz)
+            if isinstance(moved, dt.datetime):
+                target = moved
+            else:
+                target = dt.datetime.combine(moved, now.astimezone(tz).timetz())
+        if target < now:
+            raise self.fail(index, "advance", "the clock cannot go backwards")
+        self.clock.advance_to(target)
+        self.engine.tick()
+
+    def expect(self, index: int, expected: dict[str, Any]) -> None:
+        instance = self.instance()
+        for key, want in expected.items():
+            got = self.actual(instance, key, want)
+            if key == "vars":
+                mismatched = {k: v for k, v in plain(want).items() if got.get(k, _MISSING) != v}
+                if mismatched:
+                    shown = {k: got.get(k, "<unset>") for k in mismatched}
+                    raise self.fail(index, "expect", f"expected vars {mismatched}, got {shown}")
+                continue
+            if key == "open_tasks":
+                want = sorted(want)
+            if plain(want) != got:
+                raise self.fail(index, "expect", f"expected {key} {plain(want)!r}, got {got!r}")
+
+    def actual(self, instance: Instance, key: str, want: Any) -> Any:
+        if key in ("state", "status", "outcome"):
+            return getattr(instance, key)
+        if key == "open_tasks":
+            return sorted({t.task for t in instance.tasks if t.is_open})
+        if key == "vars":
+            return plain(instance.vars)
+        if key == "tasks":
+            found: dict[str, Any] = {}
+            for task_id, fields in want.items():
+                latest = [t for t in instance.tasks if t.task == task_id]
+                if not latest:
+                    found[task_id] = None
+                    continue
+                task = latest[-1]
+                found[task_id] = {f: plain(getattr(task, f)) for f in fields}
+            return found
+        if key == "timers":
+            armed = {t.event: plain(t.due) for t in instance.timers if t.status == "armed"}
+            return {event: armed.get(event) for event in want}
+        if key == "outbox":
+            return len(self.engine.store.outbox())
+        if key == "started":
+            children = [i for i in self.engine.store.list_instances()
+                        if i.parent == instance.id]
+            return {pid: sum(1 for c in children if c.playbook == pid) for pid in want}
+        raise StepFailed(f"unknown expectation '{key}'")
+
+
+_MISSING = object()
+
+
+def _moment(value: Any, tz: dt.tzinfo) -> dt.datetime:
+    from .values import parse_datetime
+
+    return parse_datetime(value, tz).astimezone(tz)
+
+
+def iter_results(paths: list[Path], options: Options) -> Iterator[ScenarioResult]:
+    for path in paths:
+        yield from run_file(path, options)

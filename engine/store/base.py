@@ -1,0 +1,233 @@
+"""The store protocol and the dialect-free conversions between rows and runtime dataclasses.
+
+A store persists instances (with their tasks and timers), playbook sources, outbox messages and
+the audit log, and commits each ``Change`` with its audit records in one transaction. Every
+implementation (SQLite now, PostgreSQL later) has its own SQL in its own module; what they share
+lives here: the column lists of each table and how a row (a ``Mapping`` of column name to a
+plain value: text, integer or NULL) becomes a dataclass and back. Datetimes are stored as ISO-8601
+text with their offset, dates as ``YYYY-MM-DD``, variables as typed JSON (``instance.to_json``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, Self
+
+from ..audit import RECORD_KEYS, data_text
+from ..runtime.instance import (
+    Change,
+    Instance,
+    Message,
+    TaskOccurrence,
+    TimerState,
+    due_from_text,
+    due_to_text,
+    from_json,
+    to_json,
+)
+
+Row = Mapping[str, Any]
+
+INSTANCE_COLUMNS = ("id", "playbook", "version", "digest", "subject", "state", "status", "outcome",
+                    "vars", "started_at", "updated_at", "entered_at", "revision", "parent",
+                    "task_counter")
+TASK_COLUMNS = ("id", "instance", "seq", "playbook", "state", "task", "title", "role", "assignee",
+                "due", "due_date", "status", "created_at", "closed_at", "closed_by", "recurring",
+                "anchor", "idx")
+TIMER_COLUMNS = ("id", "instance", "seq", "state", "event", "due", "due_date", "status")
+SOURCE_COLUMNS = ("digest", "playbook", "version", "text")
+OUTBOX_COLUMNS = ("instance", "at", "to_role", "subject", "body")
+AUDIT_COLUMNS = RECORD_KEYS
+
+
+class Txn(Protocol):
+    """One write transaction; every read sees, and every write joins, that transaction."""
+
+    def load_instance(self, id: str) -> Instance:
+        """The instance with its tasks (in creation order) and timers; NotFoundError if none."""
+        ...
+
+    def instance_of_task(self, task_id: str) -> str:
+        """The id of the instance a task occurrence belongs to; NotFoundError if none."""
+        ...
+
+    def open_instance_ids(self, playbook: str) -> list[str]:
+        """Ids of the open instances of ``playbook``, oldest first."""
+        ...
+
+    def due_timer_instance_ids(self, today: dt.date, now: dt.datetime) -> list[str]:
+        """Ids of open instances with an armed timer due by ``today`` (datetimes: by ``now``)."""
+        ...
+
+    def get_source(self, digest: str) -> str:
+        """The playbook source text stored under ``digest``; NotFoundError if none."""
+        ...
+
+    def apply(self, change: Change) -> None:
+        """Write ``change``: sources, instances (revision-checked), tasks, timers, outbox, audit."""
+        ...
+
+
+class Store(Protocol):
+    """Where instances and the audit log live; each read method is its own short read."""
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``: which migrations apply."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Txn]:
+        """A write transaction: committed on a clean exit, rolled back on an exception."""
+        ...
+
+    def get_instance(self, id: str) -> Instance: ...
+
+    def get_source(self, digest: str) -> str: ...
+
+    def list_instances(self, playbook: str | None = None, state: str | None = None,
+                       status: str | None = None) -> list[Instance]: ...
+
+    def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
+                   ) -> list[tuple[TaskOccurrence, Instance]]: ...
+
+    def audit_records(self, instance: str | None = None,
+                      since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def audit_head(self) -> tuple[int, str]: ...
+
+    def outbox(self) -> list[dict[str, Any]]: ...
+
+    def applied_migrations(self) -> list[str]:
+        """Names of the migrations recorded in the store, without migrating it."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+# -- values --------------------------------------------------------------------------------
+def datetime_text(value: dt.datetime | None) -> str | None:
+    """A datetime as ISO-8601 text (with its offset when it has one)."""
+    return None if value is None else value.isoformat()
+
+
+def datetime_value(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def date_text(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def date_value(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
+# -- rows ----------------------------------------------------------------------------------
+def instance_row(inst: Instance, revision: int) -> dict[str, Any]:
+    """The ``instances`` row of ``inst``, with ``revision`` as the stored revision."""
+    return {
+        "id": inst.id, "playbook": inst.playbook, "version": inst.version, "digest": inst.digest,
+        "subject": inst.subject, "state": inst.state, "status": inst.status,
+        "outcome": inst.outcome, "vars": to_json(inst.vars),
+        "started_at": datetime_text(inst.started_at),
+        "updated_at": datetime_text(inst.updated_at),
+        "entered_at": datetime_text(inst.entered_at), "revision": revision,
+        "parent": inst.parent, "task_counter": inst.task_counter,
+    }
+
+
+def instance_from_row(row: Row, tasks: Sequence[TaskOccurrence] = (),
+                      timers: Sequence[TimerState] = ()) -> Instance:
+    return Instance(
+        id=row["id"], playbook=row["playbook"], version=row["version"], digest=row["digest"],
+        state=row["state"], status=row["status"], outcome=row["outcome"],
+        subject=row["subject"], vars=from_json(row["vars"]), tasks=list(tasks),
+        timers=list(timers), started_at=datetime_value(row["started_at"]),
+        updated_at=datetime_value(row["updated_at"]),
+        entered_at=datetime_value(row["entered_at"]), revision=row["revision"],
+        parent=row["parent"], task_counter=row["task_counter"],
+    )
+
+
+def task_row(task: TaskOccurrence, playbook: str, seq: int) -> dict[str, Any]:
+    """The ``tasks`` row of ``task``; ``seq`` is its position in its instance's task list."""
+    return {
+        "id": task.id, "instance": task.instance, "seq": seq, "playbook": playbook,
+        "state": task.state, "task": task.task, "title": task.title, "role": task.role,
+        "assignee": task.assignee, "due": due_to_text(task.due),
+        "due_date": date_text(task.due_date), "status": task.status,
+        "created_at": datetime_text(task.created_at), "closed_at": datetime_text(task.closed_at),
+        "closed_by": task.closed_by, "recurring": int(task.recurring),
+        "anchor": due_to_text(task.anchor), "idx": task.index,
+    }
+
+
+def task_from_row(row: Row) -> TaskOccurrence:
+    return TaskOccurrence(
+        id=row["id"], instance=row["instance"], task=row["task"], state=row["state"],
+        title=row["title"], role=row["role"], due=due_from_text(row["due"]),
+        due_date=date_value(row["due_date"]), status=row["status"], assignee=row["assignee"],
+        created_at=datetime_value(row["created_at"]),
+        closed_at=datetime_value(row["closed_at"]), closed_by=row["closed_by"],
+        recurring=bool(row["recurring"]), anchor=due_from_text(row["anchor"]),
+        index=row["idx"],
+    )
+
+
+def timer_row(timer: TimerState, seq: int) -> dict[str, Any]:
+    """The ``timers`` row of ``timer``; ``seq`` is its position in its instance's timer list."""
+    return {
+        "id": timer.id, "instance": timer.instance, "seq": seq, "state": timer.state,
+        "event": timer.event, "due": due_to_text(timer.due),
+        "due_date": date_text(timer.due_date), "status": timer.status,
+    }
+
+
+def timer_from_row(row: Row) -> TimerState:
+    due = due_from_text(row["due"])
+    due_date = date_value(row["due_date"])
+    assert due is not None and due_date is not None  # NOT NULL columns
+    return TimerState(id=row["id"], instance=row["instance"], state=row["state"],
+                      event=row["event"], due=due, due_date=due_date, status=row["status"])
+
+
+def source_rows(change: Change) -> list[dict[str, Any]]:
+    """The ``sources`` rows of a change, named after the first instance that uses each one."""
+    rows = []
+    for digest, text in change.sources.items():
+        owner = next((i for i in change.instances if i.digest == digest), None)
+        rows.append({"digest": digest, "playbook": owner.playbook if owner else None,
+                     "version": owner.version if owner else None, "text": text})
+    return rows
+
+
+def outbox_row(message: Message) -> dict[str, Any]:
+    return {"instance": message.instance, "at": datetime_text(message.at),
+            "to_role": message.to, "subject": message.subject, "body": message.body}
+
+
+def outbox_from_row(row: Row) -> dict[str, Any]:
+    """An outbox message as the CLI shows it: ``id, instance, at, to, subject, body``."""
+    return {"id": row["id"], "instance": row["instance"], "at": row["at"], "to": row["to_role"],
+            "subject": row["subject"], "body": row["body"]}
+
+
+def audit_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``audit_log`` row of an exported record (``data`` as compact JSON text)."""
+    row = {key: record[key] for key in AUDIT_COLUMNS}
+    row["data"] = data_text(record["data"])
+    return row
+
+
+def record_from_row(row: Row) -> dict[str, Any]:
+    """An exported record (SPEC section 5) from an ``audit_log`` row."""
+    record = {key: row[key] for key in AUDIT_COLUMNS}
+    record["data"] = json.loads(row["data"])
+    return record
