@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import FrontdeskError, Issue, Location, RefusedError
 from .loading.schema import schema_issues
-from .loading.yamlsource import JsonPath, SourceMap, YamlDocument, load_file
+from .loading.yamlsource import JsonPath, YamlDocument, load_file
 from .runtime.clock import FixedClock
 from .runtime.durations import DurationError, add, parse_duration
 from .runtime.instance import Instance, plain

@@ -94,7 +94,8 @@ def _ics_escape(text: str) -> str:
 
 def _fold(line: str) -> str:
     """Fold a content line at 75 octets (RFC 5545 section 3.1)."""
-    out, current = [], b""
+    out: list[str] = []
+    current = b""
     for char in line:
         encoded = char.encode("utf-8")
         if len(current) + len(encoded) > (75 if not out else 74):
@@ -119,9 +120,9 @@ def _ics(rows: list[tuple[dict[str, Any], str | None]], now: dt.datetime) -> str
         summary = task["title"] + (f" \N{EM DASH} {subject}" if subject else "")
         lines += ["BEGIN:VTODO", f"UID:{task['id']}@frontdesk", f"DTSTAMP:{stamp}", due_line,
                   f"SUMMARY:{_ics_escape(summary)}",
-                  f"DESCRIPTION:{_ics_escape(f'{task['playbook']} / {task['instance']}; ')}"
-                  + _ics_escape(f"role {task['role'] or '-'}; done with: frontdesk done "
-                                f"{task['id']}"),
+                  "DESCRIPTION:" + _ics_escape(
+                      f"{task['playbook']} / {task['instance']}; role {task['role'] or '-'}; "
+                      f"done with: frontdesk done {task['id']}"),
                   "STATUS:NEEDS-ACTION", "END:VTODO"]
     lines.append("END:VCALENDAR")
     return "".join(_fold(line) + "\r\n" for line in lines)

@@ -139,7 +139,7 @@ def for_dialect(dialect: str) -> tuple[Migration, ...]:
 
 
 def to_apply(dialect: str, done: Collection[str]) -> list[Migration]:
-    """The migrations of ``dialect`` not in ``done``; refuses a store migrated by a newer release."""
+    """The migrations of ``dialect`` not in ``done``; refuses a store a newer release migrated."""
     known = for_dialect(dialect)
     unknown = sorted(set(done) - {m.name for m in known})
     if unknown:

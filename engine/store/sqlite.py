@@ -376,7 +376,8 @@ class SQLiteStore:
         A task without a due date is left out when ``until`` is given and sorts last otherwise.
         Each task comes with its instance, loaded without tasks and timers.
         """
-        where, params = ["t.status = 'open'"], []
+        where = ["t.status = 'open'"]
+        params: list[str] = []
         if until is not None:
             where.append("t.due_date <= ?")
             params.append(until.isoformat())
@@ -410,7 +411,8 @@ class SQLiteStore:
         ``since`` keeps records at or after it: a date means from 00:00 UTC that day, a
         datetime must be aware.
         """
-        where, params = [], []
+        where: list[str] = []
+        params: list[str] = []
         if instance is not None:
             where.append("instance = ?")
             params.append(instance)
