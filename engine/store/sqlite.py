@@ -47,25 +47,19 @@ from .base import (
     timer_row,
 )
 
-# SQLite primary result codes (sqlite3.SQLITE_* exist only from Python 3.11 on some builds).
+# SQLite primary result codes (``error.sqlite_errorcode & 0xFF``).
 _BUSY = {5, 6}  # BUSY, LOCKED: another connection holds the lock past the timeout
 _UNAVAILABLE = {3, 8, 10, 11, 13, 14, 22, 23, 26}  # PERM READONLY IOERR CORRUPT FULL CANTOPEN ...
-_BY_MESSAGE = (("database is locked", 5), ("file is not a database", 26),
-               ("unable to open", 14), ("disk i/o error", 10), ("readonly database", 8))
 
 
 def _store_error(error: sqlite3.Error, path: Path) -> FrontdeskError | None:
     """The user-facing error for a SQLite error, or None when it is a bug to report as such."""
-    code = getattr(error, "sqlite_errorcode", None)
-    text = str(error)
-    if isinstance(code, int):
-        primary = code & 0xFF
-    else:
-        primary = next((c for words, c in _BY_MESSAGE if words in text.lower()), -1)
+    code = getattr(error, "sqlite_errorcode", None)  # absent on errors Python raises itself
+    primary = code & 0xFF if isinstance(code, int) else None
     if primary in _BUSY:
         return ConflictError("the store is busy; retry")
     if primary in _UNAVAILABLE:
-        return StoreUnavailableError(f"cannot use the store {path}: {text}")
+        return StoreUnavailableError(f"cannot use the store {path}: {error}")
     return None
 
 
