@@ -98,6 +98,12 @@ def playbook_files(folder: Path) -> list[Path]:
                   if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+def is_scenario(loaded: LoadedPlaybook) -> bool:
+    """Whether a YAML file is a scenario test (``steps`` and no ``states``), not a playbook."""
+    data = loaded.data
+    return isinstance(data, dict) and "steps" in data and "states" not in data
+
+
 @dataclass
 class Catalog:
     """Every playbook file on the search path; the first of each id wins."""
@@ -110,7 +116,10 @@ class Catalog:
         winners: dict[str, CatalogEntry] = {}
         for folder in dirs:
             for path in playbook_files(folder.path):
-                entry = CatalogEntry(path, folder.origin, parse_playbook_file(path))
+                loaded = parse_playbook_file(path)
+                if is_scenario(loaded):
+                    continue  # scenario tests may sit beside their playbooks
+                entry = CatalogEntry(path, folder.origin, loaded)
                 if entry.id in winners:
                     entry.shadowed_by = winners[entry.id]
                 else:

@@ -486,6 +486,9 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
 def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[str, Any],
          rc: RunContext, note: str | None = None) -> Outcome:
     """Fire ``event`` at ``instance`` as ``rc.actor``."""
+    if event == ALL_TASKS_DONE:
+        raise RefusedError(f"instance '{instance.id}', event '{event}': reserved; the engine "
+                           "fires it when the last task of the state is done")
     step = _Step(cp, copy.deepcopy(instance), rc, rc.actor)
     step.fire(event, fields, note)
     return step.finish()

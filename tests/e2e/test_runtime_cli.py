@@ -1,0 +1,476 @@
+"""End-to-end tests of the runtime through the installed ``frontdesk`` command (subprocesses,
+a temporary home and a real SQLite file): JSON shapes, exit codes, audit log, ``today`` feeds."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import Frontdesk
+
+INSTANCE_KEYS = ["id", "playbook", "version", "subject", "state", "status", "outcome", "vars",
+                 "tasks", "started_at", "updated_at"]
+TASK_KEYS = ["id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
+             "status", "overdue"]
+RECORD_KEYS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event",
+               "from", "to", "data", "prev", "hash"]
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATETIME_WITH_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}")
+GENESIS = "0" * 64
+PEOPLE_PRACTICE = """\
+practice: Test Practice
+timezone: America/New_York
+people:
+  maria: {name: Maria, roles: [front_desk]}
+  drlee: {name: Dr. Lee, roles: [clinician]}
+"""
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def spec_hash(record: dict[str, Any]) -> str:
+    """SPEC section 5, written independently of the engine: sha256 of the record without
+    ``hash`` as sorted, compact, non-ASCII-escaped UTF-8 JSON."""
+    body = {key: value for key, value in record.items() if key != "hash"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def export(fd: Frontdesk, *options: str) -> list[dict[str, Any]]:
+    """``audit export`` (JSON Lines) parsed, checking every line has the SPEC keys in order."""
+    records = []
+    for line in fd.ok("audit", "export", *options).splitlines():
+        keys = [key for key, _ in json.loads(line, object_pairs_hook=lambda pairs: pairs)]
+        assert keys == RECORD_KEYS
+        records.append(json.loads(line))
+    return records
+
+
+def check_due(due: str | None) -> None:
+    assert due is None or DATE.fullmatch(due) or DATETIME_WITH_OFFSET.fullmatch(due), due
+
+
+def check_task(task: dict[str, Any]) -> None:
+    assert sorted(task) == sorted(TASK_KEYS) and len(task) == len(TASK_KEYS)
+    assert task["status"] in ("open", "done", "cancelled")
+    assert isinstance(task["overdue"], bool)
+    check_due(task["due"])
+
+
+def check_instance(data: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
+    """Exactly the SPEC Instance keys (plus ``extra``), Task shapes, datetimes with offset."""
+    assert sorted(data) == sorted([*INSTANCE_KEYS, *extra])
+    assert data["status"] in ("open", "closed")
+    for moment in (data["started_at"], data["updated_at"]):
+        assert DATETIME_WITH_OFFSET.fullmatch(moment), moment
+    for task in data["tasks"]:
+        check_task(task)
+
+
+def task_id(instance: dict[str, Any], task: str) -> str:
+    [found] = [t["id"] for t in instance["tasks"] if t["task"] == task]
+    return str(found)
+
+
+def backup(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite store (WAL included)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def audit_head(db: Path) -> tuple[int, str] | None:
+    with closing(sqlite3.connect(db)) as conn:
+        row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def assert_clean_error(stderr: str, stdout: str = "") -> None:
+    assert stderr.startswith("frontdesk: error:"), stderr
+    assert "Traceback" not in stderr + stdout
+
+
+# -- a full run: start -> tick -> fire -> done -> tick -> show ------------------------------------
+@dataclass
+class Flow:
+    fd: Frontdesk
+    started: dict[str, Any]
+    scheduled: dict[str, Any]
+    after_done: dict[str, Any]
+    shown: dict[str, Any]
+    main: str
+    other: str
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory,
+         make_frontdesk: Callable[..., Frontdesk]) -> Flow:
+    """One instance driven through the intake playbook over a week of simulated time."""
+    fd = make_frontdesk(tmp_path_factory.mktemp("flow"))
+    started = fd.json("start", "rt-intake", "--set", "client=Zoë Ann",
+                      "--set", "referred_on=2026-01-02")
+    main = started["id"]
+    other = fd.ok("start", "rt-intake", "--set", "client=Bob").strip()
+    fd.ok("tick", now="2026-01-08T09:00")  # the `remind` timer (internal: sends a message)
+    scheduled = fd.json("fire", main, "schedule", "--set", "visit_on=2026-01-12",
+                        "--note", "booked by phone", now="2026-01-08T10:00")
+    after_done = fd.json("done", task_id(scheduled, "check_insurance"),
+                         now="2026-01-09T10:00")
+    fd.ok("tick", now="2026-01-12T08:00")  # the `visit_day` timer: no_show
+    shown = fd.json("show", main, now="2026-01-12T08:00")
+    return Flow(fd, started, scheduled, after_done, shown, main, other)
+
+
+def test_flow_moves_through_states(flow: Flow) -> None:
+    """start, tick, fire, done and tick move the instance as the playbook says."""
+    started, scheduled, after_done, shown = (flow.started, flow.scheduled, flow.after_done,
+                                             flow.shown)
+    assert (started["state"], started["status"], started["version"]) == ("new", "open", 1)
+    assert started["subject"] == "Intake Zoë Ann"
+    assert started["vars"] == {"client": "Zoë Ann", "visits": 1, "referred_on": "2026-01-02"}
+    assert [(t["task"], t["due"], t["role"]) for t in started["tasks"]] == [
+        ("call_client", "2026-01-07", "front_desk"),
+        ("confirm", "2026-01-05T13:00:00-05:00", "clinician")]
+    assert scheduled["state"] == "scheduled"
+    assert scheduled["vars"]["visit_on"] == "2026-01-12"
+    assert {t["task"]: (t["status"], t["due"]) for t in scheduled["tasks"]} == {
+        "call_client": ("cancelled", "2026-01-07"),
+        "confirm": ("cancelled", "2026-01-05T13:00:00-05:00"),
+        "prepare_file": ("open", "2026-01-11"), "check_insurance": ("open", "2026-01-09")}
+    assert {t["task"]: t["status"] for t in after_done["tasks"]}["check_insurance"] == "done"
+    assert after_done["state"] == "scheduled"
+    assert (shown["state"], shown["status"], shown["outcome"]) == ("no_show", "closed", "no_show")
+    assert {t["task"]: t["status"] for t in shown["tasks"]} == {
+        "call_client": "cancelled", "confirm": "cancelled", "prepare_file": "cancelled",
+        "check_insurance": "done"}
+    assert [(t["event"], t["due"], t["status"]) for t in shown["timers"]] == [
+        ("remind", "2026-01-08", "fired"), ("visit_day", "2026-01-12", "fired")]
+
+
+def test_show_json_has_exactly_the_spec_shapes(flow: Flow) -> None:
+    """``show --json``: the Instance keys plus timers and history; Task keys; date formats."""
+    shown = flow.shown
+    check_instance(shown, extra=("timers", "history"))
+    check_instance(flow.started)
+    check_instance(flow.scheduled)
+    assert shown["started_at"] == "2026-01-05T09:00:00-05:00"
+    assert shown["updated_at"] == "2026-01-12T08:00:00-05:00"
+    for timer in shown["timers"]:
+        assert sorted(timer) == ["due", "event", "status"]
+        check_due(timer["due"])
+    for task in shown["tasks"]:
+        assert (task["instance"], task["playbook"]) == (flow.main, "rt-intake")
+    assert len({t["id"] for t in shown["tasks"]}) == len(shown["tasks"])
+    history = shown["history"]
+    assert history and all(list(r) == RECORD_KEYS for r in history)
+    assert {r["instance"] for r in history} == {flow.main}
+    assert [r["seq"] for r in history] == sorted(r["seq"] for r in history)
+    actions = [r["action"] for r in history]
+    assert actions[0] == "start" and "timer_fired" in actions and "task_done" in actions
+    assert history[-1]["to"] == "no_show" or any(r["to"] == "no_show" for r in history)
+    fire = next(r for r in history if r["event"] == "schedule")
+    assert (fire["actor"], fire["from"], fire["to"]) == ("maria", "new", "scheduled")
+    assert fire["data"]["note"] == "booked by phone"
+
+
+def test_outbox_holds_the_timer_message(flow: Flow) -> None:
+    """The ``remind`` timer's message action landed in the outbox."""
+    messages = flow.fd.json("outbox")
+    assert [(m["to"], m["subject"]) for m in messages] == [
+        ("front_desk", "Call Zoë Ann"), ("front_desk", "Call Bob")]
+
+
+def test_tick_twice_at_the_same_clock_changes_nothing(flow: Flow) -> None:
+    """A second ``tick`` at the same clock fires nothing and writes nothing."""
+    fd = flow.fd
+    before, head = fd.dump(), audit_head(fd.db)
+    again = fd.json("tick", now="2026-01-12T08:00")
+    assert again["fired"] == []
+    assert audit_head(fd.db) == head
+    assert fd.dump() == before
+
+
+def test_audit_export_is_a_valid_spec_hash_chain(flow: Flow) -> None:
+    """``audit export``: 13 keys in SPEC order, seq order, hashes recomputed here, prev links."""
+    records = export(flow.fd)
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    prev = GENESIS
+    for record in records:
+        assert record["prev"] == prev
+        assert record["hash"] == spec_hash(record)
+        assert record["action"] in ("start", "transition", "task_created", "task_done",
+                                    "task_cancelled", "timer_fired", "set")
+        assert isinstance(record["data"], dict)
+        moment = dt.datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
+        assert moment.utcoffset() == dt.timedelta(0)
+        prev = record["hash"]
+    assert {r["instance"] for r in records} == {flow.main, flow.other}
+    assert any("Zoë" in json.dumps(r, ensure_ascii=False) for r in records)
+
+
+def test_audit_export_filters_by_instance_and_since(flow: Flow) -> None:
+    """``--instance ID`` and ``--since DATE`` keep exactly the matching records."""
+    everything = export(flow.fd)
+    only_other = export(flow.fd, "--instance", flow.other)
+    assert only_other == [r for r in everything if r["instance"] == flow.other]
+    assert only_other and len(only_other) < len(everything)
+    since = export(flow.fd, "--since", "2026-01-09")
+    assert since == [r for r in everything if r["at"][:10] >= "2026-01-09"]
+    assert since and len(since) < len(everything)
+
+
+def test_audit_verify_passes_then_fails_on_a_tampered_copy(flow: Flow, tmp_path: Path) -> None:
+    """``audit verify`` exits 0; on a copy with triggers dropped and one record's data
+    changed it exits 7 naming the first bad seq, and the original is untouched."""
+    fd = flow.fd
+    assert "ok" in fd.ok("audit", "verify")
+    original = fd.dump()
+    copy = tmp_path / "tampered.db"
+    backup(fd.db, copy)
+    with closing(sqlite3.connect(copy)) as conn:
+        triggers = [name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")]
+        assert triggers
+        for name in triggers:
+            conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute("UPDATE audit_log SET data = ? WHERE seq = 3", ('{"tampered":true}',))
+        conn.commit()
+    result = fd.run("audit", "verify", extra=("--db", f"sqlite:///{copy}"))
+    assert result.returncode == 7, result.stderr
+    assert_clean_error(result.stderr, result.stdout)
+    assert re.search(r"\b(seq|record) 3\b", result.stderr), result.stderr
+    assert fd.dump() == original
+    assert fd.run("audit", "verify").returncode == 0
+
+
+def test_audit_log_update_and_delete_are_refused_by_the_store(flow: Flow,
+                                                              tmp_path: Path) -> None:
+    """The store's triggers refuse UPDATE and DELETE on audit_log."""
+    copy = tmp_path / "copy.db"
+    backup(flow.fd.db, copy)
+    with closing(sqlite3.connect(copy)) as conn:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM audit_log WHERE seq = 1")
+        conn.rollback()
+        assert conn.execute("SELECT actor FROM audit_log WHERE seq = 1").fetchone() == ("maria",)
+
+
+# -- refusals: exit code, clean stderr, store unchanged ------------------------------------------
+@dataclass
+class World:
+    fd: Frontdesk
+    open_a: str  # state new, visits 1
+    open_b: str  # state new, visits 7 (cancel's guard is false)
+    closed: str
+    call_a: str  # open task of open_a with a required boolean field
+    call_closed: str  # cancelled task of the closed instance
+    bad_home: Path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory,
+          make_frontdesk: Callable[..., Frontdesk]) -> World:
+    """A practice with people, two open instances, a closed one, a broken playbook on the
+    search path and a second home whose practice.yaml is invalid."""
+    root = tmp_path_factory.mktemp("world")
+    fd = make_frontdesk(root, practice=PEOPLE_PRACTICE)
+    a = fd.json("start", "rt-intake", "--set", "client=Ann")
+    b = fd.ok("start", "rt-intake", "--set", "client=Bo", "--set", "visits=7").strip()
+    c = fd.json("start", "rt-intake", "--set", "client=Cy")
+    assert fd.json("fire", c["id"], "cancel")["status"] == "closed"
+    (fd.playbooks / "broken.yaml").write_text(
+        "playbook: rt-broken\nversion: 1\ntitle: Broken\nroles: [clerk]\ninitial: a\n"
+        "states:\n  a:\n    on:\n      go: {to: nowhere}\n", "utf-8")
+    bad_home = root / "bad-home"
+    bad_home.mkdir()
+    (bad_home / "practice.yaml").write_text("timezone: 5\npeople: [maria]\nbogus: 1\n", "utf-8")
+    return World(fd, a["id"], b, c["id"], task_id(a, "call_client"),
+                 task_id(c, "call_client"), bad_home)
+
+
+Case = Callable[[World], tuple[str, ...]]
+REFUSALS: list[Any] = [
+    # 2: usage
+    pytest.param(2, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on"),
+                 id="2-set-without-equals"),
+    pytest.param(2, lambda w: ("start", "rt-intake", "--set", "=Ann"), id="2-set-empty-key"),
+    pytest.param(2, lambda w: ("--now", "not-a-date", "fire", w.open_a, "remind"),
+                 id="2-bad-now"),
+    pytest.param(2, lambda w: ("fire", "--all", "rt-intake", "remind", "--set", "a=1"),
+                 id="2-fire-all-with-set"),
+    # 3: invalid playbook or practice config
+    pytest.param(3, lambda w: ("start", "rt-broken"), id="3-invalid-playbook"),
+    pytest.param(3, lambda w: ("--home", str(w.bad_home), "--db", f"sqlite:///{w.fd.db}",
+                               "start", "rt-intake", "--set", "client=X"),
+                 id="3-invalid-practice"),
+    # 4: not found
+    pytest.param(4, lambda w: ("fire", "no-such-instance", "remind"), id="4-fire-unknown"),
+    pytest.param(4, lambda w: ("show", "no-such-instance"), id="4-show-unknown"),
+    pytest.param(4, lambda w: ("done", "no-such-task"), id="4-done-unknown-task"),
+    pytest.param(4, lambda w: ("start", "rt-no-such"), id="4-start-unknown-playbook"),
+    pytest.param(4, lambda w: ("fire", "--all", "rt-no-such", "remind"),
+                 id="4-fire-all-unknown-playbook"),
+    # 5: refused
+    pytest.param(5, lambda w: ("fire", w.open_a, "seen"), id="5-event-not-allowed"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "no_such_event"), id="5-event-unknown"),
+    pytest.param(5, lambda w: ("fire", w.open_b, "cancel"), id="5-guard-false"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on=2026-01-12",
+                               "--as", "drlee"), id="5-role-refused"),
+    pytest.param(5, lambda w: ("fire", w.closed, "remind"), id="5-closed-instance"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "schedule"), id="5-missing-field"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on=someday"),
+                 id="5-bad-field"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on=2026-01-12",
+                               "--set", "colour=red"), id="5-unknown-field"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "remind", "--as", "stranger"),
+                 id="5-unknown-actor-fire"),
+    pytest.param(5, lambda w: ("start", "rt-intake", "--set", "client=X", "--as", "stranger"),
+                 id="5-unknown-actor-start"),
+    pytest.param(5, lambda w: ("done", w.call_a, "--set", "reached=true", "--as", "stranger"),
+                 id="5-unknown-actor-done"),
+    pytest.param(5, lambda w: ("start", "rt-intake"), id="5-start-missing-input"),
+    pytest.param(5, lambda w: ("start", "rt-intake", "--set", "client=X", "--set", "visits=many"),
+                 id="5-start-bad-input"),
+    pytest.param(5, lambda w: ("start", "rt-intake", "--set", "client=X", "--set", "visits=0"),
+                 id="5-start-input-below-minimum"),
+    pytest.param(5, lambda w: ("done", w.call_a), id="5-done-missing-field"),
+    pytest.param(5, lambda w: ("done", w.call_a, "--set", "reached=perhaps"),
+                 id="5-done-bad-field"),
+    pytest.param(5, lambda w: ("done", w.call_closed, "--set", "reached=true"),
+                 id="5-done-cancelled-task"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "label"), id="5-runtime-undefined-name"),
+]
+
+
+@pytest.mark.parametrize(("code", "case"), REFUSALS)
+def test_refused_commands_exit_cleanly_and_change_nothing(world: World, code: int,
+                                                          case: Case) -> None:
+    """Each refusal has its SPEC exit code, a ``frontdesk: error:`` message without a
+    traceback, and leaves every table of the store exactly as it was."""
+    fd = world.fd
+    before = fd.dump()
+    result = fd.run(*case(world))
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert_clean_error(result.stderr, result.stdout)
+    assert fd.dump() == before
+
+
+def test_bad_option_is_a_usage_error(world: World) -> None:
+    """An unknown option exits 2 without a traceback and changes nothing."""
+    fd = world.fd
+    before = fd.dump()
+    result = fd.run("start", "rt-intake", "--bogus")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "--bogus" in result.stderr
+    assert fd.dump() == before
+
+
+@pytest.mark.xfail(strict=True, reason="click's own usage errors (unknown option, missing "
+                   "argument) print 'Usage: ... Error: ...' instead of 'frontdesk: error: ...' "
+                   "(SPEC section 6)")
+def test_bad_option_error_has_the_frontdesk_prefix(world: World) -> None:
+    """An unknown option is reported as ``frontdesk: error: ...`` like every other error."""
+    result = world.fd.run("start", "rt-intake", "--bogus")
+    assert_clean_error(result.stderr)
+
+
+def test_refusal_messages_name_the_problem(world: World) -> None:
+    """Refusal messages say what was wrong: the field's name, the role, the closed state."""
+    fd = world.fd
+    missing = fd.run("fire", world.open_a, "schedule")
+    assert "visit_on" in missing.stderr
+    role = fd.run("fire", world.open_a, "schedule", "--set", "visit_on=2026-01-12",
+                  "--as", "drlee")
+    assert "front_desk" in role.stderr
+    closed = fd.run("fire", world.closed, "remind")
+    assert "closed" in closed.stderr
+    unknown = fd.run("done", world.call_a, "--set", "reached=true", "--as", "stranger")
+    assert "stranger" in unknown.stderr
+
+
+# -- today: JSON, CSV and ICS -------------------------------------------------------------------
+def test_today_formats(world: World) -> None:
+    """``today --format json|csv|ics`` list the same open tasks, sorted, in SPEC shapes."""
+    fd = world.fd
+    tasks = json.loads(fd.ok("today", "--everyone", "--days", "30", "--format", "json"))
+    assert len(tasks) == 4  # call_client and confirm of both open instances
+    for task in tasks:
+        check_task(task)
+        assert task["status"] == "open"
+    assert {t["instance"] for t in tasks} == {world.open_a, world.open_b}
+    assert tasks == sorted(tasks, key=lambda t: (t["due"], t["instance"], t["task"]))
+    due_today = json.loads(fd.ok("today", "--everyone", "--format", "json"))
+    assert sorted(t["task"] for t in due_today) == ["confirm", "confirm"]
+    mine = json.loads(fd.ok("today", "--days", "30", "--format", "json"))  # maria: front_desk
+    assert {t["role"] for t in mine} == {"front_desk"} and len(mine) == 2
+
+    rows = list(csv.reader(io.StringIO(fd.ok("today", "--everyone", "--days", "30",
+                                             "--format", "csv"))))
+    assert rows[0] == TASK_KEYS
+    assert [row[0] for row in rows[1:]] == [t["id"] for t in tasks]
+
+    from icalendar import Calendar
+
+    calendar = Calendar.from_ical(fd.ok("today", "--everyone", "--days", "30", "--format", "ics"))
+    todos = list(calendar.walk("VTODO"))
+    assert len(todos) == len(tasks)
+    for todo, task in zip(todos, tasks, strict=True):
+        assert task["id"] in str(todo["UID"])
+        assert str(todo["SUMMARY"]).startswith(task["title"])
+        due = todo["DUE"].dt
+        if "T" in task["due"]:
+            assert due == dt.datetime.fromisoformat(task["due"])
+        else:
+            assert not isinstance(due, dt.datetime) and due.isoformat() == task["due"]
+
+
+# -- fire --all ----------------------------------------------------------------------------------
+def test_fire_all_reports_fired_and_not_allowed(frontdesk: Frontdesk) -> None:
+    """``fire --all`` tries every open instance: ``fired N, not allowed M`` / JSON lists."""
+    fd = frontdesk
+    low = fd.ok("start", "rt-intake", "--set", "client=A").strip()
+    high = fd.ok("start", "rt-intake", "--set", "client=B", "--set", "visits=9").strip()
+    moved = fd.ok("start", "rt-intake", "--set", "client=C").strip()
+    fd.ok("fire", moved, "schedule", "--set", "visit_on=2026-01-20")
+    result = fd.json("fire", "--all", "rt-intake", "cancel")
+    assert sorted(result) == ["fired", "not_allowed"]
+    assert result["fired"] == [low]
+    assert sorted(result["not_allowed"]) == sorted([high, moved])
+    # the closed one is no longer tried; `remind` is allowed in `new` only
+    assert fd.ok("fire", "--all", "rt-intake", "remind").strip() == "fired 1, not allowed 1"
+    states = {i["id"]: (i["state"], i["status"]) for i in fd.json("list")}
+    assert states == {low: ("cancelled", "closed"), high: ("new", "open"),
+                      moved: ("scheduled", "open")}
+    assert fd.run("audit", "verify").returncode == 0
+
+
+# -- versions --------------------------------------------------------------------------------------
+def test_running_instance_keeps_its_playbook_version(frontdesk: Frontdesk) -> None:
+    """Editing a playbook file never changes a running instance; new starts get the edit."""
+    fd = frontdesk
+    old = fd.ok("start", "rt-versioned").strip()
+    path = fd.playbooks / "versioned.yaml"
+    text = path.read_text("utf-8")
+    edited = text.replace("version: 1", "version: 2").replace("filed_v1", "filed_v2")
+    assert edited != text
+    path.write_text(edited, "utf-8")
+    after = fd.json("fire", old, "submit")
+    assert (after["version"], after["state"], after["outcome"]) == (1, "filed_v1", "filed_v1")
+    new = fd.ok("start", "rt-versioned").strip()
+    after_new = fd.json("fire", new, "submit")
+    assert (after_new["version"], after_new["outcome"]) == (2, "filed_v2")
+    versions = {r["instance"]: r["version"] for r in export(fd)}
+    assert versions == {old: 1, new: 2}
