@@ -252,6 +252,17 @@ def graph(options: Options, playbook: str, fmt: str) -> None:
     sys.exit(run_graph(options, playbook, fmt))
 
 
+@cli.command()
+@pass_options
+def demo(options: Options) -> None:
+    """A demo practice run through weeks of simulated time (temporary home unless --home)."""
+    from pathlib import Path
+
+    from .demo import run_demo
+
+    sys.exit(run_demo(Path(options.home) if options.home else None))
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; the single handler of exit codes and error messages."""
     args = list(sys.argv[1:] if argv is None else argv)

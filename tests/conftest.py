@@ -50,6 +50,7 @@ class Frontdesk:
     argv: tuple[str, ...]
     now: str = "2026-01-05T09:00"
     user: str = "maria"
+    pycache: Path | None = None  # where subprocesses cache bytecode (outside the repository)
 
     @property
     def db(self) -> Path:
@@ -59,6 +60,9 @@ class Frontdesk:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
         env.update(FRONTDESK_HOME=str(self.home), FRONTDESK_NOW=self.now,
                    FRONTDESK_USER=self.user)
+        if self.pycache is not None:  # compile the engine once per session, not per command
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(self.pycache)
         return env
 
     def command(self, args: tuple[str, ...], now: str | None = None,
@@ -91,10 +95,11 @@ class Frontdesk:
 
 
 @pytest.fixture(scope="session")
-def make_frontdesk() -> Callable[..., Frontdesk]:
+def make_frontdesk(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Frontdesk]:
     """A factory: a fresh home (New York practice.yaml) and a copy of the runtime playbooks
     under ``root``."""
     argv = tuple(frontdesk_argv())
+    pycache = tmp_path_factory.mktemp("pycache")
 
     def make(root: Path, practice: str = NY_PRACTICE) -> Frontdesk:
         home = root / "home"
@@ -102,7 +107,7 @@ def make_frontdesk() -> Callable[..., Frontdesk]:
         (home / "practice.yaml").write_text(practice, "utf-8")
         playbooks = root / "playbooks"
         shutil.copytree(RUNTIME_PLAYBOOKS, playbooks)
-        return Frontdesk(home, playbooks, argv)
+        return Frontdesk(home, playbooks, argv, pycache=pycache)
 
     return make
 

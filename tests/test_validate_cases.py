@@ -54,7 +54,7 @@ def test_corpus_is_complete() -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_invalid_case(case: Path, run_cli: Callable[..., Any],
                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """``validate playbook.yaml`` in the case folder prints expected.txt and exits 3 (or exit.txt)."""
+    """``validate playbook.yaml`` in the case folder prints expected.txt, exits 3 or exit.txt."""
     monkeypatch.chdir(case)
     result = run_cli(*_lines(case / "args.txt"), "validate", "playbook.yaml")
     assert result.stdout == (case / "expected.txt").read_text("utf-8")

@@ -363,8 +363,9 @@ class _Step:
         if selected is None:
             if field_error:
                 raise field_error
-            raise self.refuse(f"not allowed now: no condition of '{event}' in state "
-                              f"'{inst.state}' holds")
+            conditions = "; ".join(t.when for t in candidates if t.when)
+            raise self.refuse(f"not allowed now in state '{inst.state}': its condition does "
+                              f"not hold ({conditions})")
         chosen: Transition = selected[0]
         self.fields = fields_of[id(chosen)]
         self.check_role(chosen)
@@ -516,7 +517,12 @@ def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Map
         _next_occurrence(step, spec, task)
     state_before = inst.state
     if spec is not None and spec.done:
-        step.fire(spec.done, {})
+        try:
+            step.fire(spec.done, {})
+        except RefusedError as exc:
+            reason = exc.message.split(": ", 1)[-1]
+            raise RefusedError(f"instance '{inst.id}': task '{task.task}' cannot be done yet: "
+                               f"its event '{spec.done}' is {reason}") from None
     state = cp.playbook.states[inst.state]
     if (inst.status == "open" and inst.state == state_before and ALL_TASKS_DONE in state.on
             and not [t for t in inst.open_tasks(inst.state) if not t.recurring]):

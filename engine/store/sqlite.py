@@ -179,7 +179,7 @@ class SQLiteTxn:
         rows = self._conn.execute(
             "SELECT t.instance, t.due FROM timers t JOIN instances i ON i.id = t.instance "
             "WHERE t.status = 'armed' AND i.status = 'open' AND t.due_date <= ? "
-            "ORDER BY t.due_date, t.instance", (today.isoformat(),))
+            "ORDER BY t.due_date, i.started_at, t.instance", (today.isoformat(),))
         ids: dict[str, None] = {}
         for instance, due_text in rows:
             due = due_from_text(due_text)

@@ -31,7 +31,6 @@ def start_instance(fd: Frontdesk) -> str:
 def test_concurrent_fires_one_wins(frontdesk: Frontdesk) -> None:
     """20 rounds of e1 and e2 fired at once: one exits 0, the other 5 or 6, state = winner's."""
     fd = frontdesk
-    outcomes = []
     for _ in range(ROUNDS):
         instance = start_instance(fd)
         racers = {event: fd.popen("fire", instance, event) for event in TARGET}
@@ -53,7 +52,6 @@ def test_concurrent_fires_one_wins(frontdesk: Frontdesk) -> None:
                                  "action = 'transition'", (instance,)).fetchall()
         assert state == (TARGET[winner],)
         assert moves == [(winner, TARGET[winner])]
-        outcomes.append((winner, code))
     verify = fd.run("audit", "verify")
     assert verify.returncode == 0, verify.stderr
-    assert f"{3 * ROUNDS} records" in verify.stdout  # start + transition + ... per round
+    assert f"{2 * ROUNDS} records" in verify.stdout  # start and one transition per round

