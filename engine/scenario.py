@@ -114,7 +114,9 @@ class _Runner:
             import yaml
 
             practice_text = yaml.safe_dump(plain(data["practice"]), sort_keys=False)
-        dirs = (*options.playbooks, str(path.parent), str(path.parent.parent))
+        # a scenario sits beside its playbook, or in a scenarios/ folder next to it
+        beside = path.parent.parent if path.parent.name == "scenarios" else path.parent
+        dirs = (*options.playbooks, str(beside))
         env = dict(options.env)
         env.pop("FRONTDESK_DB", None)
         self.options = Options(home=options.home, db=f"sqlite:///{tmp / 'scenario.db'}",

@@ -44,8 +44,8 @@ def validator(name: str) -> Draft202012Validator:
 def schema_issues(document: YamlDocument, schema: str) -> list[Issue]:
     """Every schema problem of ``document`` as a located issue, in source order."""
     data = to_json_view(document.data)
-    issues = [_to_issue(error, document) for error in _leaf_errors(
-        validator(schema).iter_errors(data))]
+    issues = [issue for error in _leaf_errors(validator(schema).iter_errors(data))
+              for issue in _to_issues(error, document)]
     unique = {(i.location, i.message): i for i in issues}
     return sorted(unique.values(), key=Issue.sort_key)
 
@@ -78,19 +78,34 @@ def _json_path(error: ValidationError) -> JsonPath:
     return tuple(error.absolute_path)
 
 
+def _to_issues(error: ValidationError, document: YamlDocument) -> list[Issue]:
+    """One issue per schema error; one per key for unknown keys."""
+    if str(error.validator) == "additionalProperties":
+        path = _json_path(error)
+        where = describe_path(path, document.data)
+        prefix = f"{where}: " if where else ""
+        allowed = _allowed_keys(error.schema)
+        extras = [k for k in (error.instance or {}) if k not in allowed and not any(
+            _pattern_match(p, k) for p in error.schema.get("patternProperties", {}))]
+        return [Issue("error", "unknown-key", f"{prefix}unknown key '{key}'",
+                      document.source.at((*path, key), key=True), did_you_mean(key, allowed))
+                for key in extras]
+    return [_to_issue(error, document)]
+
+
 def _to_issue(error: ValidationError, document: YamlDocument) -> Issue:
     source = document.source
     path = _json_path(error)
     where = describe_path(path, document.data)
     prefix = f"{where}: " if where else ""
     validator_name = str(error.validator)
-    if validator_name == "additionalProperties":
-        allowed = _allowed_keys(error.schema)
-        extras = [k for k in (error.instance or {}) if k not in allowed and not any(
-            _pattern_match(p, k) for p in error.schema.get("patternProperties", {}))]
-        key = extras[0] if extras else "?"
-        return Issue("error", "unknown-key", f"{prefix}unknown key '{key}'",
-                     source.at((*path, key), key=True), did_you_mean(key, allowed))
+    if validator_name == "dependentRequired":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        needed_by = next((k for k, v in error.validator_value.items()
+                          if missing in v and k in (error.instance or {})), None)
+        return Issue("error", "missing-key", f"{prefix}missing required key '{missing}'",
+                     source.at(path, key=True),
+                     f"required with '{needed_by}'" if needed_by else None)
     if validator_name == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Issue("error", "missing-key", f"{prefix}missing required key '{missing}'",

@@ -145,6 +145,12 @@ class PlaybookChecker:
             for section in ("fields", "set"):
                 if name in _dict(transition.get(section)):
                     return (*path, section, name)
+        for _s, path, action, _t in self._actions():
+            if name in _dict(action.get("set")):
+                return (*path, "set", name)
+        for _s, path, task in self._tasks():
+            if name in _dict(task.get("fields")):
+                return (*path, "fields", name)
         return ()
 
     def _check_initial(self) -> None:

@@ -186,8 +186,9 @@ def _mark_location(path: str, mark: yaml.Mark | None) -> Location:
 class _Constructor:
     """Turns a node graph into Python data with YAML 1.2 core scalars and located issues."""
 
-    def __init__(self, source: SourceMap) -> None:
+    def __init__(self, source: SourceMap, lines: list[str]) -> None:
         self.source = source
+        self.lines = lines
         self.issues: list[Issue] = []
 
     def _loc(self, node: Node) -> Location:
@@ -197,7 +198,7 @@ class _Constructor:
         self.issues.append(Issue("error", code, message, self._loc(node), hint))
 
     def build(self, node: Node, path: JsonPath) -> Any:
-        self.source.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.source.values[path] = self._position(node)
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
@@ -206,6 +207,16 @@ class _Constructor:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
         return self._scalar(node, path)
+
+    def _position(self, node: Node) -> tuple[int, int]:
+        """1-based line and column of a node; for a ``|``/``>`` block, of its first line."""
+        line, col = node.start_mark.line, node.start_mark.column
+        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+            for number in range(line + 1, min(node.end_mark.line + 1, len(self.lines))):
+                text = self.lines[number]
+                if text.strip():
+                    return number + 1, len(text) - len(text.lstrip()) + 1
+        return line + 1, col + 1
 
     def _bad_tag(self, node: Node) -> None:
         self._error(node, "yaml-tag", f"tag '{node.tag}' is not allowed",
@@ -219,7 +230,7 @@ class _Constructor:
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge" or (
                 isinstance(key_node, ScalarNode) and key_node.value == "<<"
-                and key_node.style is None
+                and key_node.style in (None, "")
             ):
                 self._error(key_node, "yaml-merge", "merge keys ('<<') are not supported",
                             "write the keys out")
@@ -336,6 +347,7 @@ def parse_text(text: str, display: str) -> tuple[list[YamlDocument], list[Issue]
         return [], [Issue("error", "too-large", "text is over the 1 MiB limit",
                           Location(display, 1, 1))]
     loader = _new_loader(text)
+    lines = text.splitlines()
     documents: list[YamlDocument] = []
     issues: list[Issue] = []
     try:
@@ -344,7 +356,7 @@ def parse_text(text: str, display: str) -> tuple[list[YamlDocument], list[Issue]
             if node is None:
                 continue
             source = SourceMap(display)
-            constructor = _Constructor(source)
+            constructor = _Constructor(source, lines)
             data = constructor.build(node, ())
             issues.extend(constructor.issues)
             documents.append(YamlDocument(data, source))

@@ -500,6 +500,35 @@ def test_recurring_task_done_early_moves_to_the_next_occurrence() -> None:
     assert weekly(inst) == [(dt.date(2026, 1, 12), "done"), (dt.date(2026, 1, 19), "open")]
 
 
+MONTHLY = """
+playbook: u-monthly
+version: 1
+title: Monthly and hourly recurring tasks
+roles: [clerk]
+initial: active
+states:
+  active:
+    tasks:
+      - {id: monthly, title: Monthly, every: 1 month}
+      - {id: hourly, title: Hourly, every: 2 hours}
+    on:
+      stop: {to: finished}
+  finished: {final: true}
+"""
+
+
+def test_recurring_series_counts_from_the_entry_not_the_last_due() -> None:
+    """A series is entry + k*P: monthly from Jan 31 is Feb 28 then Mar 31 (no drift), and an
+    hourly series keeps its times."""
+    cp = compile_text(MONTHLY)
+    inst = started(cp, now=at(31, 10))
+    assert [t.due for t in inst.tasks] == [dt.date(2026, 2, 28), at(31, 12)]
+    monthly = completed(cp, inst, "monthly", now=at(1, month=3))
+    assert open_task(monthly, "monthly").due == dt.date(2026, 3, 31)
+    hourly = completed(cp, inst, "hourly", now=at(31, 15))  # 14:00 missed
+    assert open_task(hourly, "hourly").due == at(31, 16)
+
+
 # -- all_tasks_done ------------------------------------------------------------------------------
 ALL_DONE = """
 playbook: u-alldone

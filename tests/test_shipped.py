@@ -1,0 +1,144 @@
+"""The shipped playbooks, their scenarios, the demo, graphs and the docs' examples."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((REPO / "playbooks").glob("*.yaml"))
+
+
+def frontdesk(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
+              ) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("frontdesk")
+    argv = [exe] if exe else [sys.executable, str(REPO / "cli.py")]
+    return subprocess.run([*argv, *args], cwd=cwd, capture_output=True, text=True,
+                          env=env or os.environ.copy(), timeout=120)
+
+
+def test_four_playbooks_are_shipped() -> None:
+    """intake, claim-denial, onboarding-90-day and hipaa-annual-refresh are shipped."""
+    assert {p.stem for p in SHIPPED} == {
+        "intake", "claim-denial", "onboarding-90-day", "hipaa-annual-refresh"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_playbook_validates_without_warnings(path: Path) -> None:
+    """Each shipped playbook validates with no error and no warning."""
+    result = frontdesk("validate", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "0 errors, 0 warnings" in result.stderr
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_playbook_has_descriptions_subject_settings(path: Path) -> None:
+    """Each shipped playbook has a description, a subject template and settings."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text("utf-8"))
+    assert data["description"].strip()
+    assert "{{" in data["subject"]
+    assert data["settings"]
+
+
+def test_every_scenario_passes(tmp_path: Path) -> None:
+    """``frontdesk test playbooks/scenarios`` passes every scenario, at least 5 per playbook."""
+    env = {**os.environ, "FRONTDESK_HOME": str(tmp_path)}
+    env.pop("FRONTDESK_DB", None)
+    result = frontdesk("test", "playbooks/scenarios", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert all(line.startswith("PASS ") for line in lines[:-1]), result.stdout
+    match = re.fullmatch(r"(\d+) passed, 0 failed", lines[-1])
+    assert match and int(match.group(1)) >= 20
+    for path in SHIPPED:
+        text = (REPO / "playbooks" / "scenarios" / path.name).read_text("utf-8")
+        assert text.count("\nplaybook: ") + text.startswith("playbook: ") >= 5 or \
+            len(re.findall(r"^playbook: ", text, re.M)) >= 5, path.name
+
+
+def test_failing_scenario_names_step_and_counts(tmp_path: Path) -> None:
+    """A wrong expectation fails with the step, expected and actual; exit is non-zero."""
+    scenario = tmp_path / "wrong.yaml"
+    scenario.write_text(
+        "playbook: claim-denial\nname: wrong state\npractice: {timezone: America/New_York}\n"
+        "start: {at: 2026-01-05T09:00, with: {claim_id: C1, payer_type: commercial, group: CO,"
+        " carc: \"16\", amount: 120, denied_on: 2026-01-05, service_date: 2025-12-20}}\n"
+        "steps:\n  - expect: {state: paid}\n---\nplaybook: claim-denial\nname: typo\n"
+        "start: {at: 2026-01-05T09:00, with: {claim_id: C1, payer_type: commercial, group: CO,"
+        " carc: \"16\", amount: 120, denied_on: 2026-01-05, service_date: 2025-12-20}}\n"
+        "steps:\n  - done: corect_claim\n", "utf-8")
+    result = frontdesk("test", str(scenario), env={**os.environ, "FRONTDESK_HOME": str(tmp_path)})
+    assert result.returncode != 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("FAIL wrong state: step 1 (expect): expected state 'paid', got "
+                               "'correct'")
+    assert lines[1].startswith("FAIL typo: step 1: ") and "unknown task id 'corect_claim'" in \
+        lines[1] and "did you mean 'correct_claim'?" in lines[1]
+    assert lines[-1] == "0 passed, 2 failed"
+
+
+def test_demo_runs_in_a_temporary_home(tmp_path: Path) -> None:
+    """``frontdesk demo`` tells its story, verifies the audit log and leaves no home behind."""
+    env = {**os.environ, "FRONTDESK_HOME": str(tmp_path / "real-home"),
+           "FRONTDESK_DB": "sqlite:///" + str(tmp_path / "real.db")}
+    result = frontdesk("demo", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "audit verify: ok" in result.stdout
+    assert "closed: written_off" in result.stdout and "closed: paid" in result.stdout
+    assert "refused" in result.stdout  # EHR access before HIPAA training
+    assert not (tmp_path / "real-home").exists() and not (tmp_path / "real.db").exists()
+
+
+def test_demo_keeps_an_empty_home_and_refuses_a_full_one(tmp_path: Path) -> None:
+    """``--home`` must name an empty folder; the store stays there for a look afterwards."""
+    home = tmp_path / "demo"
+    home.mkdir()
+    assert frontdesk("--home", str(home), "demo").returncode == 0
+    assert (home / "frontdesk.db").exists()
+    again = frontdesk("--home", str(home), "demo")
+    assert again.returncode == 2 and "not empty" in again.stderr
+    listed = frontdesk("--home", str(home), "list", "--json")
+    assert listed.returncode == 0 and '"claim-denial"' in listed.stdout
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_graphs(path: Path) -> None:
+    """Mermaid output is a stateDiagram-v2 with choice states; dot renders with Graphviz."""
+    mermaid = frontdesk("graph", path.stem)
+    assert mermaid.returncode == 0 and mermaid.stdout.startswith("stateDiagram-v2")
+    dot = frontdesk("graph", path.stem, "--format", "dot")
+    assert dot.returncode == 0 and dot.stdout.startswith("digraph")
+    if shutil.which("dot") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Graphviz 'dot' is missing on CI")
+        pytest.skip("Graphviz 'dot' not installed")
+    rendered = subprocess.run(["dot", "-Tsvg"], input=dot.stdout, capture_output=True,
+                              text=True, timeout=60)
+    assert rendered.returncode == 0 and "<svg" in rendered.stdout
+
+
+def _doc_examples(name: str) -> list[str]:
+    text = (REPO / "docs" / name).read_text("utf-8")
+    return re.findall(r"<!-- example: playbook -->\n```yaml\n(.*?)```", text, re.S)
+
+
+def test_authoring_guide_example_validates(tmp_path: Path) -> None:
+    """The complete playbook in docs/authoring.md validates and runs."""
+    (example,) = _doc_examples("authoring.md")
+    path = tmp_path / "records-request.yaml"
+    path.write_text(example, "utf-8")
+    assert frontdesk("validate", str(path)).returncode == 0
+    env = {**os.environ, "FRONTDESK_HOME": str(tmp_path / "home"),
+           "FRONTDESK_NOW": "2026-01-05T09:00"}
+    started = frontdesk("--playbooks", str(tmp_path), "start", "records-request",
+                        "--set", "patient=Ann", "--set", "received_on=2026-01-05", env=env)
+    assert started.returncode == 0, started.stderr
