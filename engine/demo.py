@@ -34,6 +34,8 @@ people:
 playbooks:
   claim-denial:
     roles: {biller: billing}
+  intake:
+    roles: {biller: billing}
 """
 
 
@@ -172,19 +174,46 @@ def _chapters(s: Story) -> None:
                       last_trained_on="2025-12-01")
     s.start("hipaa-annual-refresh", "maria", employee="Dr. Lee",
             last_trained_on="2026-06-15")
+    s.say("   Two new clients call.")
+    selfpay = s.start("intake", "sam", client_name="Ana Ruiz", service="PT evaluation",
+                      referral_source="website")
+    insured = s.start("intake", "sam", client_name="Ben Okafor", service="PT evaluation",
+                      referral_source="Dr. Patel")
+    s.done(selfpay, "screening_call", "sam", payment="self_pay", urgent="false")
+    s.done(insured, "screening_call", "sam", payment="insurance", urgent="false")
     s.today("maria", days=7)
 
+    s.day(_at("2026-11-03"), "Tuesday: paperwork, benefits, and a self-pay booking")
+    s.done(selfpay, "intake_forms", "sam", privacy_acknowledgment="signed")
+    s.say("   Ana books her evaluation 11 business days out (Veterans Day is a holiday): "
+          "a good faith estimate is due within 3 business days.")
+    s.done(selfpay, "book_first_visit", "sam", appointment_on="2026-11-19",
+           estimate_requested="false")
+    s.today("sam", days=7)
+    s.done(insured, "verify_eligibility", "maria", auth_required="false")
+    s.done(insured, "intake_forms", "sam", privacy_acknowledgment="signed")
+    s.done(insured, "book_first_visit", "sam", appointment_on="2026-11-10",
+           estimate_requested="false")
+
     s.day(_at("2026-11-04"), "Wednesday: Maria works the list")
+    s.done(selfpay, "send_estimate", "sam")
     s.done(corrected, "correct_claim", "maria", resubmitted_on="2026-11-04")
     s.done(appealed, "send_appeal", "maria", appeal_sent_on="2026-11-04")
     s.done(late, "approve_write_off", "drlee")
     s.done(late, "post_adjustment", "maria")
+
+    s.day(_at("2026-11-10"), "Ben's first visit")
+    s.fire(insured, "attended", "drlee")
 
     s.day(_at("2026-11-16"), "two weeks on: the refresher is due soon")
     s.today(everyone=True)
     s.done(refresh, "record_refresher", "maria", trained_on="2026-11-16",
            topics="PHI basics,minimum necessary,phishing,incident reporting",
            signature="Maria Alvarez")
+
+    s.day(_at("2026-11-19"), "Ana does not come to her evaluation")
+    s.fire(selfpay, "no_show", "sam")
+    s.done(selfpay, "no_show_call", "sam", appointment_on="2026-12-03", scope_changed="false")
 
     s.day(_at("2026-11-20"), "Friday: getting ready for Jordan")
     s.done(hire, "prepare_workspace", "maria")
@@ -206,6 +235,9 @@ def _chapters(s: Story) -> None:
     s.day(_at("2026-11-30"), "a week of shadowing is over; the handoff starts")
     s.done(hire, "shadowing", "drlee")
     s.today("drlee")
+
+    s.day(_at("2026-12-03"), "Ana's rescheduled evaluation")
+    s.fire(selfpay, "attended", "drlee")
 
     s.day(_at("2026-12-07"), "the payer pays the corrected claim; the privacy policy changes")
     s.fire(corrected, "payment_posted", "maria", paid_amount=120)

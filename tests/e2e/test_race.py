@@ -17,41 +17,41 @@ ROUNDS = 20
 TARGET = {"e1": "b", "e2": "c"}
 
 
-def start_instance(fd: Frontdesk) -> str:
-    """Start an ``rt-race`` instance on the same home and store, in this process (a subprocess
-    would add a second of interpreter start-up per round to a test about ``fire``)."""
-    env = {**fd.env(), "FRONTDESK_NOW": fd.now}
-    engine = Engine(Options(playbooks=(str(fd.playbooks),), env=env))
-    try:
-        return engine.start("rt-race", {}, fd.user).id
-    finally:
-        engine.close()
+def engine_for(fd: Frontdesk) -> Engine:
+    """An in-process engine on the same home, store and playbooks as ``fd``: it starts the
+    instances, since a ``start`` subprocess would add a second of interpreter start-up per
+    round to a test about concurrent ``fire``s."""
+    return Engine(Options(playbooks=(str(fd.playbooks),), env=fd.env()))
 
 
 def test_concurrent_fires_one_wins(frontdesk: Frontdesk) -> None:
     """20 rounds of e1 and e2 fired at once: one exits 0, the other 5 or 6, state = winner's."""
     fd = frontdesk
-    for _ in range(ROUNDS):
-        instance = start_instance(fd)
-        racers = {event: fd.popen("fire", instance, event) for event in TARGET}
-        results = {}
-        for event, process in racers.items():
-            stdout, stderr = process.communicate(timeout=120)
-            results[event] = (process.returncode, stdout, stderr)
-        winners = [event for event, (code, _, _) in results.items() if code == 0]
-        assert len(winners) == 1, results
-        [winner] = winners
-        [loser] = [event for event in TARGET if event != winner]
-        code, _, stderr = results[loser]
-        assert code in (5, 6), results
-        assert stderr.startswith("frontdesk: error:") and "Traceback" not in stderr
-        with closing(sqlite3.connect(fd.db)) as conn:
-            state = conn.execute("SELECT state FROM instances WHERE id = ?",
-                                 (instance,)).fetchone()
-            moves = conn.execute("SELECT event, \"to\" FROM audit_log WHERE instance = ? AND "
-                                 "action = 'transition'", (instance,)).fetchall()
-        assert state == (TARGET[winner],)
-        assert moves == [(winner, TARGET[winner])]
+    engine = engine_for(fd)
+    try:
+        for _ in range(ROUNDS):
+            instance = engine.start("rt-race", {}, fd.user).id
+            racers = {event: fd.popen("fire", instance, event) for event in TARGET}
+            results = {}
+            for event, process in racers.items():
+                stdout, stderr = process.communicate(timeout=120)
+                results[event] = (process.returncode, stdout, stderr)
+            winners = [event for event, (code, _, _) in results.items() if code == 0]
+            assert len(winners) == 1, results
+            [winner] = winners
+            [loser] = [event for event in TARGET if event != winner]
+            code, _, stderr = results[loser]
+            assert code in (5, 6), results
+            assert stderr.startswith("frontdesk: error:") and "Traceback" not in stderr
+            with closing(sqlite3.connect(fd.db)) as conn:
+                state = conn.execute("SELECT state FROM instances WHERE id = ?",
+                                     (instance,)).fetchone()
+                moves = conn.execute("SELECT event, \"to\" FROM audit_log WHERE instance = ? AND "
+                                     "action = 'transition'", (instance,)).fetchall()
+            assert state == (TARGET[winner],)
+            assert moves == [(winner, TARGET[winner])]
+    finally:
+        engine.close()
     verify = fd.run("audit", "verify")
     assert verify.returncode == 0, verify.stderr
     assert f"{2 * ROUNDS} records" in verify.stdout  # start and one transition per round
