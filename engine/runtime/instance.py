@@ -6,6 +6,8 @@ keep dates and datetimes typed (``{"$date": ...}``) so a date variable stays a d
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -74,6 +76,28 @@ class Instance:
     revision: int = 0  # bumped by every committed change; checked by the store's UPDATE
     parent: str | None = None
     task_counter: int = 0
+    dirty: set[str] = field(default_factory=set, compare=False)  # task/timer ids changed
+
+    def working_copy(self) -> Instance:
+        """A copy the runtime may change without touching this one: variables are copied
+        deeply, tasks and timers are shared until changed (copy-on-write), so the cost of a
+        step does not grow with the instance's history."""
+        return dataclasses.replace(self, vars=copy.deepcopy(self.vars), tasks=list(self.tasks),
+                                   timers=list(self.timers), dirty=set(self.dirty))
+
+    def own_task(self, task: TaskOccurrence) -> TaskOccurrence:
+        """This instance's private copy of ``task``, marked as changed."""
+        index = self.tasks.index(task)
+        mine = self.tasks[index] = dataclasses.replace(task)
+        self.dirty.add(mine.id)
+        return mine
+
+    def own_timer(self, timer: TimerState) -> TimerState:
+        """This instance's private copy of ``timer``, marked as changed."""
+        index = self.timers.index(timer)
+        mine = self.timers[index] = dataclasses.replace(timer)
+        self.dirty.add(mine.id)
+        return mine
 
     def open_tasks(self, state: str | None = None) -> list[TaskOccurrence]:
         """Open task occurrences (of ``state`` when given)."""

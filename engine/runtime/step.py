@@ -9,7 +9,6 @@ to run in the same transaction.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
@@ -248,11 +247,13 @@ class _Step:
             created_at=self.rc.now, recurring=bool(effective.every), anchor=anchor,
             index=index)
         inst.tasks.append(occurrence)
+        inst.dirty.add(occurrence.id)
         self.record("task_created", to_state=inst.state, data={
             "id": occurrence.id, "task": spec.id, "title": occurrence.title,
             "role": occurrence.role, "due": due})
 
     def close_task(self, task: TaskOccurrence, status: str) -> None:
+        task = self.inst.own_task(task)
         task.status = status
         task.closed_at = self.rc.now
         task.closed_by = self.actor
@@ -266,7 +267,7 @@ class _Step:
         for task in inst.open_tasks(inst.state):
             self.close_task(task, "cancelled")
         for timer in inst.armed_timers():
-            timer.status = "cancelled"
+            inst.own_timer(timer).status = "cancelled"
 
     def enter(self, name: str, depth: int = 0) -> None:
         inst = self.inst
@@ -277,9 +278,11 @@ class _Step:
             self.create_task(spec)
         for timer in state.timers:
             due = self.due(timer.offset, f"timer '{timer.event}'")
-            inst.timers.append(TimerState(
+            armed = TimerState(
                 id=f"{inst.id}-timer-{len(inst.timers) + 1}", instance=inst.id, state=name,
-                event=timer.event, due=due, due_date=self.rc.local_date(due)))
+                event=timer.event, due=due, due_date=self.rc.local_date(due))
+            inst.timers.append(armed)
+            inst.dirty.add(armed.id)
         self.run_actions(state.enter)
         if state.is_choice:
             if depth > MAX_CHOICE_CHAIN:
@@ -490,7 +493,7 @@ def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[s
     if event == ALL_TASKS_DONE:
         raise RefusedError(f"instance '{instance.id}', event '{event}': reserved; the engine "
                            "fires it when the last task of the state is done")
-    step = _Step(cp, copy.deepcopy(instance), rc, rc.actor)
+    step = _Step(cp, instance.working_copy(), rc, rc.actor)
     step.fire(event, fields, note)
     return step.finish()
 
@@ -498,7 +501,7 @@ def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[s
 def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Mapping[str, Any],
              rc: RunContext) -> Outcome:
     """Complete one open task occurrence, then its ``done`` event and ``all_tasks_done``."""
-    step = _Step(cp, copy.deepcopy(instance), rc, rc.actor)
+    step = _Step(cp, instance.working_copy(), rc, rc.actor)
     inst = step.inst
     task = next((t for t in inst.tasks if t.id == task_id), None)
     if task is None:
@@ -545,7 +548,7 @@ def _next_occurrence(step: _Step, spec: TaskSpec, task: TaskOccurrence) -> None:
 
 
 def _try_all_tasks_done(step: _Step) -> None:
-    snapshot = copy.deepcopy(step.inst), len(step.change.audit), len(step.change.messages), \
+    snapshot = step.inst.working_copy(), len(step.change.audit), len(step.change.messages), \
         len(step.starts)
     try:
         step.fire(ALL_TASKS_DONE, {})
@@ -566,7 +569,7 @@ def due_timers(instance: Instance, rc: RunContext) -> list[TimerState]:
 
 def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Outcome:
     """Fire every due timer of ``instance`` as ``system``; each fires once."""
-    current = copy.deepcopy(instance)
+    current = instance.working_copy()
     change = Change()
     starts: list[StartRequest] = []
     system_rc = dataclasses.replace(rc, actor=SYSTEM)
@@ -575,11 +578,11 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
         if not pending or current.status != "open":
             break
         timer = pending[0]
-        step = _Step(cp, copy.deepcopy(current), system_rc, SYSTEM)
+        step = _Step(cp, current.working_copy(), system_rc, SYSTEM)
         fired_timer = next(t for t in step.inst.timers if t.id == timer.id)
-        fired_timer.status = "fired"
+        step.inst.own_timer(fired_timer).status = "fired"
         try:
-            attempt = _Step(cp, copy.deepcopy(step.inst), system_rc, SYSTEM)
+            attempt = _Step(cp, step.inst.working_copy(), system_rc, SYSTEM)
             attempt.record("timer_fired", event=timer.event, from_state=timer.state,
                            data={"timer": timer.id, "due": timer.due, "applied": True})
             attempt.fire(timer.event, {})

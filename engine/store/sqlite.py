@@ -179,7 +179,7 @@ class SQLiteTxn:
         rows = self._conn.execute(
             "SELECT t.instance, t.due FROM timers t JOIN instances i ON i.id = t.instance "
             "WHERE t.status = 'armed' AND i.status = 'open' AND t.due_date <= ? "
-            "ORDER BY t.due_date, i.started_at, t.instance", (today.isoformat(),))
+            "ORDER BY t.due_date, i.started_at, i.rowid", (today.isoformat(),))
         ids: dict[str, None] = {}
         for instance, due_text in rows:
             due = due_from_text(due_text)
@@ -210,11 +210,16 @@ class SQLiteTxn:
                     raise ConflictError(f"instance '{inst.id}' was changed by someone else; "
                                         "retry")
             revisions[inst.id] = current + 1
+            everything = inst.id in change.new_instances
+            # Only rows the step changed: the cost of a change must not grow with history.
             for seq, task in enumerate(inst.tasks):
-                conn.execute(_UPSERT_TASK, _values(task_row(task, inst.playbook, seq),
-                                                   TASK_COLUMNS))
+                if everything or task.id in inst.dirty:
+                    conn.execute(_UPSERT_TASK, _values(task_row(task, inst.playbook, seq),
+                                                       TASK_COLUMNS))
             for seq, timer in enumerate(inst.timers):
-                conn.execute(_UPSERT_TIMER, _values(timer_row(timer, seq), TIMER_COLUMNS))
+                if everything or timer.id in inst.dirty:
+                    conn.execute(_UPSERT_TIMER, _values(timer_row(timer, seq),
+                                                        TIMER_COLUMNS))
         for message in change.messages:
             conn.execute(_INSERT_OUTBOX, _values(outbox_row(message), OUTBOX_COLUMNS))
         last_seq, last_hash = _audit_head(conn)  # safe: BEGIN IMMEDIATE holds the write lock
@@ -222,6 +227,7 @@ class SQLiteTxn:
             conn.execute(_INSERT_AUDIT, _values(audit_row(record), AUDIT_COLUMNS))
         for inst in change.instances:  # only once every statement has succeeded
             inst.revision = revisions[inst.id]
+            inst.dirty.clear()
 
 
 class SQLiteStore:

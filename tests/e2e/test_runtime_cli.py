@@ -234,8 +234,7 @@ def test_audit_export_filters_by_instance_and_since(flow: Flow) -> None:
 
 
 def test_audit_verify_passes_then_fails_on_a_tampered_copy(flow: Flow, tmp_path: Path) -> None:
-    """``audit verify`` exits 0; on a copy with triggers dropped and one record's data
-    changed it exits 7 naming the first bad seq, and the original is untouched."""
+    """``audit verify`` exits 0; on a tampered copy it exits 7 naming the first bad seq."""
     fd = flow.fd
     assert "ok" in fd.ok("audit", "verify")
     original = fd.dump()
@@ -354,8 +353,7 @@ REFUSALS: list[Any] = [
 @pytest.mark.parametrize(("code", "case", "names"), REFUSALS)
 def test_refused_commands_exit_cleanly_and_change_nothing(world: World, code: int,
                                                           case: Case, names: str) -> None:
-    """Each refusal has its SPEC exit code, a ``frontdesk: error:`` message naming the problem
-    and no traceback, and leaves every table of the store exactly as it was."""
+    """A refusal: its exit code, a clean ``frontdesk: error:`` message, the store unchanged."""
     fd = world.fd
     before = fd.dump()
     result = fd.run(*case(world))
@@ -475,8 +473,7 @@ def test_running_instance_keeps_its_playbook_version(frontdesk: Frontdesk) -> No
                    "RefusedError after it), so `tick` exits 5 on every run and never reaches the "
                    "other instances' due timers")
 def test_tick_survives_a_timer_whose_start_action_is_refused(frontdesk: Frontdesk) -> None:
-    """A timer event refused at run time is spent as not applied; ``tick`` still fires the
-    other instances' timers and exits 0."""
+    """A timer event refused at run time is spent; ``tick`` goes on with others and exits 0."""
     fd = frontdesk
     bad = fd.ok("start", "rt-spawner", "--set", "n=abc").strip()
     good = fd.ok("start", "rt-spawner", "--set", "n=7").strip()

@@ -477,8 +477,7 @@ def weekly(inst: Instance) -> list[tuple[dt.date | dt.datetime | None, str]]:
 
 
 def test_recurring_task_series_without_retroactive_occurrences() -> None:
-    """``every``: first due at entry + P; after a (late) completion the next is the first
-    series date after the completion date; missed occurrences are never created."""
+    """``every``: due entry + P, then the first series date after completion; none missed."""
     cp = compile_text(RECURRING)
     inst = started(cp)  # entered Monday 2026-01-05
     assert weekly(inst) == [(dt.date(2026, 1, 12), "open")]
@@ -518,8 +517,7 @@ states:
 
 
 def test_recurring_series_counts_from_the_entry_not_the_last_due() -> None:
-    """A series is entry + k*P: monthly from Jan 31 is Feb 28 then Mar 31 (no drift), and an
-    hourly series keeps its times."""
+    """A series is entry + k*P: Jan 31 monthly gives Feb 28 then Mar 31; hours keep times."""
     cp = compile_text(MONTHLY)
     inst = started(cp, now=at(31, 10))
     assert [t.due for t in inst.tasks] == [dt.date(2026, 2, 28), at(31, 12)]
@@ -553,6 +551,7 @@ def test_all_tasks_done_fires_after_the_last_non_recurring_task() -> None:
     cp = compile_text(ALL_DONE)
     inst = completed(cp, started(cp), "one", actor="bob")
     assert inst.state == "active"
+    refuse_fire(cp, inst, "all_tasks_done")  # reserved: only the engine fires it
     outcome = step.complete(cp, inst, open_task(inst, "two").id, {}, ctx(actor="bob"))
     after = outcome.instance
     assert (after.state, after.status) == ("finished", "closed")
@@ -685,8 +684,7 @@ states:
 
 
 def test_set_and_message_actions_and_native_values() -> None:
-    """``set`` keeps a lone ``{{ expr }}`` native, renders other templates to text;
-    ``message`` renders into the change's outbox with the tailored role."""
+    """``set``: lone ``{{ expr }}`` native, templates text; ``message`` to the tailored role."""
     cp = compile_text(ACTIONS)
     practice = Practice(playbooks={"u-actions": Tailoring(roles={"owner": "boss"})})
     outcome = step.start(cp, {"client": "Ann", "denied_on": "2026-01-05"},
@@ -701,8 +699,7 @@ def test_set_and_message_actions_and_native_values() -> None:
 
 
 def test_task_and_start_actions() -> None:
-    """``do`` runs after entering the target: a ``task`` lands there and sees ``set``;
-    ``start`` comes back as a StartRequest with native values."""
+    """``do`` runs in the target: ``task`` sees ``set``; ``start`` gives a StartRequest."""
     cp = compile_text(ACTIONS)
     inst = started(cp, {"client": "Ann", "denied_on": "2026-01-05"})
     outcome = step.fire(cp, inst, "escalate", {}, ctx(at(9)))  # Friday

@@ -162,14 +162,16 @@ def test_instance_round_trips(store: SQLiteStore) -> None:
 
 
 def test_update_writes_the_new_state(store: SQLiteStore) -> None:
-    """An update changes the row, upserts tasks and timers, and bumps the revision again."""
+    """An update changes the row, upserts the task and timer rows marked dirty, and bumps
+    the revision again."""
     start(store, instance("u1", tasks=[task("u1", 1, dt.date(2026, 3, 5))]))
     inst = store.get_instance("u1")
     inst.state, inst.status, inst.outcome = "closed", "closed", "won"
-    inst.tasks[0].status = "done"
+    inst.own_task(inst.tasks[0]).status = "done"
     inst.tasks.append(task("u1", 2, None))
     inst.timers.append(TimerState("u1-timer-1", "u1", "closed", "x", dt.date(2026, 5, 1),
                                   dt.date(2026, 5, 1)))
+    inst.dirty |= {inst.tasks[1].id, "u1-timer-1"}
     update(store, inst, note(inst, "transition"))
     assert inst.revision == 2
     assert store.get_instance("u1") == inst
