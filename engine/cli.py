@@ -274,9 +274,14 @@ def main(argv: Sequence[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("frontdesk: error: aborted", err=True)
         sys.exit(ExitCode.INTERNAL)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "frontdesk"
+        click.echo(f"frontdesk: error: {exc.format_message()} (see '{command} --help')",
+                   err=True)
+        sys.exit(ExitCode.USAGE)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+        click.echo(f"frontdesk: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
     except FrontdeskError as exc:
         if debug:
             import traceback

@@ -233,8 +233,14 @@ class Engine:
                 if not step.due_timers(instance, rc):
                     continue
                 compiled = self.playbook_of(instance, txn.get_source)
-                outcome = step.fire_timers(compiled, instance, rc)
-                txn.apply(self._with_starts(outcome, step.SYSTEM))
+                try:
+                    outcome = step.fire_timers(compiled, instance, rc)
+                    change = self._with_starts(outcome, step.SYSTEM)
+                except RefusedError as exc:
+                    outcome = step.expire_timers(compiled, instance, rc,
+                                                 exc.message.split(": ", 1)[-1])
+                    change = outcome.change
+                txn.apply(change)
             for record in outcome.change.audit:
                 if record.action == "timer_fired" and record.event:
                     target = result.fired if record.data.get("applied") else result.not_applied

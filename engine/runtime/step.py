@@ -599,3 +599,18 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
         starts.extend(result.starts)
     change.instances.append(current)
     return Outcome(current, change, starts)
+
+
+def expire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext,
+                  reason: str) -> Outcome:
+    """Mark every due timer fired but not applied (its effects were refused), so one broken
+    instance never blocks ``tick`` for the others and the timer still fires only once."""
+    current = instance.working_copy()
+    step = _Step(cp, current, dataclasses.replace(rc, actor=SYSTEM), SYSTEM)
+    for timer in due_timers(current, rc):
+        current.own_timer(timer).status = "fired"
+        step.record("timer_fired", event=timer.event, from_state=timer.state,
+                    data={"timer": timer.id, "due": timer.due, "applied": False,
+                          "reason": reason})
+    step.change.instances.append(current)
+    return Outcome(current, step.change)

@@ -379,9 +379,6 @@ def test_bad_option_is_a_usage_error(
     assert "Traceback" not in result.stderr and "--bogus" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="click's own usage errors (unknown option, missing "
-                   "argument) print 'Usage: ... Error: ...' instead of 'frontdesk: error: ...' "
-                   "(SPEC section 6)")
 def test_bad_option_error_has_the_frontdesk_prefix(
         bad_option: tuple[subprocess.CompletedProcess[str], bool]) -> None:
     """An unknown option is reported as ``frontdesk: error: ...`` like every other error."""
@@ -468,10 +465,6 @@ def test_running_instance_keeps_its_playbook_version(frontdesk: Frontdesk) -> No
 
 
 # -- tick and run-time refusals of timer events --------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="engine bug: a `start` action refused at run time inside "
-                   "a timer's transition escapes step.fire_timers (Engine._with_starts raises "
-                   "RefusedError after it), so `tick` exits 5 on every run and never reaches the "
-                   "other instances' due timers")
 def test_tick_survives_a_timer_whose_start_action_is_refused(frontdesk: Frontdesk) -> None:
     """A timer event refused at run time is spent; ``tick`` goes on with others and exits 0."""
     fd = frontdesk
