@@ -170,3 +170,20 @@ def test_daily_use_commands_run(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
         ran += 1
     assert ran >= 10
+
+
+def test_playbooks_json_lists_the_search_path_with_shadowing(tmp_path: Path) -> None:
+    """``playbooks --json`` has the SPEC keys; an earlier folder shadows a shipped playbook."""
+    import json
+
+    (tmp_path / "intake.yaml").write_text((REPO / "playbooks" / "intake.yaml").read_text())
+    env = {**os.environ, "FRONTDESK_HOME": str(tmp_path / "home")}
+    result = frontdesk("--playbooks", str(tmp_path), "playbooks", "--json", env=env)
+    assert result.returncode == 0
+    rows = json.loads(result.stdout)
+    assert all(set(row) == {"id", "version", "title", "source"} for row in rows)
+    intakes = [row for row in rows if row["id"] == "intake"]
+    assert intakes[0]["source"].startswith("--playbooks: ")
+    assert "shadowed by --playbooks" in intakes[1]["source"]
+    assert {row["id"] for row in rows} >= {"claim-denial", "onboarding-90-day",
+                                           "hipaa-annual-refresh"}

@@ -109,20 +109,19 @@ def run_playbooks(options: Options, as_json: bool) -> int:
     catalog = catalog_for(options)
     rows = []
     for entry in catalog.entries:
-        row = {"id": entry.id, "version": entry.version, "title": entry.title,
-               "source": f"{entry.origin}: {entry.path}"}
-        if entry.shadowed_by is not None:
-            row["shadowed_by"] = f"{entry.shadowed_by.origin}: {entry.shadowed_by.path}"
-        rows.append(row)
+        source = f"{entry.origin}: {entry.path}"
+        if entry.shadowed_by is not None:  # SPEC keys only; the shadowing is part of source
+            source += f" (shadowed by {entry.shadowed_by.origin}: {entry.shadowed_by.path})"
+        rows.append({"id": entry.id, "version": entry.version, "title": entry.title,
+                     "source": source})
     if as_json:
         click.echo(to_json(rows))
         return ExitCode.OK
     if not rows:
         click.echo("no playbooks found", err=True)
     for row in rows:
-        status = f"  (shadowed by {row['shadowed_by']})" if "shadowed_by" in row else ""
         click.echo(f"{row['id']:<24} v{row['version'] or '?':<3} {row['title'] or '':<40} "
-                   f"{row['source']}{status}")
+                   f"{row['source']}")
     return ExitCode.OK
 
 
