@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from .errors import InvalidError, NotFoundError, RefusedError
@@ -246,7 +245,3 @@ class Engine:
                     target = result.fired if record.data.get("applied") else result.not_applied
                     target.append((instance_id, record.event))
         return result
-
-
-def home_is_empty(path: Path) -> bool:
-    return not path.exists() or not any(path.iterdir())
