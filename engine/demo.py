@@ -103,12 +103,12 @@ class Story:
             self.say(f"   {actor} tries '{occurrence.title}': refused ({reason})")
 
     def today(self, actor: str | None = None, everyone: bool = False, days: int = 0) -> None:
-        from .commands.today import _table, collect
+        from .commands.today import collect, table_text
 
         who = " --everyone" if everyone else f" --as {actor}"
         rows = collect(self.engine, actor or "maria", None, everyone, days)
         self.say(f"   -- frontdesk today{who}{f' --days {days}' if days else ''} --")
-        table = _table(rows, self.clock.now().date())
+        table = table_text(rows, self.clock.now().date())
         self.say("\n".join("   " + line for line in table.splitlines()))
 
 

@@ -139,7 +139,7 @@ class _Runner:
         tz = self.engine.tz
         moment = _moment(start.get("at"), tz) if start.get("at") else dt.datetime.now(tz)
         self.clock = FixedClock(moment)
-        self.engine._clock = self.clock
+        self.engine.use_clock(self.clock)
         compiled = self.engine.playbook_for_start(data["playbook"])
         self.playbook = compiled.playbook
         self._check_names()

@@ -93,6 +93,10 @@ class Engine:
             self._clock = make_clock(self.options.now_text, self.tz)
         return self._clock
 
+    def use_clock(self, clock: Clock) -> None:
+        """Drive this engine with ``clock`` (scenario tests and the demo move it forward)."""
+        self._clock = clock
+
     @property
     def store(self) -> Store:
         if self._store is None:

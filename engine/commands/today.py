@@ -48,7 +48,7 @@ def collect(engine: Engine, actor: str, role: str | None, everyone: bool,
     return rows
 
 
-def _table(rows: list[tuple[dict[str, Any], str | None]], today: dt.date) -> str:
+def table_text(rows: list[tuple[dict[str, Any], str | None]], today: dt.date) -> str:
     if not rows:
         return "Nothing due. \N{EM DASH} enjoy the quiet."
     groups = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}  # type: dict[str, list[Any]]
@@ -139,5 +139,5 @@ def run_today(engine: Engine, actor: str, role: str | None, everyone: bool, days
     elif fmt == "ics":
         click.echo(_ics(rows, now), nl=False)
     else:
-        click.echo(_table(rows, now.astimezone(engine.tz).date()))
+        click.echo(table_text(rows, now.astimezone(engine.tz).date()))
     return ExitCode.OK
