@@ -20,7 +20,8 @@ _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 def open_store(url: str) -> Store:
     """The store for ``url``: ``sqlite:///PATH`` (PATH absolute or relative), a plain file path,
-    or ``postgresql://...``. Nothing is opened until the store is first used."""
+    or ``postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?PARAMS]`` (libpq's URL; psycopg is
+    imported only then). Nothing is opened until the store is first used."""
     if "://" not in url:
         if not url.strip():
             raise StoreUnavailableError("the store URL is empty")
@@ -33,8 +34,10 @@ def open_store(url: str) -> Store:
                 f"bad SQLite store URL '{url}': write sqlite:///PATH, e.g. "
                 "sqlite:////srv/frontdesk/frontdesk.db or sqlite:///frontdesk.db")
         return _sqlite(rest[1:])
-    if name in _POSTGRES_SCHEMES or name.startswith("postgresql+"):
-        raise StoreUnavailableError("PostgreSQL support is not installed yet")
+    if name in _POSTGRES_SCHEMES:
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
     raise StoreUnavailableError(
         f"unsupported store URL scheme '{scheme}' (use sqlite:///PATH or postgresql://...)")
 

@@ -24,6 +24,8 @@ class Migration:
 TABLE = {
     "sqlite": "CREATE TABLE IF NOT EXISTS migrations "
               "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+    "postgresql": "CREATE TABLE IF NOT EXISTS migrations "
+                  "(ord BIGSERIAL, name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
 }
 """The statement that creates the ``migrations`` table itself, per dialect."""
 
@@ -120,7 +122,110 @@ SQLITE: tuple[Migration, ...] = (
     )),
 )
 
-DIALECTS: dict[str, tuple[Migration, ...]] = {"sqlite": SQLITE}
+_PG_APPEND_ONLY = """CREATE FUNCTION audit_log_append_only() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
+    END
+    $$"""
+
+# The same tables as SQLite's, column for column: values stay text so that a copy between the
+# stores keeps every byte the audit hashes cover. ``instances.ord`` keeps the start order that
+# SQLite's rowid keeps.
+POSTGRESQL: tuple[Migration, ...] = (
+    Migration("0001_initial", (
+        """CREATE TABLE sources (
+            digest TEXT PRIMARY KEY,
+            playbook TEXT,
+            version INTEGER,
+            text TEXT NOT NULL
+        )""",
+        """CREATE TABLE instances (
+            ord BIGSERIAL UNIQUE,
+            id TEXT PRIMARY KEY,
+            playbook TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            digest TEXT NOT NULL REFERENCES sources (digest),
+            subject TEXT,
+            state TEXT NOT NULL,
+            status TEXT NOT NULL,
+            outcome TEXT,
+            vars TEXT NOT NULL,
+            started_at TEXT,
+            updated_at TEXT,
+            entered_at TEXT,
+            revision INTEGER NOT NULL,
+            parent TEXT,
+            task_counter INTEGER NOT NULL
+        )""",
+        """CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            instance TEXT NOT NULL REFERENCES instances (id),
+            seq INTEGER NOT NULL,
+            playbook TEXT NOT NULL,
+            state TEXT NOT NULL,
+            task TEXT NOT NULL,
+            title TEXT NOT NULL,
+            role TEXT,
+            assignee TEXT,
+            due TEXT,
+            due_date TEXT,
+            status TEXT NOT NULL,
+            created_at TEXT,
+            closed_at TEXT,
+            closed_by TEXT,
+            recurring INTEGER NOT NULL,
+            anchor TEXT,
+            idx INTEGER NOT NULL
+        )""",
+        """CREATE TABLE timers (
+            id TEXT PRIMARY KEY,
+            instance TEXT NOT NULL REFERENCES instances (id),
+            seq INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            event TEXT NOT NULL,
+            due TEXT NOT NULL,
+            due_date TEXT NOT NULL,
+            status TEXT NOT NULL
+        )""",
+        """CREATE TABLE outbox (
+            id BIGSERIAL PRIMARY KEY,
+            instance TEXT NOT NULL,
+            at TEXT NOT NULL,
+            to_role TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        """CREATE TABLE audit_log (
+            seq BIGINT PRIMARY KEY,
+            at TEXT NOT NULL,
+            instance TEXT NOT NULL,
+            playbook TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            event TEXT,
+            "from" TEXT,
+            "to" TEXT,
+            data TEXT NOT NULL,
+            prev TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        _PG_APPEND_ONLY,
+        """CREATE TRIGGER audit_log_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+        """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
+        "CREATE INDEX tasks_status_due ON tasks (status, due_date)",
+        "CREATE INDEX tasks_instance ON tasks (instance, seq)",
+        "CREATE INDEX timers_status_due ON timers (status, due_date)",
+        "CREATE INDEX timers_instance ON timers (instance, seq)",
+        "CREATE INDEX instances_playbook_status ON instances (playbook, status)",
+        "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
+    )),
+)
+
+DIALECTS: dict[str, tuple[Migration, ...]] = {"sqlite": SQLITE, "postgresql": POSTGRESQL}
 
 
 class _Migratable(Protocol):

@@ -3,8 +3,6 @@ nothing (exit 5 or 6), and the audit chain stays valid."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from typing import TYPE_CHECKING
 
 from engine.service import Engine
@@ -21,7 +19,7 @@ def engine_for(fd: Frontdesk) -> Engine:
     """An in-process engine on the same home, store and playbooks as ``fd``: it starts the
     instances, since a ``start`` subprocess would add a second of interpreter start-up per
     round to a test about concurrent ``fire``s."""
-    return Engine(Options(playbooks=(str(fd.playbooks),), env=fd.env()))
+    return Engine(Options(playbooks=(str(fd.playbooks),), db=fd.db_url, env=fd.env()))
 
 
 def test_concurrent_fires_one_wins(frontdesk: Frontdesk) -> None:
@@ -43,11 +41,9 @@ def test_concurrent_fires_one_wins(frontdesk: Frontdesk) -> None:
             code, _, stderr = results[loser]
             assert code in (5, 6), results
             assert stderr.startswith("frontdesk: error:") and "Traceback" not in stderr
-            with closing(sqlite3.connect(fd.db)) as conn:
-                state = conn.execute("SELECT state FROM instances WHERE id = ?",
-                                     (instance,)).fetchone()
-                moves = conn.execute("SELECT event, \"to\" FROM audit_log WHERE instance = ? AND "
-                                     "action = 'transition'", (instance,)).fetchall()
+            [state] = fd.query("SELECT state FROM instances WHERE id = ?", (instance,))
+            moves = fd.query("SELECT event, \"to\" FROM audit_log WHERE instance = ? AND "
+                             "action = 'transition' ORDER BY seq", (instance,))
             assert state == (TARGET[winner],)
             assert moves == [(winner, TARGET[winner])]
     finally:

@@ -1,5 +1,6 @@
 """End-to-end tests of the runtime through the installed ``frontdesk`` command (subprocesses,
-a temporary home and a real SQLite file): JSON shapes, exit codes, audit log, ``today`` feeds."""
+a temporary home, and each store: a SQLite file and a PostgreSQL database): JSON shapes, exit
+codes, audit log, ``today`` feeds."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest import database_name
 
 if TYPE_CHECKING:
     from conftest import Frontdesk
@@ -91,10 +93,9 @@ def backup(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-def audit_head(db: Path) -> tuple[int, str] | None:
-    with closing(sqlite3.connect(db)) as conn:
-        row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    return None if row is None else (int(row[0]), str(row[1]))
+def audit_head(fd: Frontdesk) -> tuple[int, str] | None:
+    rows = fd.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    return None if not rows else (int(rows[0][0]), str(rows[0][1]))
 
 
 def assert_clean_error(stderr: str, stdout: str = "") -> None:
@@ -197,10 +198,10 @@ def test_outbox_holds_the_timer_message(flow: Flow) -> None:
 def test_tick_twice_at_the_same_clock_changes_nothing(flow: Flow) -> None:
     """A second ``tick`` at the same clock fires nothing and writes nothing."""
     fd = flow.fd
-    before, head = fd.dump(), audit_head(fd.db)
+    before, head = fd.dump(), audit_head(fd)
     again = fd.json("tick", now="2026-01-12T08:00")
     assert again["fired"] == []
-    assert audit_head(fd.db) == head
+    assert audit_head(fd) == head
     assert fd.dump() == before
 
 
@@ -233,11 +234,20 @@ def test_audit_export_filters_by_instance_and_since(flow: Flow) -> None:
     assert since and len(since) < len(everything)
 
 
-def test_audit_verify_passes_then_fails_on_a_tampered_copy(flow: Flow, tmp_path: Path) -> None:
-    """``audit verify`` exits 0; on a tampered copy it exits 7 naming the first bad seq."""
-    fd = flow.fd
-    assert "ok" in fd.ok("audit", "verify")
-    original = fd.dump()
+def tampered_copy(fd: Frontdesk, tmp_path: Path, request: pytest.FixtureRequest,
+                  *statements: str) -> str:
+    """A copy of ``fd``'s store without its append-only triggers, ``statements`` run on it
+    (written with ``?``-free SQL); its URL."""
+    if fd.db_url:
+        server = request.getfixturevalue("postgres")
+        url: str = server.database(template=database_name(fd.db_url))
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER audit_log_no_update_or_delete ON audit_log")
+            for statement in statements:
+                conn.execute(statement)
+        return url
     copy = tmp_path / "tampered.db"
     backup(fd.db, copy)
     with closing(sqlite3.connect(copy)) as conn:
@@ -246,9 +256,22 @@ def test_audit_verify_passes_then_fails_on_a_tampered_copy(flow: Flow, tmp_path:
         assert triggers
         for name in triggers:
             conn.execute(f'DROP TRIGGER "{name}"')
-        conn.execute("UPDATE audit_log SET data = ? WHERE seq = 3", ('{"tampered":true}',))
+        for statement in statements:
+            conn.execute(statement)
         conn.commit()
-    result = fd.run("audit", "verify", extra=("--db", f"sqlite:///{copy}"))
+    return f"sqlite:///{copy}"
+
+
+def test_audit_verify_passes_then_fails_on_a_tampered_copy(flow: Flow, tmp_path: Path,
+                                                           request: pytest.FixtureRequest,
+                                                           ) -> None:
+    """``audit verify`` exits 0; on a tampered copy it exits 7 naming the first bad seq."""
+    fd = flow.fd
+    assert "ok" in fd.ok("audit", "verify")
+    original = fd.dump()
+    copy = tampered_copy(fd, tmp_path, request,
+                         """UPDATE audit_log SET data = '{"tampered":true}' WHERE seq = 3""")
+    result = fd.run("audit", "verify", extra=("--db", copy))
     assert result.returncode == 7, result.stderr
     assert_clean_error(result.stderr, result.stdout)
     assert re.search(r"\b(seq|record) 3\b", result.stderr), result.stderr
@@ -257,16 +280,27 @@ def test_audit_verify_passes_then_fails_on_a_tampered_copy(flow: Flow, tmp_path:
 
 def test_audit_log_update_and_delete_are_refused_by_the_store(flow: Flow,
                                                               tmp_path: Path) -> None:
-    """The store's triggers refuse UPDATE and DELETE on audit_log."""
-    copy = tmp_path / "copy.db"
-    backup(flow.fd.db, copy)
-    with closing(sqlite3.connect(copy)) as conn:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("DELETE FROM audit_log WHERE seq = 1")
-        conn.rollback()
-        assert conn.execute("SELECT actor FROM audit_log WHERE seq = 1").fetchone() == ("maria",)
+    """The store's triggers refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on audit_log."""
+    fd = flow.fd
+    tries = ["UPDATE audit_log SET actor = 'mallory' WHERE seq = 1",
+             "DELETE FROM audit_log WHERE seq = 1"]
+    if fd.db_url:
+        import psycopg
+
+        with psycopg.connect(fd.db_url, autocommit=True) as conn:
+            for statement in [*tries, "TRUNCATE audit_log"]:
+                with pytest.raises(psycopg.Error, match="append-only"):
+                    conn.execute(statement)
+    else:
+        copy = tmp_path / "copy.db"
+        backup(fd.db, copy)
+        with closing(sqlite3.connect(copy)) as conn:
+            for statement in tries:
+                with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                    conn.execute(statement)
+            conn.rollback()
+    assert fd.query("SELECT actor FROM audit_log WHERE seq = 1") == [("maria",)]
+    assert "ok" in fd.ok("audit", "verify")
 
 
 # -- refusals: exit code, clean stderr, store unchanged ------------------------------------------
@@ -311,7 +345,7 @@ REFUSALS: list[Any] = [
                  id="2-bad-now"),
     # 3: invalid playbook or practice config
     pytest.param(3, lambda w: ("start", "rt-broken"), "nowhere", id="3-invalid-playbook"),
-    pytest.param(3, lambda w: ("--home", str(w.bad_home), "--db", f"sqlite:///{w.fd.db}",
+    pytest.param(3, lambda w: ("--home", str(w.bad_home), "--db", w.fd.store_url,
                                "start", "rt-intake", "--set", "client=X"), "practice.yaml",
                  id="3-invalid-practice"),
     # 4: not found
@@ -435,9 +469,8 @@ def test_fire_all_reports_fired_and_not_allowed(frontdesk: Frontdesk) -> None:
     assert sorted(result["not_allowed"]) == sorted([high, moved])
     # the closed one is no longer tried; `remind` is allowed in `new` only
     assert fd.ok("fire", "--all", "rt-intake", "remind").strip() == "fired 1, not allowed 1"
-    with closing(sqlite3.connect(fd.db)) as conn:
-        states = {i: (state, status) for i, state, status in conn.execute(
-            "SELECT id, state, status FROM instances")}
+    states = {i: (state, status) for i, state, status in fd.query(
+        "SELECT id, state, status FROM instances")}
     assert states == {low: ("cancelled", "closed"), high: ("new", "open"),
                       moved: ("scheduled", "open")}
 
@@ -457,9 +490,8 @@ def test_running_instance_keeps_its_playbook_version(frontdesk: Frontdesk) -> No
     new = fd.ok("start", "rt-versioned").strip()
     after_new = fd.json("fire", new, "submit")
     assert (after_new["version"], after_new["outcome"]) == (2, "filed_v2")
-    with closing(sqlite3.connect(fd.db)) as conn:
-        versions = set(conn.execute("SELECT instance, version FROM audit_log"))
-        stored = conn.execute("SELECT count(*) FROM sources").fetchone()
+    versions = set(fd.query("SELECT instance, version FROM audit_log"))
+    [stored] = fd.query("SELECT count(*) FROM sources")
     assert versions == {(old, 1), (new, 2)}
     assert stored == (2,)  # both sources kept, by content hash
 
@@ -472,12 +504,10 @@ def test_tick_survives_a_timer_whose_start_action_is_refused(frontdesk: Frontdes
     good = fd.ok("start", "rt-spawner", "--set", "n=7").strip()
     result = fd.run("tick", now="2026-01-07T09:00")
     assert result.returncode == 0, result.stderr
-    with closing(sqlite3.connect(fd.db)) as conn:
-        states = dict(conn.execute("SELECT id, state FROM instances WHERE playbook = ?",
-                                   ("rt-spawner",)))
-        children = conn.execute("SELECT parent, vars FROM instances WHERE playbook = ?",
-                                ("rt-child",)).fetchall()
-        armed = conn.execute("SELECT count(*) FROM timers WHERE status = 'armed'").fetchone()
+    states = dict(fd.query("SELECT id, state FROM instances WHERE playbook = ?",
+                           ("rt-spawner",)))
+    children = fd.query("SELECT parent, vars FROM instances WHERE playbook = ?", ("rt-child",))
+    [armed] = fd.query("SELECT count(*) FROM timers WHERE status = 'armed'")
     assert states == {bad: "wait", good: "spawned"}
     assert [parent for parent, _ in children] == [good]
     assert armed == (0,)

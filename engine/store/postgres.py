@@ -1,0 +1,232 @@
+"""The PostgreSQL store, for practices whose front desks share one database (psycopg 3).
+
+The queries are the shared ones of :mod:`.sql`; what is PostgreSQL's own:
+
+- One connection per store object (a command), in autocommit mode with explicit ``BEGIN`` and
+  ``COMMIT``, so a transaction is exactly the block that asks for one.
+- Two writers on one instance: a write transaction reads the instance ``FOR UPDATE``, so the
+  second waits for the first to commit and then sees its result, as on SQLite where writers
+  queue on the database lock. The update is still checked against the revision it read. A wait
+  longer than ``lock_timeout`` (5 s) is a conflict, exit 6, with nothing written.
+- One global hash chain: every append takes a transaction-scoped advisory lock (keyed by the
+  schema, so several practices in one database have a chain each) just before it reads the
+  chain's head, and holds it until commit, so concurrent appends queue and the chain stays a line.
+- ``audit_log`` is append-only by a trigger that raises on UPDATE, DELETE and TRUNCATE; where
+  roles are set up (README, "Several computers: PostgreSQL"), the application role is also
+  granted only INSERT and SELECT on it.
+- Errors name the host and the database, never the password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Self
+
+from ..errors import ConflictError, StoreUnavailableError
+from . import migrations
+from .sql import Connection, Dialect, SqlStore
+
+_LOCK_SPACE = 0x6664  # "fd": the first key of frontdesk's advisory locks
+_CHAIN_LOCK = 1
+_MIGRATE_LOCK = 2
+
+
+def _lock(conn: Connection, which: int) -> None:
+    conn.execute(f"SELECT pg_advisory_xact_lock({_LOCK_SPACE}, "
+                 f"hashtext(current_schema()) # {which})")
+
+
+def _lock_chain(conn: Connection) -> None:
+    _lock(conn, _CHAIN_LOCK)
+
+
+def _after_import(conn: Connection) -> None:
+    """Move the outbox's id sequence past the ids a copy inserted."""
+    conn.execute("SELECT setval(pg_get_serial_sequence('outbox', 'id'), "
+                 "COALESCE((SELECT max(id) FROM outbox), 0) + 1, false)")
+
+
+POSTGRES = Dialect(name="postgresql", placeholder="%s", instance_order="ord",
+                   lock_for_update=" FOR UPDATE", lock_chain=_lock_chain,
+                   after_import=_after_import)
+
+
+def describe_url(url: str) -> str:
+    """``database 'x' on host:port`` for messages: never the password, nor the raw URL."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - psycopg raises ProgrammingError with the URL in it
+        return "a PostgreSQL URL that cannot be parsed"
+    host = str(info.get("host") or "localhost")
+    port = info.get("port")
+    where = f"{host}:{port}" if port else host
+    return f"database '{info.get('dbname') or info.get('user') or '?'}' on {where}"
+
+
+def _reason(error: Exception, url: str) -> str:
+    """The first line of a psycopg error, with any password in the URL blanked out."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except Exception:  # noqa: BLE001
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return text.replace(url, "<url>")
+
+
+class PostgresStore(SqlStore):
+    """The store in a PostgreSQL database, created (tables) and migrated on first use."""
+
+    dialect_info = POSTGRES
+
+    def __init__(self, url: str, *, lock_timeout_ms: int = 5000,
+                 connect_timeout_s: int = 10) -> None:
+        self.url = url
+        self.lock_timeout_ms = lock_timeout_ms
+        self.connect_timeout_s = connect_timeout_s
+        self._conn: Any = None
+        self._migrated = False
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.where})"
+
+    @property
+    def where(self) -> str:
+        return describe_url(self.url)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    # -- connections ---------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """psycopg's errors as exit 6 (lock waits, conflicts) and exit 8 (server, rights)."""
+        import psycopg
+        from psycopg import errors
+
+        try:
+            yield
+        except (errors.LockNotAvailable, errors.SerializationFailure,
+                errors.DeadlockDetected, errors.UniqueViolation) as e:
+            raise ConflictError("the store is busy or the instance changed; retry") from e
+        except errors.InsufficientPrivilege as e:
+            raise StoreUnavailableError(
+                f"PostgreSQL {self.where} refused: {_reason(e, self.url)}") from e
+        except psycopg.OperationalError as e:
+            self.close()  # the connection may be gone; the next use reconnects
+            raise StoreUnavailableError(
+                f"cannot use PostgreSQL {self.where}: {_reason(e, self.url)}") from e
+
+    def _connect(self) -> Any:
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreUnavailableError(
+                "PostgreSQL needs psycopg: pip install 'frontdesk[postgres]'") from None
+        try:
+            conn = psycopg.connect(self.url, autocommit=True,
+                                   connect_timeout=self.connect_timeout_s)
+        except psycopg.Error as e:
+            raise StoreUnavailableError(
+                f"cannot connect to PostgreSQL {self.where}: {_reason(e, self.url)}") from None
+        except Exception:  # noqa: BLE001 - a malformed URL; its text may hold the password
+            raise StoreUnavailableError(f"cannot connect to {self.where}") from None
+        conn.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """The store's connection, migrated on first use; errors translated."""
+        with self._errors():
+            if self._conn is None:
+                self._conn = self._connect()
+            if not self._migrated:
+                self._migrate(self._conn)
+                self._migrated = True
+            yield self._conn
+
+    @contextmanager
+    def _block(self, begin: str, commit: str) -> Iterator[Any]:
+        with self._connection() as conn:
+            conn.execute(begin)
+            try:
+                yield conn
+                conn.execute(commit)
+            except BaseException:
+                _rollback(conn)
+                raise
+
+    def _read(self) -> Any:
+        """A read-only snapshot: several queries see one state of the database."""
+        return self._block("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "ROLLBACK")
+
+    def _write(self) -> Any:
+        return self._block("BEGIN", "COMMIT")
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
+        """Rows through a server-side cursor, a few thousand at a time."""
+        with self._read() as conn, conn.cursor(name="frontdesk_stream") as cursor:
+            cursor.itersize = 2000
+            cursor.execute(POSTGRES.sql(sql), params)
+            yield from cursor
+
+    # -- migrations ----------------------------------------------------------------------
+    @staticmethod
+    def _recorded(conn: Any) -> list[str]:
+        if conn.execute("SELECT to_regclass('migrations')").fetchone()[0] is None:
+            return []
+        return [str(r[0]) for r in conn.execute("SELECT name FROM migrations ORDER BY ord")]
+
+    def _migrate(self, conn: Any) -> list[str]:
+        """Apply the migrations not yet recorded, in one transaction; the names applied."""
+        if not migrations.to_apply(self.dialect, self._recorded(conn)):
+            return []  # the usual case: no lock taken
+        conn.execute("BEGIN")
+        try:
+            _lock(conn, _MIGRATE_LOCK)  # two first uses at once: one migrates, one waits
+            conn.execute(migrations.TABLE[self.dialect])
+            now = dt.datetime.now(dt.UTC).isoformat()
+            applied = []
+            for migration in migrations.to_apply(self.dialect, self._recorded(conn)):
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO migrations (name, applied_at) VALUES (%s, %s)",
+                             (migration.name, now))
+                applied.append(migration.name)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        """Migrations recorded in the database, in order; does not migrate it."""
+        with self._errors():
+            if self._conn is None:
+                self._conn = self._connect()
+            return self._recorded(self._conn)
+
+
+def _rollback(conn: Any) -> None:
+    try:
+        conn.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - a broken connection rolls back by itself
+        pass
+

@@ -1,0 +1,446 @@
+"""The SQL both stores share: one implementation of the store protocol over a DB-API connection.
+
+SQLite and PostgreSQL differ in how they connect, lock, stream and report errors, not in the
+queries: both speak ``INSERT ... ON CONFLICT``, ``excluded``, ``"quoted"`` names and
+``ORDER BY x IS NULL``. So the queries live here once, written with ``?`` placeholders, and a
+:class:`Dialect` says what differs: the placeholder style, the column that keeps the instances
+in the order they were started (SQLite's ``rowid``, PostgreSQL's ``ord``), the row lock a write
+transaction takes when it reads an instance, and how the audit chain's append is serialised.
+
+Every value is stored as text, integers or NULL in both stores (datetimes as ISO-8601 text with
+their offset): the audit log's hashes cover the exact text, so a store copied from one backend
+to the other keeps every byte, and the row conversions in :mod:`.base` serve both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .. import audit
+from ..errors import ConflictError, NotFoundError, RefusedError
+from ..runtime.instance import Change, Instance, TaskOccurrence, TimerState, due_from_text
+from .base import (
+    AUDIT_COLUMNS,
+    INSTANCE_COLUMNS,
+    OUTBOX_COLUMNS,
+    SOURCE_COLUMNS,
+    TASK_COLUMNS,
+    TIMER_COLUMNS,
+    audit_row,
+    instance_from_row,
+    instance_row,
+    outbox_from_row,
+    outbox_row,
+    record_from_row,
+    source_rows,
+    task_from_row,
+    task_row,
+    timer_from_row,
+    timer_row,
+)
+
+TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log")
+"""Every data table, parents before children (the order a copy inserts them in)."""
+
+OUTBOX_ALL_COLUMNS = ("id", *OUTBOX_COLUMNS)
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sources": SOURCE_COLUMNS, "instances": INSTANCE_COLUMNS, "tasks": TASK_COLUMNS,
+    "timers": TIMER_COLUMNS, "outbox": OUTBOX_ALL_COLUMNS, "audit_log": AUDIT_COLUMNS,
+}
+TABLE_ORDER = {"sources": "digest", "instances": "{order}", "tasks": "instance, seq",
+               "timers": "instance, seq", "outbox": "id", "audit_log": "seq"}
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the shared code needs of a connection: sqlite3's and psycopg's both have it."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the SQL of one backend does differently."""
+
+    name: str
+    placeholder: str  # "?" or "%s"
+    instance_order: str  # the column that orders instances by start: "rowid" or "ord"
+    lock_for_update: str  # appended to the instance read of a write transaction
+    lock_chain: Callable[[Connection], None]  # serialises audit appends until commit
+    after_import: Callable[[Connection], None]  # e.g. move sequences past copied ids
+
+    def sql(self, text: str) -> str:
+        """``text`` (written with ``?``) in this dialect's placeholder style."""
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+
+def names(columns: Iterable[str], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{c}"' for c in columns)
+
+
+def insert_sql(table: str, columns: Sequence[str], conflict: str = "") -> str:
+    return (f"INSERT INTO {table} ({names(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}){conflict}")
+
+
+def _upsert(table: str, columns: Sequence[str]) -> str:
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
+    return insert_sql(table, columns, f" ON CONFLICT (id) DO UPDATE SET {updates}")
+
+
+def values(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in columns)
+
+
+_SELECT_INSTANCE = f"SELECT {names(INSTANCE_COLUMNS)} FROM instances"
+_SELECT_TASK = f"SELECT {names(TASK_COLUMNS)} FROM tasks"
+_SELECT_TIMER = f"SELECT {names(TIMER_COLUMNS)} FROM timers"
+_INSERT_SOURCE = insert_sql("sources", SOURCE_COLUMNS, " ON CONFLICT (digest) DO NOTHING")
+_INSERT_INSTANCE = insert_sql("instances", INSTANCE_COLUMNS)
+_UPDATE_COLUMNS = tuple(c for c in INSTANCE_COLUMNS if c not in ("id", "revision"))
+_UPDATE_INSTANCE = (f"UPDATE instances SET {', '.join(f'{c} = ?' for c in _UPDATE_COLUMNS)}, "
+                    "revision = revision + 1 WHERE id = ? AND revision = ?")
+_UPSERT_TASK = _upsert("tasks", TASK_COLUMNS)
+_UPSERT_TIMER = _upsert("timers", TIMER_COLUMNS)
+_INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
+_INSERT_AUDIT = insert_sql("audit_log", AUDIT_COLUMNS)
+_AUDIT_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+
+
+class Queries:
+    """The shared queries, run on one connection in one dialect."""
+
+    def __init__(self, conn: Connection, dialect: Dialect) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(self.dialect.sql(sql), params)
+
+    def fetch(self, sql: str, params: Sequence[Any], columns: Sequence[str],
+              ) -> list[dict[str, Any]]:
+        return [dict(zip(columns, row, strict=True)) for row in self.execute(sql, params)]
+
+    def load_instance(self, id: str, lock: bool = False) -> Instance:
+        """One instance with its tasks and timers, reading only that instance's rows."""
+        suffix = self.dialect.lock_for_update if lock else ""
+        rows = self.fetch(f"{_SELECT_INSTANCE} WHERE id = ?{suffix}", (id,), INSTANCE_COLUMNS)
+        if not rows:
+            raise NotFoundError(f"unknown instance '{id}'")
+        tasks = self.fetch(f"{_SELECT_TASK} WHERE instance = ? ORDER BY seq", (id,),
+                           TASK_COLUMNS)
+        timers = self.fetch(f"{_SELECT_TIMER} WHERE instance = ? ORDER BY seq", (id,),
+                            TIMER_COLUMNS)
+        return instance_from_row(rows[0], [task_from_row(r) for r in tasks],
+                                 [timer_from_row(r) for r in timers])
+
+    def get_source(self, digest: str) -> str:
+        row = self.execute("SELECT text FROM sources WHERE digest = ?", (digest,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"unknown playbook source '{digest}'")
+        text: str = row[0]
+        return text
+
+    def audit_head(self) -> tuple[int, str]:
+        row = self.execute(_AUDIT_HEAD).fetchone()
+        return (0, audit.GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    def list_instances(self, playbook: str | None, state: str | None,
+                       status: str | None) -> list[Instance]:
+        filters = {"playbook": playbook, "state": state, "status": status}
+        given = {k: v for k, v in filters.items() if v is not None}
+        where = ("WHERE " + " AND ".join(f"{k} = ?" for k in given)) if given else ""
+        params = tuple(given.values())
+        mine = f"WHERE instance IN (SELECT id FROM instances {where})"
+        tasks: dict[str, list[TaskOccurrence]] = defaultdict(list)
+        timers: dict[str, list[TimerState]] = defaultdict(list)
+        rows = self.fetch(f"{_SELECT_INSTANCE} {where} ORDER BY {self.dialect.instance_order}",
+                          params, INSTANCE_COLUMNS)
+        for row in self.fetch(f"{_SELECT_TASK} {mine} ORDER BY instance, seq", params,
+                              TASK_COLUMNS):
+            tasks[row["instance"]].append(task_from_row(row))
+        for row in self.fetch(f"{_SELECT_TIMER} {mine} ORDER BY instance, seq", params,
+                              TIMER_COLUMNS):
+            timers[row["instance"]].append(timer_from_row(row))
+        return [instance_from_row(r, tasks[r["id"]], timers[r["id"]]) for r in rows]
+
+    def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
+                   ) -> list[tuple[TaskOccurrence, Instance]]:
+        where = ["t.status = 'open'"]
+        params: list[str] = []
+        if until is not None:
+            where.append("t.due_date <= ?")
+            params.append(until.isoformat())
+        if roles is not None:
+            wanted = sorted(set(roles))
+            if not wanted:
+                return []
+            where.append(f"t.role IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        sql = (f"SELECT {names(TASK_COLUMNS, 't.')}, {names(INSTANCE_COLUMNS, 'i.')} "
+               "FROM tasks t JOIN instances i ON i.id = t.instance "
+               f"WHERE {' AND '.join(where)} "
+               "ORDER BY t.due_date IS NULL, t.due_date, t.instance, t.task, t.seq")
+        split = len(TASK_COLUMNS)
+        result: list[tuple[TaskOccurrence, Instance]] = []
+        instances: dict[str, Instance] = {}
+        for row in self.execute(sql, params):
+            task = task_from_row(dict(zip(TASK_COLUMNS, row[:split], strict=True)))
+            inst = instances.get(task.instance)
+            if inst is None:
+                inst = instances[task.instance] = instance_from_row(
+                    dict(zip(INSTANCE_COLUMNS, row[split:], strict=True)))
+            result.append((task, inst))
+        return result
+
+    def outbox(self) -> list[dict[str, Any]]:
+        rows = self.fetch(f"SELECT {names(OUTBOX_ALL_COLUMNS)} FROM outbox ORDER BY id", (),
+                          OUTBOX_ALL_COLUMNS)
+        return [outbox_from_row(r) for r in rows]
+
+    def is_empty(self) -> bool:
+        """No instance, source, message or audit record: a copy may land here."""
+        return all(self.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None
+                   for t in TABLES)
+
+
+def audit_query(instance: str | None, since: dt.date | dt.datetime | None,
+                ) -> tuple[str, list[str]]:
+    """The query of exported records in seq order, filtered by instance and time.
+
+    ``since`` keeps records at or after it: a date means from 00:00 UTC that day, a datetime
+    must be aware.
+    """
+    where: list[str] = []
+    params: list[str] = []
+    if instance is not None:
+        where.append("instance = ?")
+        params.append(instance)
+    if since is not None:
+        where.append("at >= ?")
+        params.append(audit.format_at(since) if isinstance(since, dt.datetime)
+                      else since.isoformat())
+    sql = (f"SELECT {names(AUDIT_COLUMNS)} FROM audit_log "
+           f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq")
+    return sql, params
+
+
+def audit_records_of(rows: Iterable[Sequence[Any]]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        yield record_from_row(dict(zip(AUDIT_COLUMNS, row, strict=True)))
+
+
+def table_query(table: str, dialect: Dialect) -> str:
+    """Every row of ``table`` in a stable order (what ``db copy`` reads)."""
+    order = TABLE_ORDER[table].format(order=dialect.instance_order)
+    return f"SELECT {names(TABLE_COLUMNS[table])} FROM {table} ORDER BY {order}"
+
+
+class SqlTxn:
+    """One write transaction (see ``base.Txn``); the store began it and commits it."""
+
+    def __init__(self, conn: Connection, dialect: Dialect) -> None:
+        self._q = Queries(conn, dialect)
+        self._dialect = dialect
+
+    def load_instance(self, id: str) -> Instance:
+        return self._q.load_instance(id, lock=True)
+
+    def instance_of_task(self, task_id: str) -> str:
+        row = self._q.execute("SELECT instance FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"unknown task '{task_id}'")
+        return str(row[0])
+
+    def open_instance_ids(self, playbook: str) -> list[str]:
+        rows = self._q.execute("SELECT id FROM instances WHERE playbook = ? AND status = 'open' "
+                               f"ORDER BY {self._dialect.instance_order}", (playbook,))
+        return [str(r[0]) for r in rows]
+
+    def due_timer_instance_ids(self, today: dt.date, now: dt.datetime) -> list[str]:
+        rows = self._q.execute(
+            "SELECT t.instance, t.due FROM timers t JOIN instances i ON i.id = t.instance "
+            "WHERE t.status = 'armed' AND i.status = 'open' AND t.due_date <= ? "
+            f"ORDER BY t.due_date, i.started_at, i.{self._dialect.instance_order}",
+            (today.isoformat(),))
+        ids: dict[str, None] = {}
+        for instance, due_text in rows:
+            due = due_from_text(due_text)
+            if isinstance(due, dt.datetime) and due > now:
+                continue  # due later today
+            ids[str(instance)] = None
+        return list(ids)
+
+    def get_source(self, digest: str) -> str:
+        return self._q.get_source(digest)
+
+    def apply(self, change: Change) -> None:
+        q = self._q
+        for row in source_rows(change):
+            q.execute(_INSERT_SOURCE, values(row, SOURCE_COLUMNS))
+        revisions: dict[str, int] = {}  # id -> revision once written by this change
+        for inst in change.instances:
+            current = revisions.get(inst.id, inst.revision)
+            row = instance_row(inst, current + 1)
+            if inst.id in change.new_instances and inst.id not in revisions:
+                if q.execute("SELECT 1 FROM instances WHERE id = ?", (inst.id,)).fetchone():
+                    raise ConflictError(f"instance '{inst.id}' already exists; retry")
+                q.execute(_INSERT_INSTANCE, values(row, INSTANCE_COLUMNS))
+            else:
+                cursor = q.execute(_UPDATE_INSTANCE,
+                                   (*values(row, _UPDATE_COLUMNS), inst.id, current))
+                if cursor.rowcount == 0:
+                    raise ConflictError(f"instance '{inst.id}' was changed by someone else; "
+                                        "retry")
+            revisions[inst.id] = current + 1
+            everything = inst.id in change.new_instances
+            # Only rows the step changed: the cost of a change must not grow with history.
+            for seq, task in enumerate(inst.tasks):
+                if everything or task.id in inst.dirty:
+                    q.execute(_UPSERT_TASK, values(task_row(task, inst.playbook, seq),
+                                                   TASK_COLUMNS))
+            for seq, timer in enumerate(inst.timers):
+                if everything or timer.id in inst.dirty:
+                    q.execute(_UPSERT_TIMER, values(timer_row(timer, seq), TIMER_COLUMNS))
+        for message in change.messages:
+            q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+        self._dialect.lock_chain(q.conn)  # held until commit: one linear chain
+        last_seq, last_hash = q.audit_head()
+        for record in audit.chain(change.audit, last_seq, last_hash):
+            q.execute(_INSERT_AUDIT, values(audit_row(record), AUDIT_COLUMNS))
+        for inst in change.instances:  # only once every statement has succeeded
+            inst.revision = revisions[inst.id]
+            inst.dirty.clear()
+
+
+class SqlStore:
+    """The reads of the store protocol over the connections a backend provides.
+
+    A backend implements ``_read()`` (a connection inside one read-only snapshot),
+    ``_write()`` (a connection inside a write transaction, committed on a clean exit and
+    rolled back on an exception) and ``_stream(sql, params)`` (the rows of a long query in
+    constant memory), and sets ``dialect_info``.
+    """
+
+    dialect_info: Dialect
+
+    @property
+    def dialect(self) -> str:
+        return self.dialect_info.name
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTxn]:
+        """A write transaction: committed on a clean exit, rolled back on an exception."""
+        with self._write() as conn:
+            yield SqlTxn(conn, self.dialect_info)
+
+    def get_instance(self, id: str) -> Instance:
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).load_instance(id)
+
+    def get_source(self, digest: str) -> str:
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).get_source(digest)
+
+    def list_instances(self, playbook: str | None = None, state: str | None = None,
+                       status: str | None = None) -> list[Instance]:
+        """Instances matching every filter given, oldest first, with their tasks and timers."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).list_instances(playbook, state, status)
+
+    def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
+                   ) -> list[tuple[TaskOccurrence, Instance]]:
+        """Open tasks due by ``until`` for ``roles``, by due date, instance and task id.
+
+        A task without a due date is left out when ``until`` is given and sorts last otherwise.
+        Each task comes with its instance, loaded without tasks and timers.
+        """
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).open_tasks(until, roles)
+
+    def audit_records(self, instance: str | None = None,
+                      since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Exported records in seq order, streamed (constant memory over any log length)."""
+        sql, params = audit_query(instance, since)
+        return audit_records_of(self._stream(sql, params))
+
+    def audit_head(self) -> tuple[int, str]:
+        """``(seq, hash)`` of the last record, ``(0, GENESIS)`` when the log is empty."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).audit_head()
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every outbox message, oldest first."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).outbox()
+
+    def is_empty(self) -> bool:
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).is_empty()
+
+    def table_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of one data table, streamed in a stable order (``db copy``)."""
+        columns = TABLE_COLUMNS[table]
+        for row in self._stream(table_query(table, self.dialect_info), ()):
+            yield dict(zip(columns, row, strict=True))
+
+    def import_rows(self, rows_of: Callable[[str], Iterable[dict[str, Any]]],
+                    batch: int = 1000) -> dict[str, int]:
+        """Insert every table's rows, as given, into this empty store in one transaction.
+
+        Rows keep their ids, sequence numbers and hashes (``db copy``); refused when the store
+        already holds anything. Returns the number of rows per table.
+        """
+        counts: dict[str, int] = {}
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            if not q.is_empty():
+                raise RefusedError("the target store is not empty; copy only into a new store")
+            for table in TABLES:
+                columns = TABLE_COLUMNS[table]
+                sql = self.dialect_info.sql(insert_sql(table, columns))
+                counts[table] = 0
+                pending: list[tuple[Any, ...]] = []
+                for row in rows_of(table):
+                    pending.append(values(row, columns))
+                    if len(pending) >= batch:
+                        _execute_many(conn, sql, pending)
+                        counts[table] += len(pending)
+                        pending = []
+                if pending:
+                    _execute_many(conn, sql, pending)
+                    counts[table] += len(pending)
+            self.dialect_info.after_import(conn)
+        return counts
+
+
+def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    executemany = getattr(conn, "executemany", None)
+    if executemany is None:  # psycopg's connection has none: its cursors do
+        with conn.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.executemany(sql, rows)
+    else:
+        executemany(sql, rows)
