@@ -208,6 +208,41 @@ def audit_head(options: Options) -> None:
     sys.exit(run_audit_head(options))
 
 
+@cli.group()
+def db() -> None:
+    """The store: migrations, and copying a practice to another store."""
+
+
+@db.command("status")
+@json_option
+@pass_options
+def db_status(options: Options, as_json: bool) -> None:
+    """Where the store is; migrations applied and pending."""
+    from .commands.db import run_status
+
+    sys.exit(run_status(options, as_json))
+
+
+@db.command("migrate")
+@pass_options
+def db_migrate(options: Options) -> None:
+    """Create the store and apply pending migrations; print the ones applied."""
+    from .commands.db import run_migrate
+
+    sys.exit(run_migrate(options))
+
+
+@db.command("copy")
+@click.option("--to", "to_url", metavar="URL", required=True,
+              help="The empty store to copy into: sqlite:///FILE or postgresql://...")
+@pass_options
+def db_copy(options: Options, to_url: str) -> None:
+    """Copy everything (audit log with its hashes) into an empty store, and verify it."""
+    from .commands.db import run_copy
+
+    sys.exit(run_copy(options, to_url))
+
+
 @cli.command("test")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(exists=True))
 @pass_options

@@ -2,17 +2,18 @@
 
 A store persists instances (with their tasks and timers), playbook sources, outbox messages and
 the audit log, and commits each ``Change`` with its audit records in one transaction. Every
-implementation (SQLite now, PostgreSQL later) has its own SQL in its own module; what they share
-lives here: the column lists of each table and how a row (a ``Mapping`` of column name to a
-plain value: text, integer or NULL) becomes a dataclass and back. Datetimes are stored as ISO-8601
-text with their offset, dates as ``YYYY-MM-DD``, variables as typed JSON (``instance.to_json``).
+implementation (SQLite, PostgreSQL) handles connections in its own module and runs the queries
+of ``sql``; what every layer shares lives here: the column lists of each table and how a row (a
+``Mapping`` of column name to a plain value: text, integer or NULL) becomes a dataclass and back.
+Datetimes are stored as ISO-8601 text with their offset, dates as ``YYYY-MM-DD``, variables as
+typed JSON (``instance.to_json``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, Self
 
@@ -79,6 +80,11 @@ class Store(Protocol):
         """``sqlite`` or ``postgresql``: which migrations apply."""
         ...
 
+    @property
+    def where(self) -> str:
+        """Where the store is, for messages: a file path, or database and host (no password)."""
+        ...
+
     def transaction(self) -> AbstractContextManager[Txn]:
         """A write transaction: committed on a clean exit, rolled back on an exception."""
         ...
@@ -102,6 +108,23 @@ class Store(Protocol):
 
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in the store, without migrating it."""
+        ...
+
+    def migrate(self) -> list[str]:
+        """Create and migrate the store now; the names of the migrations this applied."""
+        ...
+
+    def is_empty(self) -> bool:
+        """Nothing stored yet: no instance, source, message or audit record."""
+        ...
+
+    def exported(self) -> AbstractContextManager[Callable[[str], Iterator[dict[str, Any]]]]:
+        """``rows_of(table)`` over one snapshot of the store (``db copy``)."""
+        ...
+
+    def import_rows(self, rows_of: Callable[[str], Iterable[dict[str, Any]]],
+                    batch: int = 1000) -> dict[str, int]:
+        """Insert copied rows into this empty store in one transaction, verified."""
         ...
 
     def close(self) -> None: ...

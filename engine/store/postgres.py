@@ -20,6 +20,7 @@ The queries are the shared ones of :mod:`.sql`; what is PostgreSQL's own:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self
@@ -93,6 +94,7 @@ class PostgresStore(SqlStore):
         self.connect_timeout_s = connect_timeout_s
         self._conn: Any = None
         self._migrated = False
+        self._cursors = itertools.count()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where})"
@@ -180,9 +182,9 @@ class PostgresStore(SqlStore):
     def _write(self) -> Any:
         return self._block("BEGIN", "COMMIT")
 
-    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    def _rows(self, conn: Any, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
         """Rows through a server-side cursor, a few thousand at a time."""
-        with self._read() as conn, conn.cursor(name="frontdesk_stream") as cursor:
+        with conn.cursor(name=f"frontdesk_rows_{next(self._cursors)}") as cursor:
             cursor.itersize = 2000
             cursor.execute(POSTGRES.sql(sql), params)
             yield from cursor
@@ -214,6 +216,15 @@ class PostgresStore(SqlStore):
         except BaseException:
             _rollback(conn)
             raise
+        return applied
+
+    def migrate(self) -> list[str]:
+        """Create and migrate the tables now; the names of the migrations this applied."""
+        with self._errors():
+            if self._conn is None:
+                self._conn = self._connect()
+            applied = self._migrate(self._conn)
+        self._migrated = True
         return applied
 
     def applied_migrations(self) -> list[str]:

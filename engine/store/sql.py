@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .. import audit
-from ..errors import ConflictError, NotFoundError, RefusedError
+from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError
 from ..runtime.instance import Change, Instance, TaskOccurrence, TimerState, due_from_text
 from .base import (
     AUDIT_COLUMNS,
@@ -348,8 +348,14 @@ class SqlStore:
     def _write(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
+    def _rows(self, conn: Connection, sql: str, params: Sequence[Any],
+              ) -> Iterator[Sequence[Any]]:
+        """The rows of a long query (``?`` placeholders) on ``conn``, in constant memory."""
+        yield from conn.execute(self.dialect_info.sql(sql), params)
+
     def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
-        raise NotImplementedError
+        with self._read() as conn:
+            yield from self._rows(conn, sql, params)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTxn]:
@@ -401,18 +407,25 @@ class SqlStore:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).is_empty()
 
-    def table_rows(self, table: str) -> Iterator[dict[str, Any]]:
-        """Every row of one data table, streamed in a stable order (``db copy``)."""
-        columns = TABLE_COLUMNS[table]
-        for row in self._stream(table_query(table, self.dialect_info), ()):
-            yield dict(zip(columns, row, strict=True))
+    @contextmanager
+    def exported(self) -> Iterator[Callable[[str], Iterator[dict[str, Any]]]]:
+        """``rows_of(table)``: every row of a data table, streamed, all tables read from one
+        snapshot of the store (what ``db copy`` reads while others may be writing)."""
+        with self._read() as conn:
+            def rows_of(table: str) -> Iterator[dict[str, Any]]:
+                columns = TABLE_COLUMNS[table]
+                for row in self._rows(conn, table_query(table, self.dialect_info), ()):
+                    yield dict(zip(columns, row, strict=True))
+
+            yield rows_of
 
     def import_rows(self, rows_of: Callable[[str], Iterable[dict[str, Any]]],
                     batch: int = 1000) -> dict[str, int]:
         """Insert every table's rows, as given, into this empty store in one transaction.
 
         Rows keep their ids, sequence numbers and hashes (``db copy``); refused when the store
-        already holds anything. Returns the number of rows per table.
+        already holds anything, and rolled back unless the copied audit chain verifies. Returns
+        the number of rows per table.
         """
         counts: dict[str, int] = {}
         with self._write() as conn:
@@ -434,6 +447,12 @@ class SqlStore:
                     _execute_many(conn, sql, pending)
                     counts[table] += len(pending)
             self.dialect_info.after_import(conn)
+            sql, params = audit_query(None, None)
+            result = audit.verify(audit_records_of(self._rows(conn, sql, params)))
+            if not result.ok:
+                raise AuditBrokenError(f"the copied audit chain does not verify: {result.reason}"
+                                       f" (first bad seq {result.first_bad_seq}); nothing "
+                                       "was copied")
         return counts
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from ..errors import ConflictError, FrontdeskError, StoreUnavailableError
 from . import migrations
@@ -91,6 +91,10 @@ class SQLiteStore(SqlStore):
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
 
+    @property
+    def where(self) -> str:
+        return f"SQLite file {self.path}"
+
     def __enter__(self) -> Self:
         return self
 
@@ -138,23 +142,33 @@ class SQLiteStore(SqlStore):
             raise
         return conn
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        """Apply the migrations not yet recorded, all in one transaction."""
+    def _migrate(self, conn: sqlite3.Connection) -> list[str]:
+        """Apply the migrations not yet recorded, all in one transaction; the names applied."""
         if not migrations.to_apply(self.dialect, _recorded_migrations(conn)):
-            return  # the usual case: no write lock taken
+            return []  # the usual case: no write lock taken
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(migrations.TABLE[self.dialect])
             now = dt.datetime.now(dt.UTC).isoformat()
+            applied = []
             for migration in migrations.to_apply(self.dialect, _recorded_migrations(conn)):
                 for statement in migration.statements:
                     conn.execute(statement)
                 conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
                              (migration.name, now))
+                applied.append(migration.name)
             conn.execute("COMMIT")
         except BaseException:
             _rollback(conn)
             raise
+        return applied
+
+    def migrate(self) -> list[str]:
+        """Create and migrate the store now; the names of the migrations this applied."""
+        with _sqlite_errors(self.path), closing(self._open()) as conn:
+            applied = self._migrate(conn)
+        self._migrated = True
+        return applied
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -187,11 +201,6 @@ class SQLiteStore(SqlStore):
             except BaseException:
                 _rollback(conn)
                 raise
-
-    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
-        """Rows from one cursor: SQLite steps through them without loading them all."""
-        with self._connection() as conn:
-            yield from conn.execute(sql, params)
 
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the file, in order; does not create or migrate it."""
