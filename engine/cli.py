@@ -232,6 +232,16 @@ def db_migrate(options: Options) -> None:
     sys.exit(run_migrate(options))
 
 
+@db.command("grant")
+@click.argument("role")
+@pass_options
+def db_grant(options: Options, role: str) -> None:
+    """PostgreSQL: give ROLE what frontdesk needs (audit_log: SELECT and INSERT only)."""
+    from .commands.db import run_grant
+
+    sys.exit(run_grant(options, role))
+
+
 @db.command("copy")
 @click.option("--to", "to_url", metavar="URL", required=True,
               help="The empty store to copy into: sqlite:///FILE or postgresql://...")

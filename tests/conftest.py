@@ -51,7 +51,7 @@ def postgres_bin_dir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -132,7 +132,7 @@ def postgres() -> Iterator[PostgresServer]:
             run_as = "nobody"
     root = Path(tempfile.mkdtemp(prefix="frontdesk-pg-"))
     root.chmod(0o755)
-    server = PostgresServer(bin_dir, root / "cluster", _free_port(), run_as)
+    server = PostgresServer(bin_dir, root / "cluster", free_port(), run_as)
     server.start()
     try:
         yield server

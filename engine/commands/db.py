@@ -52,6 +52,21 @@ def run_migrate(options: Options) -> int:
     return ExitCode.OK
 
 
+def run_grant(options: Options, role: str) -> int:
+    """``db grant ROLE``: the PostgreSQL application role's rights (audit_log append-only)."""
+    store = open_store(options.db_url)
+    try:
+        grant = getattr(store, "grant", None)
+        if grant is None:
+            raise UsageError("db grant is for PostgreSQL stores; a SQLite store is protected by "
+                             "its file's mode (0600, owner only)")
+        for statement in grant(role):
+            click.echo(statement)
+    finally:
+        store.close()
+    return ExitCode.OK
+
+
 def copy_store(source: Store, target: Store) -> dict[str, int]:
     """Copy every row of ``source`` into the empty ``target`` in one transaction, keeping ids,
     sequence numbers and hashes. The rows come from one snapshot of the source (commands may

@@ -227,6 +227,32 @@ class PostgresStore(SqlStore):
         self._migrated = True
         return applied
 
+    def grant(self, role: str) -> list[str]:
+        """Grant ``role`` what the application needs and no more: it reads everything, writes
+        instances, tasks and timers, and may only INSERT into ``sources``, ``outbox`` and
+        ``audit_log`` (never UPDATE, DELETE or TRUNCATE them). Run as the owner of the tables,
+        after ``migrate``; returns the statements run."""
+        from psycopg import sql
+
+        who = sql.Identifier(role)
+        statements = [
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                sql.Identifier(self._current_schema()), who),
+            sql.SQL("GRANT SELECT ON migrations TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log TO {}").format(who),
+            sql.SQL("GRANT USAGE ON SEQUENCE instances_ord_seq, outbox_id_seq TO {}").format(
+                who),
+        ]
+        with self._write() as conn:
+            for statement in statements:
+                conn.execute(statement)
+            return [statement.as_string(conn) for statement in statements]
+
+    def _current_schema(self) -> str:
+        with self._read() as conn:
+            return str(conn.execute("SELECT current_schema()").fetchone()[0])
+
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the database, in order; does not migrate it."""
         with self._errors():
