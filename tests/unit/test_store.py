@@ -1,4 +1,5 @@
-"""Tests of the SQLite store on real database files: round trips, conflicts, the audit chain."""
+"""Tests of the stores on real databases: round trips, conflicts and the audit chain on both a
+SQLite file and a PostgreSQL database (``store``), and what only SQLite has (files, pragmas)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import dump_postgres
 
 from engine import audit
 from engine.errors import ConflictError, ExitCode, NotFoundError, StoreUnavailableError
@@ -28,7 +30,7 @@ from engine.runtime.instance import (
     TaskOccurrence,
     TimerState,
 )
-from engine.store import SQLiteStore, migrations, open_store
+from engine.store import SQLiteStore, Store, migrations, open_store
 
 NY = ZoneInfo("America/New_York")
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=NY)
@@ -42,11 +44,31 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "home" / "data" / "frontdesk.db"
 
 
-@pytest.fixture
-def store(db_path: Path) -> Iterator[SQLiteStore]:
-    """A fresh SQLite store, closed after the test."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Store]:
+    """A fresh store of each kind, closed after the test."""
+    if request.param == "postgresql":
+        from engine.store.postgres import PostgresStore
+
+        with PostgresStore(request.getfixturevalue("postgres").database()) as pg:
+            yield pg
+        return
     with SQLiteStore(db_path) as opened:
         yield opened
+
+
+@pytest.fixture
+def sqlite_store(db_path: Path) -> Iterator[SQLiteStore]:
+    """A fresh SQLite store, for what only SQLite has."""
+    with SQLiteStore(db_path) as opened:
+        yield opened
+
+
+def snapshot(store: Store) -> Any:
+    """Every row of the store, to compare before and after."""
+    if isinstance(store, SQLiteStore):
+        return dump(store.path)
+    return dump_postgres(store.url)  # type: ignore[attr-defined]
 
 
 def raw(path: Path) -> closing[sqlite3.Connection]:
@@ -84,7 +106,7 @@ def note(inst: Instance, action: str = "start", **data: Any) -> AuditDraft:
                       actor="maria", action=action, to_state=inst.state, data=data)
 
 
-def start(store: SQLiteStore, *instances: Instance, notes: int = 1) -> None:
+def start(store: Store, *instances: Instance, notes: int = 1) -> None:
     """Commit new instances, each with ``notes`` audit records."""
     change = Change(instances=list(instances), new_instances={i.id for i in instances},
                     sources={DIGEST: SOURCE},
@@ -93,7 +115,7 @@ def start(store: SQLiteStore, *instances: Instance, notes: int = 1) -> None:
         txn.apply(change)
 
 
-def update(store: SQLiteStore, inst: Instance, *drafts: AuditDraft) -> None:
+def update(store: Store, inst: Instance, *drafts: AuditDraft) -> None:
     """Commit a change to an existing instance."""
     with store.transaction() as txn:
         txn.apply(Change(instances=[inst], audit=list(drafts)))
@@ -125,14 +147,21 @@ def tampered(path: Path, tmp_path: Path, *statements: str) -> SQLiteStore:
 
 
 @pytest.fixture
-def logged(store: SQLiteStore) -> SQLiteStore:
+def logged(store: Store) -> Store:
     """A store with six audit records over three instances."""
     start(store, instance("a"), instance("b"), instance("c"), notes=2)
     return store
 
 
+@pytest.fixture
+def sqlite_logged(sqlite_store: SQLiteStore) -> SQLiteStore:
+    """A SQLite store with six audit records over three instances."""
+    start(sqlite_store, instance("a"), instance("b"), instance("c"), notes=2)
+    return sqlite_store
+
+
 # -- instances ---------------------------------------------------------------------------
-def test_instance_round_trips(store: SQLiteStore) -> None:
+def test_instance_round_trips(store: Store) -> None:
     """Vars, tasks and timers with dates and datetimes come back equal, revision bumped."""
     inst = instance("x1", tasks=[
         task("x1", 1, dt.date(2026, 3, 5)),
@@ -161,7 +190,7 @@ def test_instance_round_trips(store: SQLiteStore) -> None:
     assert store.get_source(DIGEST) == SOURCE
 
 
-def test_update_writes_the_new_state(store: SQLiteStore) -> None:
+def test_update_writes_the_new_state(store: Store) -> None:
     """An update changes the row, upserts the task and timer rows marked dirty, and bumps
     the revision again."""
     start(store, instance("u1", tasks=[task("u1", 1, dt.date(2026, 3, 5))]))
@@ -177,7 +206,7 @@ def test_update_writes_the_new_state(store: SQLiteStore) -> None:
     assert store.get_instance("u1") == inst
 
 
-def test_lookups_and_not_found(store: SQLiteStore) -> None:
+def test_lookups_and_not_found(store: Store) -> None:
     """Tasks lead to their instance; unknown ids are exit 4 with the id named."""
     start(store, instance("a", tasks=[task("a", 1, None)]), instance("b"))
     with store.transaction() as txn:
@@ -193,7 +222,7 @@ def test_lookups_and_not_found(store: SQLiteStore) -> None:
         store.get_instance("zz")
 
 
-def test_list_instances_filters(store: SQLiteStore) -> None:
+def test_list_instances_filters(store: Store) -> None:
     """list_instances filters by playbook, state and status, oldest first."""
     closed = instance("b")
     closed.status, closed.state = "closed", "done"
@@ -205,7 +234,7 @@ def test_list_instances_filters(store: SQLiteStore) -> None:
     assert store.list_instances(status="open")[0].tasks == [task("a", 1, None)]
 
 
-def test_due_timers(store: SQLiteStore) -> None:
+def test_due_timers(store: Store) -> None:
     """Armed timers of open instances are due by date, and datetime ones also by the clock."""
     day = dt.date(2026, 3, 10)
     start(store,
@@ -221,7 +250,7 @@ def test_due_timers(store: SQLiteStore) -> None:
             "d", "t"]
 
 
-def test_open_tasks_filters_and_sorts(store: SQLiteStore) -> None:
+def test_open_tasks_filters_and_sorts(store: Store) -> None:
     """open_tasks keeps open tasks due by the date for the roles, by due, instance, task."""
     march = dt.date(2026, 3, 1)
     start(store,
@@ -245,7 +274,7 @@ def test_open_tasks_filters_and_sorts(store: SQLiteStore) -> None:
         ("a-4", "a", "claim a"), ("a-2", "a", "claim a"), ("b-1", "b", "claim b")]
 
 
-def test_outbox_keeps_messages(store: SQLiteStore) -> None:
+def test_outbox_keeps_messages(store: Store) -> None:
     """Messages are stored in order and read back with their role as ``to``."""
     inst = instance("m")
     change = Change(instances=[inst], new_instances={"m"}, sources={DIGEST: SOURCE},
@@ -261,13 +290,13 @@ def test_outbox_keeps_messages(store: SQLiteStore) -> None:
 
 
 # -- transactions ------------------------------------------------------------------------
-def test_revision_conflict_writes_nothing(store: SQLiteStore, db_path: Path) -> None:
+def test_revision_conflict_writes_nothing(store: Store) -> None:
     """The second of two writers from the same revision gets exit 6 and changes nothing."""
     start(store, instance("r"))
     first, second = store.get_instance("r"), store.get_instance("r")
     first.state = "approved"
     update(store, first, note(first, "transition"))
-    before = dump(db_path)
+    before = snapshot(store)
     second.state = "denied"
     second.tasks.append(task("r", 1, None))
     change = Change(instances=[instance("new"), second], new_instances={"new"},
@@ -277,20 +306,20 @@ def test_revision_conflict_writes_nothing(store: SQLiteStore, db_path: Path) -> 
         with store.transaction() as txn:
             txn.apply(change)
     assert info.value.exit_code == ExitCode.CONFLICT
-    assert dump(db_path) == before
+    assert snapshot(store) == before
     assert second.revision == 1
 
 
-def test_an_exception_rolls_back(store: SQLiteStore, db_path: Path) -> None:
+def test_an_exception_rolls_back(store: Store) -> None:
     """Anything raised inside the transaction undoes what apply wrote."""
     start(store, instance("a"))
-    before = dump(db_path)
+    before = snapshot(store)
     with pytest.raises(RuntimeError):
         with store.transaction() as txn:
             txn.apply(Change(instances=[instance("b")], new_instances={"b"},
                              audit=[note(instance("b"))]))
             raise RuntimeError("refused after apply")
-    assert dump(db_path) == before
+    assert snapshot(store) == before
 
 
 def test_a_held_write_lock_is_a_conflict(db_path: Path) -> None:
@@ -311,8 +340,30 @@ def test_a_held_write_lock_is_a_conflict(db_path: Path) -> None:
     store.close()
 
 
+def test_a_held_row_lock_is_a_conflict_on_postgresql(postgres: Any) -> None:
+    """PostgreSQL: a writer waiting on another's row lock past lock_timeout gets exit 6, and
+    nothing; once the lock is released it goes on."""
+    import psycopg
+
+    from engine.store.postgres import PostgresStore
+
+    url = postgres.database()
+    store = PostgresStore(url, lock_timeout_ms=200)
+    start(store, instance("a"))
+    with psycopg.connect(url) as other:  # a transaction holding the instance's row
+        other.execute("SELECT * FROM instances WHERE id = 'a' FOR UPDATE")
+        with pytest.raises(ConflictError) as info:
+            with store.transaction() as txn:
+                txn.load_instance("a")
+        assert info.value.exit_code == ExitCode.CONFLICT
+        assert store.audit_head()[0] == 1  # readers are not blocked
+    with store.transaction() as txn:
+        assert txn.load_instance("a").id == "a"
+    store.close()
+
+
 # -- audit log ---------------------------------------------------------------------------
-def test_audit_log_is_append_only(logged: SQLiteStore, db_path: Path) -> None:
+def test_audit_log_is_append_only(sqlite_logged: SQLiteStore, db_path: Path) -> None:
     """The database itself refuses UPDATE and DELETE on audit_log."""
     before = dump(db_path)
     with raw(db_path) as conn:
@@ -323,7 +374,7 @@ def test_audit_log_is_append_only(logged: SQLiteStore, db_path: Path) -> None:
     assert dump(db_path) == before
 
 
-def test_chain_continues_across_transactions(store: SQLiteStore) -> None:
+def test_chain_continues_across_transactions(store: Store) -> None:
     """Records of a later transaction continue the seq and the hash chain of earlier ones."""
     assert store.audit_head() == (0, audit.GENESIS)
     start(store, instance("a"), notes=2)
@@ -341,7 +392,7 @@ def test_chain_continues_across_transactions(store: SQLiteStore) -> None:
         True, 4, 4, records[3]["hash"])
 
 
-def test_audit_records_filters(logged: SQLiteStore) -> None:
+def test_audit_records_filters(logged: Store) -> None:
     """audit_records filters by instance and by a since date or datetime."""
     assert [r["seq"] for r in logged.audit_records(instance="b")] == [3, 4]
     assert len(list(logged.audit_records(since=dt.date(2026, 3, 2)))) == 6
@@ -350,7 +401,7 @@ def test_audit_records_filters(logged: SQLiteStore) -> None:
     assert list(logged.audit_records(since=T0 + dt.timedelta(seconds=1))) == []
 
 
-def test_stored_hashes_match_an_independent_implementation(logged: SQLiteStore,
+def test_stored_hashes_match_an_independent_implementation(sqlite_logged: SQLiteStore,
                                                            db_path: Path) -> None:
     """Rows read with plain SQL hash, with this test's own code, to their stored hash."""
     columns = ("seq", "at", "instance", "playbook", "version", "actor", "action", "event",
@@ -365,13 +416,13 @@ def test_stored_hashes_match_an_independent_implementation(logged: SQLiteStore,
             assert record["prev"] == prev
             assert record["hash"] == independent_hash(record)
             prev = record["hash"]
-    assert prev == logged.audit_head()[1]
+    assert prev == sqlite_logged.audit_head()[1]
 
 
-def test_verify_catches_changed_data(logged: SQLiteStore, db_path: Path,
+def test_verify_catches_changed_data(sqlite_logged: SQLiteStore, db_path: Path,
                                      tmp_path: Path) -> None:
     """Changing one record's data in a copy without triggers is found at that record."""
-    assert audit.verify(logged.audit_records()).ok
+    assert audit.verify(sqlite_logged.audit_records()).ok
     copy = tampered(db_path, tmp_path,
                     """UPDATE audit_log SET data = '{"n":7}' WHERE seq = 4""")
     result = audit.verify(copy.audit_records())
@@ -379,7 +430,7 @@ def test_verify_catches_changed_data(logged: SQLiteStore, db_path: Path,
     assert result.reason == "record 4: hash does not match its contents"
 
 
-def test_verify_catches_a_deleted_record(logged: SQLiteStore, db_path: Path,
+def test_verify_catches_a_deleted_record(sqlite_logged: SQLiteStore, db_path: Path,
                                          tmp_path: Path) -> None:
     """Deleting a middle record is a seq gap at the missing seq."""
     copy = tampered(db_path, tmp_path, "DELETE FROM audit_log WHERE seq = 3")
@@ -388,7 +439,7 @@ def test_verify_catches_a_deleted_record(logged: SQLiteStore, db_path: Path,
     assert "seq gap" in (result.reason or "")
 
 
-def test_verify_catches_swapped_records(logged: SQLiteStore, db_path: Path,
+def test_verify_catches_swapped_records(sqlite_logged: SQLiteStore, db_path: Path,
                                         tmp_path: Path) -> None:
     """Swapping two records' places is found at the first of them."""
     copy = tampered(db_path, tmp_path,
@@ -399,10 +450,10 @@ def test_verify_catches_swapped_records(logged: SQLiteStore, db_path: Path,
     assert (result.ok, result.first_bad_seq) == (False, 2)
 
 
-def test_verify_with_anchor_catches_a_cut_tail(logged: SQLiteStore, db_path: Path,
+def test_verify_with_anchor_catches_a_cut_tail(sqlite_logged: SQLiteStore, db_path: Path,
                                                tmp_path: Path) -> None:
     """Cutting off the last records passes a plain verify but not one with the noted head."""
-    anchor = logged.audit_head()[1]
+    anchor = sqlite_logged.audit_head()[1]
     copy = tampered(db_path, tmp_path, "DELETE FROM audit_log WHERE seq >= 5")
     assert audit.verify(copy.audit_records()).ok
     result = audit.verify(copy.audit_records(), anchor=anchor)
@@ -411,10 +462,10 @@ def test_verify_with_anchor_catches_a_cut_tail(logged: SQLiteStore, db_path: Pat
 
 
 # -- files, migrations, URLs ---------------------------------------------------------------
-def test_file_and_folder_modes(store: SQLiteStore, db_path: Path, tmp_path: Path) -> None:
+def test_file_and_folder_modes(sqlite_store: SQLiteStore, db_path: Path, tmp_path: Path) -> None:
     """The store file is created 0600 in new folders created 0700; nothing before first use."""
     assert not (tmp_path / "home").exists()
-    store.audit_head()
+    sqlite_store.audit_head()
     assert db_path.stat().st_mode & 0o777 == 0o600
     assert db_path.parent.stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "home").stat().st_mode & 0o777 == 0o700
@@ -462,7 +513,8 @@ def test_not_a_database(tmp_path: Path) -> None:
 
 
 def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """sqlite:/// URLs (absolute or relative) and plain paths open SQLite; others are exit 8."""
+    """sqlite:/// URLs (absolute or relative) and plain paths open SQLite, postgresql:// URLs
+    PostgreSQL; others are exit 8."""
     monkeypatch.chdir(tmp_path)
     absolute = open_store(f"sqlite:///{tmp_path}/a.db")
     assert isinstance(absolute, SQLiteStore) and absolute.path == tmp_path / "a.db"
@@ -472,8 +524,10 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert (tmp_path / "rel" / "b.db").exists()
     plain = open_store(str(tmp_path / "c.db"))
     assert isinstance(plain, SQLiteStore) and plain.path == tmp_path / "c.db"
-    with pytest.raises(StoreUnavailableError, match="PostgreSQL support is not installed"):
-        open_store("postgresql://frontdesk@localhost/frontdesk")
+    from engine.store.postgres import PostgresStore
+
+    for url in ("postgresql://frontdesk@localhost/frontdesk", "postgres://h/db"):
+        assert isinstance(open_store(url), PostgresStore)  # nothing connects before first use
     with pytest.raises(StoreUnavailableError, match="scheme 'mysql'"):
         open_store("mysql://localhost/db")
     with pytest.raises(StoreUnavailableError, match="in-memory"):
