@@ -169,3 +169,24 @@ def test_first_use_from_many_processes_migrates_once(postgres: PostgresServer) -
     results: list[Any] = [p.communicate(timeout=120) + (p.returncode,) for p in racers]
     assert [code for _, _, code in results] == [0] * 4, results
     assert ok("--db", url, "db", "status").splitlines()[1] == "applied: 0001_initial"
+
+
+def test_two_practices_in_one_database_have_a_chain_each(postgres: PostgresServer) -> None:
+    """Schemas separate practices sharing a database: own tables, own audit chain."""
+    url = postgres.database()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA practice_a")
+        conn.execute("CREATE SCHEMA practice_b")
+    urls = [f"{url}?options=-csearch_path%3D{schema}" for schema in ("practice_a", "practice_b")]
+    for n, practice_url in enumerate(urls):
+        for _ in range(n + 1):
+            ok("--db", practice_url, "start", "hipaa-annual-refresh", "--as", "maria",
+               "--set", "employee=Ann", "--set", "last_trained_on=2025-06-01")
+    heads = [ok("--db", u, "audit", "head").split() for u in urls]
+    counts = [len(json.loads(ok("--db", u, "list", "--json"))) for u in urls]
+    assert counts == [1, 2]
+    assert int(heads[1][0]) > int(heads[0][0]) and heads[0][1] != heads[1][1]
+    for u in urls:
+        assert "audit log ok" in ok("--db", u, "audit", "verify")
