@@ -241,9 +241,9 @@ def _chapters(s: Story) -> None:
 
     s.day(_at("2026-12-07"), "the payer pays the corrected claim; the privacy policy changes")
     s.fire(corrected, "payment_posted", "maria", paid_amount=120)
-    fired, skipped = s.engine.fire_all("hipaa-annual-refresh", "policy_changed", "maria")
-    s.say(f"   maria: fire --all hipaa-annual-refresh policy_changed -> fired {len(fired)}, "
-          f"not allowed {len(skipped)}")
+    fired_all = s.engine.fire_all("hipaa-annual-refresh", "policy_changed", "maria")
+    s.say(f"   maria: fire --all hipaa-annual-refresh policy_changed -> fired "
+          f"{len(fired_all.fired)}, not allowed {len(fired_all.not_allowed)}")
     s.today("maria", days=30)
     s.day(_at("2027-01-05"), "the Medicare contractor reverses its denial")
     s.fire(appealed, "appeal_won", "maria")

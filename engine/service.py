@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .errors import InvalidError, NotFoundError, RefusedError
+from .errors import ConflictError, FrontdeskError, InvalidError, NotFoundError, RefusedError
 from .loading.loader import LoadedPlaybook, load_playbook_text
 from .model import Playbook, Practice
 from .runtime import step
-from .runtime.calendar import BusinessCalendar, package_holidays
+from .runtime.calendar import BusinessCalendar, calendar_key, package_holidays
 from .runtime.clock import Clock, make_clock
 from .runtime.compiled import CompiledPlaybook, compile_playbook
 from .runtime.instance import Change, Instance
@@ -27,6 +27,7 @@ from .settings import Options
 from .store import Store, open_store
 
 MAX_START_DEPTH = 10
+BATCH = 200  # instances per transaction in ``tick`` and ``fire --all``
 
 
 def new_instance_id() -> str:
@@ -40,6 +41,16 @@ class TickResult:
 
     fired: list[tuple[str, str]] = field(default_factory=list)  # (instance, event)
     not_applied: list[tuple[str, str]] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
+
+
+@dataclass
+class FireAllResult:
+    """What one ``fire --all`` did."""
+
+    fired: list[str] = field(default_factory=list)
+    not_allowed: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # changed meanwhile: retry
 
 
 class Engine:
@@ -52,6 +63,7 @@ class Engine:
         self._clock = clock
         self._store = store
         self._compiled: dict[str, CompiledPlaybook] = {}
+        self._new_holidays: dict[int, frozenset[dt.date]] = {}
         self.omnipotent: frozenset[str] = frozenset()  # actors with every role (scenarios)
 
     # -- configuration -------------------------------------------------------------------
@@ -84,8 +96,25 @@ class Engine:
     def calendar(self) -> BusinessCalendar:
         closed = [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
                   for d in self.practice.closed]
-        return BusinessCalendar(package_holidays(self.practice.country,
-                                                 self.practice.subdivision), closed)
+        return BusinessCalendar(self._holidays_for_year, closed)
+
+    def _holidays_for_year(self, year: int) -> frozenset[dt.date]:
+        """A year's holidays from the store's cache, else from the ``holidays`` package (and
+        then cached when the engine closes): ``fire`` and ``done`` do not import it again."""
+        key = self._calendar_key
+        cached = self.store.cached_holidays(key, year)
+        if cached is None:
+            cached = self._package_holidays(year)
+            self._new_holidays[year] = cached
+        return cached
+
+    @cached_property
+    def _calendar_key(self) -> str:
+        return calendar_key(self.practice.country, self.practice.subdivision)
+
+    @cached_property
+    def _package_holidays(self) -> Callable[[int], frozenset[dt.date]]:
+        return package_holidays(self.practice.country, self.practice.subdivision)
 
     @property
     def clock(self) -> Clock:
@@ -112,8 +141,19 @@ class Engine:
 
     def close(self) -> None:
         if self._store is not None:
-            self._store.close()
-            self._store = None
+            try:
+                self._save_holidays()
+            finally:
+                self._store.close()
+                self._store = None
+
+    def _save_holidays(self) -> None:
+        if self._new_holidays and self._store is not None:
+            try:
+                self._store.cache_holidays(self._calendar_key, self._new_holidays)
+            except FrontdeskError:
+                pass  # only a cache: the next command computes the year again
+            self._new_holidays = {}
 
     # -- actors --------------------------------------------------------------------------
     def check_actor(self, actor: str) -> None:
@@ -197,21 +237,47 @@ class Engine:
             txn.apply(self._with_starts(outcome, actor))
         return outcome.instance
 
-    def fire_all(self, playbook_id: str, event: str, actor: str) -> tuple[list[str], list[str]]:
-        """Fire ``event`` at every open instance of a playbook, each in its own transaction."""
+    def fire_all(self, playbook_id: str, event: str, actor: str) -> FireAllResult:
+        """Fire ``event`` at every open instance of a playbook where it is allowed.
+
+        The instances go in batches of ``BATCH`` per transaction, each instance's change under
+        its own savepoint, so one instance's change and its audit records commit or fail
+        together while the batch pays one commit. An instance whose write conflicts is left
+        for a retry and reported.
+        """
         self.check_actor(actor)
         self.catalog.find(playbook_id)  # an unknown playbook is exit 4
+        rc = self.run_context(actor)
         with self.store.transaction() as txn:
             ids = txn.open_instance_ids(playbook_id)
-        fired: list[str] = []
-        refused: list[str] = []
-        for instance_id in ids:
-            try:
-                self.fire(instance_id, event, {}, actor)
-                fired.append(instance_id)
-            except RefusedError:
-                refused.append(instance_id)
-        return fired, refused
+        result = FireAllResult()
+        for batch in _batches(ids):
+            with self.store.transaction() as txn:
+                for instance in txn.load_instances(batch):
+                    if instance.status != "open":
+                        continue  # closed since the ids were read
+                    compiled = self.playbook_of(instance, txn.get_source)
+                    try:
+                        outcome = step.fire(compiled, instance, event, {}, rc)
+                        change = self._with_starts(outcome, actor)
+                    except RefusedError:
+                        result.not_allowed.append(instance.id)
+                        continue
+                    if self._apply_one(txn, change):
+                        result.fired.append(instance.id)
+                    else:
+                        result.conflicts.append(instance.id)
+        return result
+
+    @staticmethod
+    def _apply_one(txn: Any, change: Change) -> bool:
+        """Apply one instance's change under a savepoint; False if it conflicted (undone)."""
+        try:
+            with txn.savepoint():
+                txn.apply(change)
+        except ConflictError:
+            return False
+        return True
 
     def done(self, task_id: str, fields: Mapping[str, Any], actor: str) -> Instance:
         """Complete one task occurrence."""
@@ -225,27 +291,36 @@ class Engine:
         return outcome.instance
 
     def tick(self) -> TickResult:
-        """Fire every due timer, one transaction per instance; idempotent."""
+        """Fire every due timer; idempotent. Batched like ``fire_all``: one transaction per
+        ``BATCH`` instances, one savepoint per instance."""
         result = TickResult()
         rc = self.run_context(step.SYSTEM)
         with self.store.transaction() as txn:
             ids = txn.due_timer_instance_ids(rc.today, rc.now)
-        for instance_id in ids:
+        for batch in _batches(ids):
             with self.store.transaction() as txn:
-                instance = txn.load_instance(instance_id)
-                if not step.due_timers(instance, rc):
-                    continue
-                compiled = self.playbook_of(instance, txn.get_source)
-                try:
-                    outcome = step.fire_timers(compiled, instance, rc)
-                    change = self._with_starts(outcome, step.SYSTEM)
-                except RefusedError as exc:
-                    outcome = step.expire_timers(compiled, instance, rc,
-                                                 exc.message.split(": ", 1)[-1])
-                    change = outcome.change
-                txn.apply(change)
-            for record in outcome.change.audit:
-                if record.action == "timer_fired" and record.event:
-                    target = result.fired if record.data.get("applied") else result.not_applied
-                    target.append((instance_id, record.event))
+                for instance in txn.load_instances(batch):
+                    if not step.due_timers(instance, rc):
+                        continue  # fired or closed since the ids were read
+                    compiled = self.playbook_of(instance, txn.get_source)
+                    try:
+                        outcome = step.fire_timers(compiled, instance, rc)
+                        change = self._with_starts(outcome, step.SYSTEM)
+                    except RefusedError as exc:
+                        outcome = step.expire_timers(compiled, instance, rc,
+                                                     exc.message.split(": ", 1)[-1])
+                        change = outcome.change
+                    if not self._apply_one(txn, change):
+                        result.conflicts.append(instance.id)
+                        continue
+                    for record in change.audit:
+                        if record.action == "timer_fired" and record.event:
+                            target = (result.fired if record.data.get("applied")
+                                      else result.not_applied)
+                            target.append((record.instance, record.event))
         return result
+
+
+def _batches(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start:start + BATCH]

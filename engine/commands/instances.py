@@ -43,12 +43,17 @@ def run_fire(engine: Engine, target: str, event: str, sets: Sequence[str], note:
     if fire_all:
         if sets:
             raise UsageError("--all fires without --set values")
-        fired, refused = engine.fire_all(target, event, actor)
+        result = engine.fire_all(target, event, actor)
+        document: dict[str, list[str]] = {"fired": result.fired,
+                                          "not_allowed": result.not_allowed}
+        if result.conflicts:
+            document["conflicts"] = result.conflicts
         if as_json:
-            click.echo(to_json({"fired": fired, "not_allowed": refused}))
+            click.echo(to_json(document))
         else:
-            click.echo(f"fired {len(fired)}, not allowed {len(refused)}")
-        return ExitCode.OK
+            click.echo(f"fired {len(result.fired)}, not allowed {len(result.not_allowed)}"
+                       + (f", conflicts {len(result.conflicts)}" if result.conflicts else ""))
+        return _conflicts_left(result.conflicts)
     instance = engine.fire(target, event, parse_sets(sets), actor, note)
     if as_json:
         _print_instance(engine, instance, True)
@@ -80,7 +85,17 @@ def run_tick(engine: Engine, as_json: bool) -> int:
         click.echo(f"tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
                       if result.not_applied else ""), err=True)
-    return ExitCode.OK
+    return _conflicts_left(result.conflicts)
+
+
+def _conflicts_left(conflicts: Sequence[str]) -> int:
+    """Exit 6 when some instances changed under a batch command: run it again for them."""
+    if not conflicts:
+        return ExitCode.OK
+    click.echo(f"frontdesk: error: {len(conflicts)} instance(s) changed meanwhile and were left "
+               f"unchanged ({', '.join(conflicts[:5])}{', ...' if len(conflicts) > 5 else ''});"
+               " run the command again", err=True)
+    return ExitCode.CONFLICT
 
 
 def run_list(engine: Engine, playbook: str | None, state: str | None, status: str | None,

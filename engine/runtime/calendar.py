@@ -83,6 +83,29 @@ def package_holidays(country: str = "US", subdivision: str | None = None) -> Hol
     return holidays_for_year
 
 
+def holidays_package_version() -> str:
+    """The installed ``holidays`` package's version, read from its ``dist-info`` folder name
+    without importing it (``importlib.metadata`` alone costs tens of milliseconds)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or spec.origin is None:
+        return "missing"
+    package = os.path.dirname(spec.origin)
+    site = os.path.dirname(package)
+    for name in os.listdir(site):
+        if name.startswith("holidays-") and name.endswith(".dist-info"):
+            return name[len("holidays-"):-len(".dist-info")]
+    stat = os.stat(spec.origin)  # not installed from a wheel: key by the source file itself
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def calendar_key(country: str, subdivision: str | None) -> str:
+    """What a year's holidays depend on: the region and the ``holidays`` release."""
+    return f"{country}/{subdivision or ''}/holidays-{holidays_package_version()}"
+
+
 def _no_holidays(year: int) -> frozenset[date]:
     """A calendar without holidays: only weekends are off."""
     return frozenset()

@@ -51,6 +51,14 @@ class Txn(Protocol):
         """The instance with its tasks (in creation order) and timers; NotFoundError if none."""
         ...
 
+    def load_instances(self, ids: Sequence[str]) -> list[Instance]:
+        """Several instances at once, in ``ids`` order; unknown ids are left out."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested unit of the transaction, undone alone when it raises."""
+        ...
+
     def instance_of_task(self, task_id: str) -> str:
         """The id of the instance a task occurrence belongs to; NotFoundError if none."""
         ...
@@ -112,6 +120,14 @@ class Store(Protocol):
 
     def migrate(self) -> list[str]:
         """Create and migrate the store now; the names of the migrations this applied."""
+        ...
+
+    def cached_holidays(self, calendar: str, year: int) -> frozenset[dt.date] | None:
+        """A year of holidays cached under a calendar key, or None."""
+        ...
+
+    def cache_holidays(self, calendar: str, years: Mapping[int, frozenset[dt.date]]) -> None:
+        """Cache years of holidays under a calendar key."""
         ...
 
     def is_empty(self) -> bool:

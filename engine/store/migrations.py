@@ -31,6 +31,16 @@ TABLE = {
 
 _APPEND_ONLY = "SELECT RAISE(ABORT, 'audit_log is append-only')"
 
+# A year's public holidays for one calendar key (region and ``holidays`` release), so that
+# commands doing business-day arithmetic do not import the ``holidays`` package (~100 ms) again.
+# A cache: never copied by ``db copy``, refilled on demand.
+_HOLIDAY_CACHE = """CREATE TABLE holiday_cache (
+            calendar TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            dates TEXT NOT NULL,
+            PRIMARY KEY (calendar, year)
+        )"""
+
 SQLITE: tuple[Migration, ...] = (
     Migration("0001_initial", (
         """CREATE TABLE sources (
@@ -120,6 +130,7 @@ SQLITE: tuple[Migration, ...] = (
         "CREATE INDEX instances_playbook_status ON instances (playbook, status)",
         "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
     )),
+    Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
 )
 
 _PG_APPEND_ONLY = """CREATE FUNCTION audit_log_append_only() RETURNS trigger
@@ -223,6 +234,7 @@ POSTGRESQL: tuple[Migration, ...] = (
         "CREATE INDEX instances_playbook_status ON instances (playbook, status)",
         "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
     )),
+    Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
 )
 
 DIALECTS: dict[str, tuple[Migration, ...]] = {"sqlite": SQLITE, "postgresql": POSTGRESQL}

@@ -95,6 +95,7 @@ class PostgresStore(SqlStore):
         self._conn: Any = None
         self._migrated = False
         self._cursors = itertools.count()
+        self._depth = 0  # open transaction blocks on the connection
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where})"
@@ -166,14 +167,26 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _block(self, begin: str, commit: str) -> Iterator[Any]:
+        """A transaction on the store's connection; inside one already open (a read made while
+        a command writes) it joins that one rather than end it."""
         with self._connection() as conn:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield conn
+                finally:
+                    self._depth -= 1
+                return
             conn.execute(begin)
+            self._depth = 1
             try:
                 yield conn
                 conn.execute(commit)
             except BaseException:
                 _rollback(conn)
                 raise
+            finally:
+                self._depth = 0
 
     def _read(self) -> Any:
         """A read-only snapshot: several queries see one state of the database."""
@@ -240,7 +253,8 @@ class PostgresStore(SqlStore):
                 sql.Identifier(self._current_schema()), who),
             sql.SQL("GRANT SELECT ON migrations TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers TO {}").format(who),
-            sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
+                    "TO {}").format(who),
             sql.SQL("GRANT USAGE ON SEQUENCE instances_ord_seq, outbox_id_seq TO {}").format(
                 who),
         ]

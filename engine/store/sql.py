@@ -15,8 +15,9 @@ to the other keeps every byte, and the row conversions in :mod:`.base` serve bot
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -148,6 +149,26 @@ class Queries:
         return instance_from_row(rows[0], [task_from_row(r) for r in tasks],
                                  [timer_from_row(r) for r in timers])
 
+    def load_instances(self, ids: Sequence[str], lock: bool = False) -> list[Instance]:
+        """Several instances with their tasks and timers in three queries, in ``ids`` order
+        (unknown ids are left out)."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        suffix = self.dialect.lock_for_update if lock else ""
+        rows = self.fetch(f"{_SELECT_INSTANCE} WHERE id IN ({marks}) ORDER BY id{suffix}",
+                          ids, INSTANCE_COLUMNS)
+        tasks: dict[str, list[TaskOccurrence]] = defaultdict(list)
+        timers: dict[str, list[TimerState]] = defaultdict(list)
+        for row in self.fetch(f"{_SELECT_TASK} WHERE instance IN ({marks}) "
+                              "ORDER BY instance, seq", ids, TASK_COLUMNS):
+            tasks[row["instance"]].append(task_from_row(row))
+        for row in self.fetch(f"{_SELECT_TIMER} WHERE instance IN ({marks}) "
+                              "ORDER BY instance, seq", ids, TIMER_COLUMNS):
+            timers[row["instance"]].append(timer_from_row(row))
+        found = {r["id"]: instance_from_row(r, tasks[r["id"]], timers[r["id"]]) for r in rows}
+        return [found[i] for i in ids if i in found]
+
     def get_source(self, digest: str) -> str:
         row = self.execute("SELECT text FROM sources WHERE digest = ?", (digest,)).fetchone()
         if row is None:
@@ -259,6 +280,21 @@ class SqlTxn:
 
     def load_instance(self, id: str) -> Instance:
         return self._q.load_instance(id, lock=True)
+
+    def load_instances(self, ids: Sequence[str]) -> list[Instance]:
+        return self._q.load_instances(ids, lock=True)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit: what it writes is undone alone if it raises (batched commands)."""
+        self._q.execute("SAVEPOINT frontdesk_item")
+        try:
+            yield
+        except BaseException:
+            self._q.execute("ROLLBACK TO SAVEPOINT frontdesk_item")
+            self._q.execute("RELEASE SAVEPOINT frontdesk_item")
+            raise
+        self._q.execute("RELEASE SAVEPOINT frontdesk_item")
 
     def instance_of_task(self, task_id: str) -> str:
         row = self._q.execute("SELECT instance FROM tasks WHERE id = ?", (task_id,)).fetchone()
@@ -406,6 +442,26 @@ class SqlStore:
     def is_empty(self) -> bool:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).is_empty()
+
+    def cached_holidays(self, calendar: str, year: int) -> frozenset[dt.date] | None:
+        """The holidays of ``year`` cached under ``calendar``, or None if not cached."""
+        with self._read() as conn:
+            row = Queries(conn, self.dialect_info).execute(
+                "SELECT dates FROM holiday_cache WHERE calendar = ? AND year = ?",
+                (calendar, year)).fetchone()
+        if row is None:
+            return None
+        return frozenset(dt.date.fromisoformat(d) for d in json.loads(row[0]))
+
+    def cache_holidays(self, calendar: str, years: Mapping[int, frozenset[dt.date]]) -> None:
+        """Remember years of holidays under ``calendar`` (first writer wins)."""
+        sql = insert_sql("holiday_cache", ("calendar", "year", "dates"),
+                         " ON CONFLICT (calendar, year) DO NOTHING")
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            for year, dates in sorted(years.items()):
+                q.execute(sql, (calendar, year, json.dumps(sorted(d.isoformat()
+                                                                  for d in dates))))
 
     @contextmanager
     def exported(self) -> Iterator[Callable[[str], Iterator[dict[str, Any]]]]:

@@ -362,6 +362,51 @@ def test_a_held_row_lock_is_a_conflict_on_postgresql(postgres: Any) -> None:
     store.close()
 
 
+def test_a_savepoint_undoes_one_item_of_a_batch(store: Store) -> None:
+    """In one transaction, an item whose write conflicts is undone alone (its instance row,
+    tasks and audit records), and the items around it commit with a gapless chain."""
+    start(store, instance("a"), instance("b"), instance("c"))
+    a, b, c = store.get_instance("a"), store.get_instance("b"), store.get_instance("c")
+    stale = store.get_instance("b")
+    b.state = "approved"
+    update(store, b, note(b, "transition"))  # `stale` is now one revision behind
+    with store.transaction() as txn:
+        for inst in (a, stale, c):
+            inst.state = "closed"
+            inst.tasks.append(task(inst.id, 9, None))
+            inst.dirty.add(inst.tasks[-1].id)
+            try:
+                with txn.savepoint():
+                    txn.apply(Change(instances=[inst], audit=[note(inst, "transition")]))
+            except ConflictError:
+                assert inst is stale
+    assert [store.get_instance(i).state for i in "abc"] == ["closed", "approved", "closed"]
+    assert store.get_instance("b").tasks == []
+    records = list(store.audit_records())
+    assert [(r["seq"], r["instance"]) for r in records[3:]] == [(4, "b"), (5, "a"), (6, "c")]
+    assert audit.verify(records).ok
+
+
+def test_load_instances_reads_a_batch_in_order(store: Store) -> None:
+    start(store, instance("a", tasks=[task("a", 1, None)]), instance("b"),
+          instance("c", timers=[TimerState("c-t", "c", "review", "e", dt.date(2026, 3, 9),
+                                           dt.date(2026, 3, 9))]))
+    with store.transaction() as txn:
+        loaded = txn.load_instances(["c", "zz", "a"])
+    assert [i.id for i in loaded] == ["c", "a"]
+    assert loaded == [store.get_instance("c"), store.get_instance("a")]
+
+
+def test_holiday_cache_round_trips(store: Store) -> None:
+    assert store.cached_holidays("US//holidays-1", 2026) is None
+    days = frozenset({dt.date(2026, 1, 1), dt.date(2026, 7, 3)})
+    store.cache_holidays("US//holidays-1", {2026: days, 2027: frozenset()})
+    store.cache_holidays("US//holidays-1", {2026: frozenset()})  # first writer wins
+    assert store.cached_holidays("US//holidays-1", 2026) == days
+    assert store.cached_holidays("US//holidays-1", 2027) == frozenset()
+    assert store.cached_holidays("US/NY/holidays-1", 2026) is None
+
+
 # -- audit log ---------------------------------------------------------------------------
 def test_audit_log_is_append_only(sqlite_logged: SQLiteStore, db_path: Path) -> None:
     """The database itself refuses UPDATE and DELETE on audit_log."""
