@@ -29,7 +29,127 @@ TABLE = {
 }
 """The statement that creates the ``migrations`` table itself, per dialect."""
 
-_APPEND_ONLY = "SELECT RAISE(ABORT, 'audit_log is append-only')"
+# The tables are the same in both dialects, column for column, and every value is text, an
+# integer or NULL, so that a copy between the stores keeps every byte the audit hashes cover.
+# Only these differ: PostgreSQL keeps the start order of instances in ``ord`` (SQLite has its
+# rowid), numbers the outbox with a sequence, and guards the audit log with its own triggers.
+_KINDS = {
+    "sqlite": {"instance_order": "", "serial_key": "INTEGER PRIMARY KEY AUTOINCREMENT",
+               "big": "INTEGER"},
+    "postgresql": {"instance_order": "ord BIGSERIAL UNIQUE,\n            ",
+                   "serial_key": "BIGSERIAL PRIMARY KEY", "big": "BIGINT"},
+}
+
+_TABLES = (
+    """CREATE TABLE sources (
+            digest TEXT PRIMARY KEY,
+            playbook TEXT,
+            version INTEGER,
+            text TEXT NOT NULL
+        )""",
+    """CREATE TABLE instances (
+            {instance_order}id TEXT PRIMARY KEY,
+            playbook TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            digest TEXT NOT NULL REFERENCES sources (digest),
+            subject TEXT,
+            state TEXT NOT NULL,
+            status TEXT NOT NULL,
+            outcome TEXT,
+            vars TEXT NOT NULL,
+            started_at TEXT,
+            updated_at TEXT,
+            entered_at TEXT,
+            revision INTEGER NOT NULL,
+            parent TEXT,
+            task_counter INTEGER NOT NULL
+        )""",
+    """CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            instance TEXT NOT NULL REFERENCES instances (id),
+            seq INTEGER NOT NULL,
+            playbook TEXT NOT NULL,
+            state TEXT NOT NULL,
+            task TEXT NOT NULL,
+            title TEXT NOT NULL,
+            role TEXT,
+            assignee TEXT,
+            due TEXT,
+            due_date TEXT,
+            status TEXT NOT NULL,
+            created_at TEXT,
+            closed_at TEXT,
+            closed_by TEXT,
+            recurring INTEGER NOT NULL,
+            anchor TEXT,
+            idx INTEGER NOT NULL
+        )""",
+    """CREATE TABLE timers (
+            id TEXT PRIMARY KEY,
+            instance TEXT NOT NULL REFERENCES instances (id),
+            seq INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            event TEXT NOT NULL,
+            due TEXT NOT NULL,
+            due_date TEXT NOT NULL,
+            status TEXT NOT NULL
+        )""",
+    """CREATE TABLE outbox (
+            id {serial_key},
+            instance TEXT NOT NULL,
+            at TEXT NOT NULL,
+            to_role TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+    """CREATE TABLE audit_log (
+            seq {big} PRIMARY KEY,
+            at TEXT NOT NULL,
+            instance TEXT NOT NULL,
+            playbook TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            event TEXT,
+            "from" TEXT,
+            "to" TEXT,
+            data TEXT NOT NULL,
+            prev TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+)
+
+_INDEXES = (
+    "CREATE INDEX tasks_status_due ON tasks (status, due_date)",
+    "CREATE INDEX tasks_instance ON tasks (instance, seq)",
+    "CREATE INDEX timers_status_due ON timers (status, due_date)",
+    "CREATE INDEX timers_instance ON timers (instance, seq)",
+    "CREATE INDEX instances_playbook_status ON instances (playbook, status)",
+    "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
+)
+
+_SQLITE_APPEND_ONLY = "SELECT RAISE(ABORT, 'audit_log is append-only')"
+_APPEND_ONLY = {
+    "sqlite": (
+        f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN {_SQLITE_APPEND_ONLY}; END""",
+        f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN {_SQLITE_APPEND_ONLY}; END""",
+    ),
+    "postgresql": (
+        """CREATE FUNCTION audit_log_append_only() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit_log is append-only'
+                    USING ERRCODE = 'insufficient_privilege';
+            END
+            $$""",
+        """CREATE TRIGGER audit_log_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+        """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
+    ),
+}
 
 # A year's public holidays for one calendar key (region and ``holidays`` release), so that
 # commands doing business-day arithmetic do not import the ``holidays`` package (~100 ms) again.
@@ -41,201 +161,18 @@ _HOLIDAY_CACHE = """CREATE TABLE holiday_cache (
             PRIMARY KEY (calendar, year)
         )"""
 
-SQLITE: tuple[Migration, ...] = (
-    Migration("0001_initial", (
-        """CREATE TABLE sources (
-            digest TEXT PRIMARY KEY,
-            playbook TEXT,
-            version INTEGER,
-            text TEXT NOT NULL
-        )""",
-        """CREATE TABLE instances (
-            id TEXT PRIMARY KEY,
-            playbook TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            digest TEXT NOT NULL REFERENCES sources (digest),
-            subject TEXT,
-            state TEXT NOT NULL,
-            status TEXT NOT NULL,
-            outcome TEXT,
-            vars TEXT NOT NULL,
-            started_at TEXT,
-            updated_at TEXT,
-            entered_at TEXT,
-            revision INTEGER NOT NULL,
-            parent TEXT,
-            task_counter INTEGER NOT NULL
-        )""",
-        """CREATE TABLE tasks (
-            id TEXT PRIMARY KEY,
-            instance TEXT NOT NULL REFERENCES instances (id),
-            seq INTEGER NOT NULL,
-            playbook TEXT NOT NULL,
-            state TEXT NOT NULL,
-            task TEXT NOT NULL,
-            title TEXT NOT NULL,
-            role TEXT,
-            assignee TEXT,
-            due TEXT,
-            due_date TEXT,
-            status TEXT NOT NULL,
-            created_at TEXT,
-            closed_at TEXT,
-            closed_by TEXT,
-            recurring INTEGER NOT NULL,
-            anchor TEXT,
-            idx INTEGER NOT NULL
-        )""",
-        """CREATE TABLE timers (
-            id TEXT PRIMARY KEY,
-            instance TEXT NOT NULL REFERENCES instances (id),
-            seq INTEGER NOT NULL,
-            state TEXT NOT NULL,
-            event TEXT NOT NULL,
-            due TEXT NOT NULL,
-            due_date TEXT NOT NULL,
-            status TEXT NOT NULL
-        )""",
-        """CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            instance TEXT NOT NULL,
-            at TEXT NOT NULL,
-            to_role TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            body TEXT NOT NULL
-        )""",
-        """CREATE TABLE audit_log (
-            seq INTEGER PRIMARY KEY,
-            at TEXT NOT NULL,
-            instance TEXT NOT NULL,
-            playbook TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            event TEXT,
-            "from" TEXT,
-            "to" TEXT,
-            data TEXT NOT NULL,
-            prev TEXT NOT NULL,
-            hash TEXT NOT NULL
-        )""",
-        f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-            BEGIN {_APPEND_ONLY}; END""",
-        f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-            BEGIN {_APPEND_ONLY}; END""",
-        "CREATE INDEX tasks_status_due ON tasks (status, due_date)",
-        "CREATE INDEX tasks_instance ON tasks (instance, seq)",
-        "CREATE INDEX timers_status_due ON timers (status, due_date)",
-        "CREATE INDEX timers_instance ON timers (instance, seq)",
-        "CREATE INDEX instances_playbook_status ON instances (playbook, status)",
-        "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
-    )),
-    Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
-)
 
-_PG_APPEND_ONLY = """CREATE FUNCTION audit_log_append_only() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
-    END
-    $$"""
+def _migrations(dialect: str) -> tuple[Migration, ...]:
+    kind = _KINDS[dialect]
+    return (
+        Migration("0001_initial", (*(t.format(**kind) for t in _TABLES),
+                                   *_APPEND_ONLY[dialect], *_INDEXES)),
+        Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
+    )
 
-# The same tables as SQLite's, column for column: values stay text so that a copy between the
-# stores keeps every byte the audit hashes cover. ``instances.ord`` keeps the start order that
-# SQLite's rowid keeps.
-POSTGRESQL: tuple[Migration, ...] = (
-    Migration("0001_initial", (
-        """CREATE TABLE sources (
-            digest TEXT PRIMARY KEY,
-            playbook TEXT,
-            version INTEGER,
-            text TEXT NOT NULL
-        )""",
-        """CREATE TABLE instances (
-            ord BIGSERIAL UNIQUE,
-            id TEXT PRIMARY KEY,
-            playbook TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            digest TEXT NOT NULL REFERENCES sources (digest),
-            subject TEXT,
-            state TEXT NOT NULL,
-            status TEXT NOT NULL,
-            outcome TEXT,
-            vars TEXT NOT NULL,
-            started_at TEXT,
-            updated_at TEXT,
-            entered_at TEXT,
-            revision INTEGER NOT NULL,
-            parent TEXT,
-            task_counter INTEGER NOT NULL
-        )""",
-        """CREATE TABLE tasks (
-            id TEXT PRIMARY KEY,
-            instance TEXT NOT NULL REFERENCES instances (id),
-            seq INTEGER NOT NULL,
-            playbook TEXT NOT NULL,
-            state TEXT NOT NULL,
-            task TEXT NOT NULL,
-            title TEXT NOT NULL,
-            role TEXT,
-            assignee TEXT,
-            due TEXT,
-            due_date TEXT,
-            status TEXT NOT NULL,
-            created_at TEXT,
-            closed_at TEXT,
-            closed_by TEXT,
-            recurring INTEGER NOT NULL,
-            anchor TEXT,
-            idx INTEGER NOT NULL
-        )""",
-        """CREATE TABLE timers (
-            id TEXT PRIMARY KEY,
-            instance TEXT NOT NULL REFERENCES instances (id),
-            seq INTEGER NOT NULL,
-            state TEXT NOT NULL,
-            event TEXT NOT NULL,
-            due TEXT NOT NULL,
-            due_date TEXT NOT NULL,
-            status TEXT NOT NULL
-        )""",
-        """CREATE TABLE outbox (
-            id BIGSERIAL PRIMARY KEY,
-            instance TEXT NOT NULL,
-            at TEXT NOT NULL,
-            to_role TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            body TEXT NOT NULL
-        )""",
-        """CREATE TABLE audit_log (
-            seq BIGINT PRIMARY KEY,
-            at TEXT NOT NULL,
-            instance TEXT NOT NULL,
-            playbook TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            event TEXT,
-            "from" TEXT,
-            "to" TEXT,
-            data TEXT NOT NULL,
-            prev TEXT NOT NULL,
-            hash TEXT NOT NULL
-        )""",
-        _PG_APPEND_ONLY,
-        """CREATE TRIGGER audit_log_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_log
-            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
-        """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
-        "CREATE INDEX tasks_status_due ON tasks (status, due_date)",
-        "CREATE INDEX tasks_instance ON tasks (instance, seq)",
-        "CREATE INDEX timers_status_due ON timers (status, due_date)",
-        "CREATE INDEX timers_instance ON timers (instance, seq)",
-        "CREATE INDEX instances_playbook_status ON instances (playbook, status)",
-        "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
-    )),
-    Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
-)
+
+SQLITE = _migrations("sqlite")
+POSTGRESQL = _migrations("postgresql")
 
 DIALECTS: dict[str, tuple[Migration, ...]] = {"sqlite": SQLITE, "postgresql": POSTGRESQL}
 

@@ -19,14 +19,12 @@ The queries are the shared ones of :mod:`.sql`; what is PostgreSQL's own:
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self
 
 from ..errors import ConflictError, StoreUnavailableError
-from . import migrations
 from .sql import Connection, Dialect, SqlStore
 
 _LOCK_SPACE = 0x6664  # "fd": the first key of frontdesk's advisory locks
@@ -203,33 +201,17 @@ class PostgresStore(SqlStore):
             yield from cursor
 
     # -- migrations ----------------------------------------------------------------------
-    @staticmethod
-    def _recorded(conn: Any) -> list[str]:
+    def _recorded(self, conn: Any) -> list[str]:
         if conn.execute("SELECT to_regclass('migrations')").fetchone()[0] is None:
             return []
         return [str(r[0]) for r in conn.execute("SELECT name FROM migrations ORDER BY ord")]
 
-    def _migrate(self, conn: Any) -> list[str]:
-        """Apply the migrations not yet recorded, in one transaction; the names applied."""
-        if not migrations.to_apply(self.dialect, self._recorded(conn)):
-            return []  # the usual case: no lock taken
+    def _begin_migration(self, conn: Any) -> None:
         conn.execute("BEGIN")
-        try:
-            _lock(conn, _MIGRATE_LOCK)  # two first uses at once: one migrates, one waits
-            conn.execute(migrations.TABLE[self.dialect])
-            now = dt.datetime.now(dt.UTC).isoformat()
-            applied = []
-            for migration in migrations.to_apply(self.dialect, self._recorded(conn)):
-                for statement in migration.statements:
-                    conn.execute(statement)
-                conn.execute("INSERT INTO migrations (name, applied_at) VALUES (%s, %s)",
-                             (migration.name, now))
-                applied.append(migration.name)
-            conn.execute("COMMIT")
-        except BaseException:
-            _rollback(conn)
-            raise
-        return applied
+        _lock(conn, _MIGRATE_LOCK)  # two first uses at once: one migrates, one waits
+
+    def _rollback(self, conn: Any) -> None:
+        _rollback(conn)
 
     def migrate(self) -> list[str]:
         """Create and migrate the tables now; the names of the migrations this applied."""

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from .. import audit
 from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError
 from ..runtime.instance import Change, Instance, TaskOccurrence, TimerState, due_from_text
+from . import migrations
 from .base import (
     AUDIT_COLUMNS,
     INSTANCE_COLUMNS,
@@ -392,6 +393,39 @@ class SqlStore:
     def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
         with self._read() as conn:
             yield from self._rows(conn, sql, params)
+
+    def _recorded(self, conn: Any) -> list[str]:
+        """The migrations recorded in the store, in order (none when it is new)."""
+        raise NotImplementedError
+
+    def _begin_migration(self, conn: Any) -> None:
+        """Begin the migration's transaction, holding off other processes' migrations."""
+        raise NotImplementedError
+
+    def _rollback(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    def _migrate(self, conn: Any) -> list[str]:
+        """Apply the migrations not yet recorded, all in one transaction; the names applied."""
+        if not migrations.to_apply(self.dialect, self._recorded(conn)):
+            return []  # the usual case: no lock taken
+        self._begin_migration(conn)
+        try:
+            conn.execute(migrations.TABLE[self.dialect])
+            now = dt.datetime.now(dt.UTC).isoformat()
+            applied = []
+            for migration in migrations.to_apply(self.dialect, self._recorded(conn)):
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(self.dialect_info.sql(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?, ?)"),
+                    (migration.name, now))
+                applied.append(migration.name)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
+        return applied
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTxn]:

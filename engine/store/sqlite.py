@@ -14,7 +14,6 @@ it holds patient-related data; SQLite gives its ``-wal`` and ``-shm`` files the 
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Self
 
 from ..errors import ConflictError, FrontdeskError, StoreUnavailableError
-from . import migrations
 from .sql import Connection, Dialect, SqlStore
 
 # SQLite primary result codes (``error.sqlite_errorcode & 0xFF``).
@@ -142,26 +140,14 @@ class SQLiteStore(SqlStore):
             raise
         return conn
 
-    def _migrate(self, conn: sqlite3.Connection) -> list[str]:
-        """Apply the migrations not yet recorded, all in one transaction; the names applied."""
-        if not migrations.to_apply(self.dialect, _recorded_migrations(conn)):
-            return []  # the usual case: no write lock taken
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(migrations.TABLE[self.dialect])
-            now = dt.datetime.now(dt.UTC).isoformat()
-            applied = []
-            for migration in migrations.to_apply(self.dialect, _recorded_migrations(conn)):
-                for statement in migration.statements:
-                    conn.execute(statement)
-                conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
-                             (migration.name, now))
-                applied.append(migration.name)
-            conn.execute("COMMIT")
-        except BaseException:
-            _rollback(conn)
-            raise
-        return applied
+    def _recorded(self, conn: sqlite3.Connection) -> list[str]:
+        return _recorded_migrations(conn)
+
+    def _begin_migration(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # the database's one write lock
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        _rollback(conn)
 
     def migrate(self) -> list[str]:
         """Create and migrate the store now; the names of the migrations this applied."""
