@@ -263,6 +263,21 @@ def demo(options: Options) -> None:
     sys.exit(run_demo(Path(options.home) if options.home else None))
 
 
+
+# -- packs, tailoring and upgrades (logic in engine/commands/show.py, packs.py, upgrade.py) --
+@cli.command("show-playbook")
+@click.argument("playbook")
+@click.option("--effective", is_flag=True,
+              help="As this practice runs it: practice.yaml's tailoring applied, each "
+                   "overridden line commented.")
+@pass_options
+def show_playbook(options: Options, playbook: str, effective: bool) -> None:
+    """Print PLAYBOOK's YAML as found on the search path (or --effective)."""
+    from .commands.show import run_show_playbook
+
+    sys.exit(run_show_playbook(options, playbook, effective))
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; the single handler of exit codes and error messages."""
     args = list(sys.argv[1:] if argv is None else argv)
