@@ -278,6 +278,35 @@ def show_playbook(options: Options, playbook: str, effective: bool) -> None:
     sys.exit(run_show_playbook(options, playbook, effective))
 
 
+
+@cli.group()
+def pack() -> None:
+    """Playbook packs: installable playbooks with their scenario tests."""
+
+
+@pack.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", metavar="DIR", default=".", show_default=True,
+              type=click.Path(file_okay=False), help="Create the pack folder NAME in DIR.")
+def pack_new(name: str, parent: str) -> None:
+    """Scaffold the pack NAME: pyproject.toml, a sample playbook, a scenario test, a README."""
+    from pathlib import Path
+
+    from .commands.packs import run_pack_new
+
+    sys.exit(run_pack_new(name, Path(parent)))
+
+
+@pack.command("test")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@pass_options
+def pack_test(options: Options, path: str) -> None:
+    """Validate the playbooks of the pack in PATH and run its scenarios."""
+    from .commands.packs import run_pack_test
+
+    sys.exit(run_pack_test(options, path))
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; the single handler of exit codes and error messages."""
     args = list(sys.argv[1:] if argv is None else argv)
