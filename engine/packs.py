@@ -85,7 +85,7 @@ def read_pack(root: Path) -> Pack:
         message = _TOML_AT.sub("", str(exc)).strip()
         raise InvalidError([Issue("error", "toml", message, Location(display, line, col))]
                            ) from None
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
     issues: list[Issue] = []
     name = project.get("name")
     if not isinstance(name, str):
