@@ -307,6 +307,30 @@ def pack_test(options: Options, path: str) -> None:
     sys.exit(run_pack_test(options, path))
 
 
+
+@cli.command()
+@click.argument("playbook")
+@click.option("--to", "to_version", type=click.IntRange(min=1), required=True,
+              metavar="VERSION", help="The version on the search path to move to.")
+@click.option("--dry-run", is_flag=True, help="List what would move and why not; change "
+              "nothing.")
+@as_option
+@json_option
+@pass_options
+def upgrade(options: Options, playbook: str, to_version: int, dry_run: bool,
+            actor: str | None, as_json: bool) -> None:
+    """Move PLAYBOOK's open instances to version VERSION, listing those that cannot move."""
+    from .commands.upgrade import run_upgrade_command
+
+    engine = _engine(options)
+    try:
+        code = run_upgrade_command(engine, playbook, to_version, dry_run,
+                                   options.actor(actor), as_json)
+    finally:
+        engine.close()
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; the single handler of exit codes and error messages."""
     args = list(sys.argv[1:] if argv is None else argv)
