@@ -30,7 +30,8 @@ def _shown(value: Any) -> str:
     """The playbook's value for a comment, on one line, shortened when long."""
     def flow(item: Any) -> str:
         if isinstance(item, dict):
-            return "{" + ", ".join(f"{scalar(k, True)}: {flow(v)}" for k, v in item.items()) + "}"
+            return "{" + ", ".join(f"{scalar(k, True, key=True)}: {flow(v)}"
+                                   for k, v in item.items()) + "}"
         if isinstance(item, list):
             return "[" + ", ".join(flow(v) for v in item) + "]"
         return scalar(item, flow=True).replace("\n", " ")

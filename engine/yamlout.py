@@ -48,8 +48,20 @@ def _plain_ok(text: str, flow: bool) -> bool:
     return not (flow and any(c in text for c in ",[]{}"))
 
 
-def scalar(value: Any, flow: bool = False) -> str:
-    """One scalar as YAML text that frontdesk reads back as ``value``."""
+def _portable(text: str) -> bool:
+    """Whether YAML 1.1 tools (PyYAML, many editors) also read plain ``text`` as text, so a
+    value like ``yes`` or ``0o17`` is quoted for them too."""
+    import yaml
+
+    try:
+        return bool(yaml.safe_load(f"k: {text}\n") == {"k": text})
+    except yaml.YAMLError:
+        return False
+
+
+def scalar(value: Any, flow: bool = False, key: bool = False) -> str:
+    """One scalar as YAML text that frontdesk reads back as ``value`` (and, for values,
+    YAML 1.1 tools too; keys like ``on`` stay plain: frontdesk reads every key as text)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -65,7 +77,7 @@ def scalar(value: Any, flow: bool = False) -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
     text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
-    if _plain_ok(text, flow) and _reads_back(text, text, flow):
+    if _plain_ok(text, flow) and _reads_back(text, text, flow) and (key or _portable(text)):
         return text
     return json.dumps(text, ensure_ascii=False)
 
@@ -95,7 +107,8 @@ def _flow(value: Any, path: JsonPath, notes: Mapping[JsonPath, str]) -> str | No
     if _has_notes(path, notes):
         return None
     if isinstance(value, dict):
-        inner = ", ".join(f"{scalar(k, True)}: {scalar(v, True)}" for k, v in value.items())
+        inner = ", ".join(f"{scalar(k, True, key=True)}: {scalar(v, True)}"
+                          for k, v in value.items())
         return "{" + inner + "}"
     return "[" + ", ".join(scalar(v, True) for v in value) + "]"
 
@@ -153,7 +166,7 @@ class _Writer:
         pad = " " * indent
         if isinstance(value, dict):
             for key, item in value.items():
-                self.entry(f"{pad}{scalar(key)}:", item, (*path, key), indent)
+                self.entry(f"{pad}{scalar(key, key=True)}:", item, (*path, key), indent)
             return
         for i, item in enumerate(value):
             if isinstance(item, Omitted):
