@@ -49,6 +49,8 @@ def _offered(engine: Engine, playbook_id: str, version: int) -> None:
     entry = engine.catalog.find(playbook_id)
     if entry.version == version:
         return
+    if entry.version is None:  # unreadable: report its errors (exit 3), not "version None"
+        engine.catalog.load(playbook_id).require()
     message = (f"playbook '{playbook_id}' version {version} is not on the search path: it "
                f"offers version {entry.version} ({entry.origin}: {entry.path})")
     for other in engine.catalog.entries:
