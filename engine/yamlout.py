@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,22 @@ class Omitted:
     comment: str
 
 
-def _reads_back(text: str, value: Any, flow: bool) -> bool:
+# Characters a YAML stream may not hold raw (PyYAML's reader), and the ones YAML reads as line
+# breaks inside a quoted scalar: both are written as \u escapes.
+_UNSAFE = re.compile("[^\x09\x0A\x0D\x20-\x7E\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]"
+                     "|[\x85\u2028\u2029\uFEFF]")
+
+
+def quoted(text: str) -> str:
+    """``text`` double-quoted: JSON string syntax (valid YAML), unsafe characters escaped."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+
+
+def _reads_back(text: str, value: Any, flow: bool, key: bool = False) -> bool:
+    if key:
+        source = f"{{{text}: v}}\n" if flow else f"{text}: v\n"
+        documents, issues = parse_text(source, "<emit>")
+        return not issues and len(documents) == 1 and documents[0].data == {value: "v"}
     documents, issues = parse_text(f"k: [{text}]\n" if flow else f"k: {text}\n", "<emit>")
     if issues or len(documents) != 1 or not isinstance(documents[0].data, dict):
         return False
@@ -60,8 +76,9 @@ def _portable(text: str) -> bool:
 
 
 def scalar(value: Any, flow: bool = False, key: bool = False) -> str:
-    """One scalar as YAML text that frontdesk reads back as ``value`` (and, for values,
-    YAML 1.1 tools too; keys like ``on`` stay plain: frontdesk reads every key as text)."""
+    """One scalar as YAML text that frontdesk reads back as ``value``. A value is also kept
+    text for YAML 1.1 tools (``yes`` is quoted); a key is quoted when YAML 1.2 would read it as
+    a number or it is special (``"16"``, ``"<<"``), but ``on`` stays a plain key."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -77,9 +94,10 @@ def scalar(value: Any, flow: bool = False, key: bool = False) -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
     text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
-    if _plain_ok(text, flow) and _reads_back(text, text, flow) and (key or _portable(text)):
+    if (_plain_ok(text, flow) and not _UNSAFE.search(text) and _reads_back(text, text, flow)
+            and (_reads_back(text, text, flow, key=True) if key else _portable(text))):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -119,7 +137,8 @@ def _note(path: JsonPath, notes: Mapping[JsonPath, str]) -> str:
 
 def _block_text(text: str, indent: int) -> list[str] | None:
     """A ``|`` block for multi-line text, or None when a block cannot hold it exactly."""
-    if "\n" not in text or text.startswith((" ", "\n")) or "\r" in text or "\t" in text:
+    if ("\n" not in text or text.startswith((" ", "\n")) or "\r" in text or "\t" in text
+            or _UNSAFE.search(text)):
         return None
     body = text[:-1] if text.endswith("\n") else text
     if body.endswith("\n") or any(line != line.rstrip() for line in body.split("\n")):
