@@ -24,7 +24,7 @@ from ..model import Playbook, TaskAction
 from ..values import convert
 from .compiled import CompiledPlaybook
 from .instance import Instance
-from .step import Outcome, RunContext, _Step
+from .step import Outcome, RunContext, _Step  # an upgrade is one more kind of step
 
 UPGRADED = "upgraded"
 

@@ -157,3 +157,22 @@ def test_missing_required_input_and_unknown_actor_refuse(
     assert fd.run("upgrade", "up-claim", "--to", "2", "--dry-run", "--as",
                   "nobody").returncode == 0
     assert fd.dump() == before
+
+
+def test_new_subject_that_cannot_render_keeps_the_instance(
+        two_claims: tuple[Frontdesk, str, str]) -> None:
+    """A version whose subject needs a variable this instance does not have yet would refuse
+    every later step, so the instance is not moved; the reason names the template."""
+    fd, a, _ = two_claims
+    path = fd.playbooks / "up-claim.yaml"
+    path.write_text(path.read_text("utf-8")
+                    .replace('subject: "Claim {{ claim_id }} ({{ payer }})"',
+                             'subject: "Claim {{ claim_id }} (closed {{ closed_on }})"')
+                    .replace("give_up: {to: dropped}",
+                             'give_up: {to: dropped, set: {closed_on: "{{ today }}"}}'), "utf-8")
+    before = fd.dump()
+    result = fd.json("upgrade", "up-claim", "--to", "2")
+    assert result["moved"] == []
+    assert result["not_moved"][0] == {"id": a, "state": "review", "version": 1,
+                                      "reason": "version 2: subject: 'closed_on' is undefined"}
+    assert fd.dump() == before
