@@ -308,6 +308,74 @@ def demo(options: Options) -> None:
     sys.exit(run_demo(Path(options.home) if options.home else None))
 
 
+
+# -- packs, tailoring and upgrades (logic in engine/commands/show.py, packs.py, upgrade.py) --
+@cli.command("show-playbook")
+@click.argument("playbook")
+@click.option("--effective", is_flag=True,
+              help="As this practice runs it: practice.yaml's tailoring applied, each "
+                   "overridden line commented.")
+@pass_options
+def show_playbook(options: Options, playbook: str, effective: bool) -> None:
+    """Print PLAYBOOK's YAML as found on the search path (or --effective)."""
+    from .commands.show import run_show_playbook
+
+    sys.exit(run_show_playbook(options, playbook, effective))
+
+
+
+@cli.group()
+def pack() -> None:
+    """Playbook packs: installable playbooks with their scenario tests."""
+
+
+@pack.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", metavar="DIR", default=".", show_default=True,
+              type=click.Path(file_okay=False), help="Create the pack folder NAME in DIR.")
+def pack_new(name: str, parent: str) -> None:
+    """Scaffold the pack NAME: pyproject.toml, a sample playbook, a scenario test, a README."""
+    from pathlib import Path
+
+    from .commands.packs import run_pack_new
+
+    sys.exit(run_pack_new(name, Path(parent)))
+
+
+@pack.command("test")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@pass_options
+def pack_test(options: Options, path: str) -> None:
+    """Validate the playbooks of the pack in PATH and run its scenarios."""
+    from .commands.packs import run_pack_test
+
+    sys.exit(run_pack_test(options, path))
+
+
+
+@cli.command()
+@click.argument("playbook")
+@click.option("--to", "to_version", type=click.IntRange(min=1), required=True,
+              metavar="VERSION", help="The version on the search path to move to.")
+@click.option("--dry-run", is_flag=True, help="List what would move and why not; change "
+              "nothing.")
+@as_option
+@json_option
+@pass_options
+def upgrade(options: Options, playbook: str, to_version: int, dry_run: bool,
+            actor: str | None, as_json: bool) -> None:
+    """Move PLAYBOOK's open instances to version VERSION, listing those that cannot move."""
+    from .commands.upgrade import run_upgrade_command
+
+    engine = _engine(options)
+    try:
+        code = run_upgrade_command(engine, playbook, to_version, dry_run,
+                                   options.actor(actor), as_json)
+    finally:
+        engine.close()
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; the single handler of exit codes and error messages."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -22,9 +22,12 @@ calendar:
 # people:                           # without people, any name may act with every role
 #   maria: {name: Maria Alvarez, roles: [office_manager, billing]}
 #   drlee: {name: Dr. Lee, roles: [clinician, owner]}
-# playbooks:                        # tailor a playbook without editing it
+# playbooks:                        # tailor a playbook without editing it (docs/tailoring.md)
 #   claim-denial:
-#     settings: {appeal_window_days: 90}
+#     settings: {commercial_appeal_days: 90}
+#     roles: {biller: billing}        # the playbook's role -> your role
+#     tasks: {correct_claim: {title: "Fix claim {{ claim_id }}", due: 2 business days}}
+#     disabled_tasks: [check_claim_status]
 """
 
 

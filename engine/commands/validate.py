@@ -53,7 +53,8 @@ def _validate_practice(path: Path, catalog: Catalog) -> tuple[str, list[Issue]]:
         except Exception:
             return None
 
-    return display, check_tailoring(document, lookup)  # type: ignore[arg-type]
+    known = [entry.id for entry in catalog.active()]
+    return display, check_tailoring(document, lookup, known_ids=known)  # type: ignore[arg-type]
 
 
 def run_validate(options: Options, paths: list[str], fmt: str) -> int:

@@ -6,7 +6,7 @@ is a located error with a did-you-mean), so a typo never silently changes nothin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +111,15 @@ def parse_practice(path: Path | None = None, text: str | None = None,
 
 def check_tailoring(document: YamlDocument,
                     lookup: Callable[[str], Playbook | None],
-                    only: str | None = None) -> list[Issue]:
+                    only: str | None = None, known_ids: Iterable[str] = ()) -> list[Issue]:
     """Check each ``playbooks:`` override against the playbook it names.
 
-    ``lookup`` returns the playbook for an id, or None when no such playbook exists.
+    ``lookup`` returns the playbook for an id, or None when no such playbook exists;
+    ``known_ids`` (the ids on the search path) feed the did-you-mean of an unknown one.
     """
+    from .tailoring import override_issues
+
+    known_ids = list(known_ids)
     data = document.data if isinstance(document.data, dict) else {}
     source = document.source
     issues: list[Issue] = []
@@ -130,7 +134,7 @@ def check_tailoring(document: YamlDocument,
         if playbook is None:
             issues.append(Issue("error", "unknown-playbook",
                                 f"tailoring of unknown playbook '{playbook_id}'",
-                                source.at(base, key=True)))
+                                source.at(base, key=True), did_you_mean(playbook_id, known_ids)))
             continue
         spec = spec or {}
         tasks = playbook.all_tasks()
@@ -159,4 +163,6 @@ def check_tailoring(document: YamlDocument,
                                     f"no person holds the practice role '{target}'",
                                     source.at((*base, "roles", role)),
                                     did_you_mean(target, known_people_roles)))
-    return issues
+        if isinstance(spec, dict):
+            issues += override_issues(playbook, spec, source, base)
+    return sorted(issues, key=Issue.sort_key)
