@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,10 +85,9 @@ def test_upgrade_moves_one_and_refuses_the_other(two_claims: tuple[Frontdesk, st
     assert (data["from_version"], data["to_version"]) == (1, 2)
     assert data["cancelled_tasks"] == ["fax_copy"] and data["cancelled_timers"] == ["nudge"]
     assert data["vars"] == {"payer": "commercial"}
-    with closing(sqlite3.connect(fd.db)) as conn:
-        digest, stored = conn.execute(
-            "SELECT i.digest, s.version FROM instances i JOIN sources s USING (digest) "
-            "WHERE i.id = ?", (a,)).fetchone()
+    [(digest, stored)] = fd.query(
+        "SELECT i.digest, s.version FROM instances i JOIN sources s USING (digest) "
+        "WHERE i.id = ?", (a,))
     assert (digest, stored) == (data["to_digest"], 2)  # the v2 source is stored with the row
     assert fd.ok("audit", "verify").startswith("audit log ok")
 
