@@ -84,6 +84,7 @@ class PostgresStore(SqlStore):
     """The store in a PostgreSQL database, created (tables) and migrated on first use."""
 
     dialect_info = POSTGRES
+    read_begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"  # one snapshot
 
     def __init__(self, url: str, *, lock_timeout_ms: int = 5000,
                  connect_timeout_s: int = 10) -> None:
@@ -93,7 +94,6 @@ class PostgresStore(SqlStore):
         self._conn: Any = None
         self._migrated = False
         self._cursors = itertools.count()
-        self._depth = 0  # open transaction blocks on the connection
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where})"
@@ -162,36 +162,6 @@ class PostgresStore(SqlStore):
                 self._migrate(self._conn)
                 self._migrated = True
             yield self._conn
-
-    @contextmanager
-    def _block(self, begin: str, commit: str) -> Iterator[Any]:
-        """A transaction on the store's connection; inside one already open (a read made while
-        a command writes) it joins that one rather than end it."""
-        with self._connection() as conn:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield conn
-                finally:
-                    self._depth -= 1
-                return
-            conn.execute(begin)
-            self._depth = 1
-            try:
-                yield conn
-                conn.execute(commit)
-            except BaseException:
-                _rollback(conn)
-                raise
-            finally:
-                self._depth = 0
-
-    def _read(self) -> Any:
-        """A read-only snapshot: several queries see one state of the database."""
-        return self._block("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "ROLLBACK")
-
-    def _write(self) -> Any:
-        return self._block("BEGIN", "COMMIT")
 
     def _rows(self, conn: Any, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
         """Rows through a server-side cursor, a few thousand at a time."""

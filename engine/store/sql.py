@@ -367,23 +367,54 @@ class SqlTxn:
 class SqlStore:
     """The reads of the store protocol over the connections a backend provides.
 
-    A backend implements ``_read()`` (a connection inside one read-only snapshot),
-    ``_write()`` (a connection inside a write transaction, committed on a clean exit and
-    rolled back on an exception) and ``_stream(sql, params)`` (the rows of a long query in
-    constant memory), and sets ``dialect_info``.
+    A store object keeps one connection for its life (one command), opened and migrated on
+    first use by the backend's ``_connection()``; ``_read()`` runs a block in one read-only
+    snapshot and ``_write()`` in a write transaction, committed on a clean exit and rolled back
+    on an exception. A read asked for inside an open block joins it (the holiday cache is read
+    while a command writes); a write inside a read is a bug and refused.
     """
 
     dialect_info: Dialect
+    read_begin = "BEGIN"
+    write_begin = "BEGIN"
+    _block_kind: str | None = None  # "read" or "write" while a block is open
+    _block_depth = 0
 
     @property
     def dialect(self) -> str:
         return self.dialect_info.name
 
-    def _read(self) -> AbstractContextManager[Connection]:
+    def _connection(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+    @contextmanager
+    def _block(self, kind: str, begin: str, end: str) -> Iterator[Any]:
+        with self._connection() as conn:
+            if self._block_depth:
+                if kind == "write" and self._block_kind == "read":
+                    raise RuntimeError("a write transaction inside a read block")
+                self._block_depth += 1
+                try:
+                    yield conn
+                finally:
+                    self._block_depth -= 1
+                return
+            conn.execute(begin)
+            self._block_kind, self._block_depth = kind, 1
+            try:
+                yield conn
+                conn.execute(end)
+            except BaseException:
+                self._rollback(conn)
+                raise
+            finally:
+                self._block_kind, self._block_depth = None, 0
+
+    def _read(self) -> AbstractContextManager[Any]:
+        return self._block("read", self.read_begin, "ROLLBACK")
+
+    def _write(self) -> AbstractContextManager[Any]:
+        return self._block("write", self.write_begin, "COMMIT")
 
     def _rows(self, conn: Connection, sql: str, params: Sequence[Any],
               ) -> Iterator[Sequence[Any]]:

@@ -1,9 +1,9 @@
 """The SQLite store: one database file holding instances, sources, the outbox and the audit log.
 
-Each operation opens its own short-lived connection (closed by ``contextlib.closing``) in
-autocommit mode: reads run in one deferred transaction so they see one snapshot, writes run in
-``BEGIN IMMEDIATE`` so two writers queue on the database lock rather than deadlock, and the lock
-is awaited for ``busy_timeout_ms`` before the writer gives up with exit 6 ("retry").
+A store object (one command) keeps one connection in autocommit mode, closed by ``close()``:
+reads run in one deferred transaction so they see one snapshot, writes run in ``BEGIN
+IMMEDIATE`` so two writers queue on the database lock rather than deadlock, and the lock is
+awaited for ``busy_timeout_ms`` before the writer gives up with exit 6 ("retry").
 
 Durability: the database runs in WAL mode with ``synchronous=FULL``. With ``NORMAL`` (the usual
 WAL setting) a committed transaction survives a crash of the program but may be lost on a power
@@ -80,11 +80,13 @@ class SQLiteStore(SqlStore):
     """The store in one SQLite file, created (with its folder) and migrated on first use."""
 
     dialect_info = SQLITE
+    write_begin = "BEGIN IMMEDIATE"  # writers queue on the database lock, never deadlock
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._migrated = False
+        self._conn: sqlite3.Connection | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -100,7 +102,12 @@ class SQLiteStore(SqlStore):
         self.close()
 
     def close(self) -> None:
-        """Nothing to release: every operation closes its own connection."""
+        """Close the store's connection (the next use opens a new one)."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
 
     # -- connections ---------------------------------------------------------------------
     def _create_file(self) -> None:
@@ -158,35 +165,23 @@ class SQLiteStore(SqlStore):
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection to the migrated store, closed on exit; SQLite errors translated."""
+        """The store's connection, opened and migrated on first use; SQLite errors translated.
+
+        One connection for the store's life: closing the last connection to a WAL database
+        checkpoints it, which must happen once per command, not once per query.
+        """
         with _sqlite_errors(self.path):
-            with closing(self._open()) as conn:
-                if not self._migrated:
-                    self._migrate(conn)
-                    self._migrated = True
-                yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A connection in a deferred transaction, so several queries see one snapshot."""
-        with self._connection() as conn:
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                _rollback(conn)
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE``: writers queue on the database lock instead of deadlocking."""
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
+            if self._conn is None:
+                conn = self._open()
+                try:
+                    if not self._migrated:
+                        self._migrate(conn)
+                        self._migrated = True
+                except BaseException:
+                    conn.close()
+                    raise
+                self._conn = conn
+            yield self._conn
 
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the file, in order; does not create or migrate it."""
