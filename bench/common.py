@@ -132,8 +132,14 @@ def frontdesk_argv() -> list[str]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any FRONTDESK_ variable of the caller, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    """The environment without any FRONTDESK_ variable of the caller, plus ``extra``.
+
+    Bytecode is written and reused (``PYTHONDONTWRITEBYTECODE`` dropped), as in an installed
+    frontdesk: pip compiles a wheel's modules when it installs them, and a command that
+    compiled every engine module from source each time would measure the compiler.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FRONTDESK_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(extra)
     return env
 
