@@ -8,7 +8,6 @@ Nothing here touches a database.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -27,13 +26,21 @@ RECORD_KEYS = ("seq", "at", "instance", "playbook", "version", "actor", "action"
 """The keys of an exported record, in export order."""
 
 _AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_KEYS = frozenset(RECORD_KEYS)
+
+# json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds a new
+# encoder on every call; this one is built once and encodes exactly the same text.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_sha256 = hashlib.sha256
 
 
 def record_hash(record: dict[str, Any]) -> str:
-    """The SHA-256 hex digest of ``record`` without its ``hash`` key, exactly as SPEC section 5."""
-    body = {key: value for key, value in record.items() if key != "hash"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The SHA-256 hex digest of ``record`` without its ``hash`` key, exactly as SPEC section 5:
+    ``sha256(json.dumps(record_without_hash, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False).encode("utf-8")).hexdigest()``."""
+    body = record.copy()
+    body.pop("hash", None)
+    return _sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
 def format_at(at: dt.datetime) -> str:
@@ -103,8 +110,8 @@ def _problem(record: Any, expected: int, prev: str) -> tuple[int, str] | None:
         return expected, f"{missing}: seq gap (missing or out of order)"
     if seq < expected:
         return expected, f"record {seq}: out of order or repeated after record {expected - 1}"
-    if set(record) != set(RECORD_KEYS):
-        wrong = sorted(set(record) ^ set(RECORD_KEYS))
+    if record.keys() != _KEYS:
+        wrong = sorted(set(record) ^ _KEYS)
         return seq, f"record {seq}: wrong keys ({', '.join(wrong)})"
     if record["hash"] != record_hash(record):
         return seq, f"record {seq}: hash does not match its contents"
@@ -163,6 +170,8 @@ def write_csv(records: Iterable[dict[str, Any]], stream: IO[str]) -> int:
 
     Open ``stream`` with ``newline=""`` as the ``csv`` module asks. Returns how many records.
     """
+    import csv  # only for CSV export: every command imports this module
+
     writer = csv.writer(stream)
     writer.writerow(RECORD_KEYS)
     count = 0

@@ -1,26 +1,67 @@
 """The click CLI: parse options, call the engine, print. Nothing else lives here.
 
 Heavy modules (jinja2, yaml, jsonschema, transitions, the store) are imported inside the commands
-that need them, so ``frontdesk --help`` stays instant. ``main`` is the one place that turns
-exceptions into ``frontdesk: error: ...`` and an exit code (SPEC section 6).
+that need them, so ``frontdesk --help`` stays instant: it imports click and this module only
+(the settings and the error classes come with the first command or the first error). ``main`` is
+the one place that turns exceptions into ``frontdesk: error: ...`` and an exit code (SPEC
+section 6).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
-from .errors import ExitCode, FrontdeskError
-from .settings import Options
 
-pass_options = click.make_pass_decorator(Options)
+if TYPE_CHECKING:
+    from .settings import Options
+
+pass_options = click.pass_obj  # the Options the group callback puts in ctx.obj
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _help_width(max_width: int | None) -> int:
+    """Help width as click computes it, without importing ``shutil`` for it."""
+    from click import formatting
+
+    if formatting.FORCED_WIDTH is not None:  # set by click.testing
+        return formatting.FORCED_WIDTH
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        stdout = sys.__stdout__
+        try:
+            columns = (os.get_terminal_size(stdout.fileno()).columns or 80) if stdout else 80
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return max(min(columns, max_width or 80) - 2, 50)
+
+
+class _Context(click.Context):
+    """click's context; its help formatter is given a width (click would import shutil)."""
+
+    def make_formatter(self) -> click.HelpFormatter:
+        width = self.terminal_width or _help_width(self.max_content_width)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
+class _Command(click.Command):
+    context_class = _Context
+
+
+class _Group(click.Group):
+    context_class = _Context
+    command_class = _Command
+    group_class = type  # subgroups are _Group too
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="frontdesk")
 @click.option("--home", metavar="DIR", help="Home folder (practice.yaml, default store).")
 @click.option("--db", metavar="URL", help="Store URL: sqlite:///FILE or postgresql://...")
@@ -32,6 +73,8 @@ pass_options = click.make_pass_decorator(Options)
 def cli(ctx: click.Context, home: str | None, db: str | None, now: str | None,
         playbook_dirs: tuple[str, ...], debug: bool) -> None:
     """frontdesk: a practice's office routines as YAML playbooks run by a state machine."""
+    from .settings import Options
+
     ctx.obj = Options(home=home, db=db, now=now, playbooks=playbook_dirs, debug=debug)
 
 
@@ -386,37 +429,43 @@ def main(argv: Sequence[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("frontdesk: error: aborted", err=True)
-        sys.exit(ExitCode.INTERNAL)
+        sys.exit(_code("INTERNAL"))
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "frontdesk"
         click.echo(f"frontdesk: error: {exc.format_message()} (see '{command} --help')",
                    err=True)
-        sys.exit(ExitCode.USAGE)
+        sys.exit(_code("USAGE"))
     except click.ClickException as exc:
         click.echo(f"frontdesk: error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except FrontdeskError as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        click.echo(_error_text(exc.message), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("frontdesk: error: interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
-        sys.exit(ExitCode.OK)
-    except Exception as exc:  # the last line of defence: never a traceback without --debug
+        sys.exit(0)  # ExitCode.OK
+    except Exception as exc:  # FrontdeskError, else the last line of defence
+        from .errors import FrontdeskError
+
         if debug:
             import traceback
 
             traceback.print_exc()
+        if isinstance(exc, FrontdeskError):
+            click.echo(_error_text(exc.message), err=True)
+            sys.exit(exc.exit_code)
+        # never a traceback without --debug
         name = type(exc).__name__
         click.echo(f"frontdesk: error: internal error ({name}); run with --debug for details",
                    err=True)
-        sys.exit(ExitCode.INTERNAL)
-    sys.exit(ExitCode.OK)
+        sys.exit(_code("INTERNAL"))
+    sys.exit(0)  # ExitCode.OK, without importing the error classes on the way out of --help
+
+
+def _code(name: str) -> int:
+    """The exit code ``name`` of SPEC section 6 (errors imported only when needed)."""
+    from .errors import ExitCode
+
+    return int(ExitCode[name])
 
 
 def _error_text(message: str) -> str:

@@ -7,7 +7,6 @@ This module imports nothing of the project.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -68,6 +67,8 @@ class Issue:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A ``did you mean 'x'?`` hint when ``name`` is close to one of ``candidates``."""
+    import difflib  # only when there is something to hint at (keeps --help fast)
+
     matches = difflib.get_close_matches(str(name), sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None
 

@@ -4,27 +4,33 @@ The CLI and the scenario runner call this; it opens the practice config, the sto
 playbook catalog lazily, builds the run context from the clock, runs the pure step functions and
 commits each change with its audit records in one transaction. ``start`` actions become
 instances in the same transaction.
+
+Validated playbooks and the practice config come from the disk cache (``loading.cache``) when
+their exact source was seen before, so a command on an instance imports neither ``yaml`` nor
+``jsonschema``; ``jinja2`` and ``transitions`` are imported only by commands that run a step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConflictError, FrontdeskError, InvalidError, NotFoundError, RefusedError
-from .loading.loader import LoadedPlaybook, load_playbook_text
+from .loading.cache import DiskCache, content_hash
 from .model import Playbook, Practice
-from .runtime import step
 from .runtime.calendar import BusinessCalendar, calendar_key, package_holidays
 from .runtime.clock import Clock, make_clock
-from .runtime.compiled import CompiledPlaybook, compile_playbook
 from .runtime.instance import Change, Instance
 from .settings import Options
 from .store import Store, open_store
+
+if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
+    from .loading.index import IndexedFile
+    from .runtime import step
+    from .runtime.compiled import CompiledPlaybook
 
 MAX_START_DEPTH = 10
 BATCH = 200  # instances per transaction in ``tick`` and ``fire --all``
@@ -32,6 +38,8 @@ BATCH = 200  # instances per transaction in ``tick`` and ``fire --all``
 
 def new_instance_id() -> str:
     """An opaque, short, random instance id."""
+    import secrets  # only commands that start instances
+
     return secrets.token_hex(5)
 
 
@@ -68,6 +76,11 @@ class Engine:
 
     # -- configuration -------------------------------------------------------------------
     @cached_property
+    def cache(self) -> DiskCache:
+        """Validated models by content hash, in ``<home>/cache/compiled``."""
+        return DiskCache.for_home(self.options.home_path)
+
+    @cached_property
     def practice_document(self) -> Any:
         from .loading.practice import parse_practice
 
@@ -76,11 +89,31 @@ class Engine:
                               if self._practice_text is None else "practice")
 
     @cached_property
+    def practice_digest(self) -> str | None:
+        """The content hash of the practice config; None when there is none (or unreadable)."""
+        if self._practice_text is not None:
+            return content_hash(self._practice_text)
+        try:
+            return content_hash(self.options.practice_path.read_bytes().decode("utf-8-sig"))
+        except (OSError, UnicodeDecodeError):
+            return None  # parse_practice reports it (or finds no file)
+
+    @cached_property
     def practice(self) -> Practice:
+        digest = self.practice_digest
+        if digest is None and self._practice_text is None and (
+                not self.options.practice_path.exists()):
+            return Practice()  # no practice.yaml: every default
+        cached = self.cache.load("practice", digest) if digest else None
+        if isinstance(cached, Practice):
+            return cached
         from .loading.practice import build_practice
 
         data = self.practice_document.data
-        return build_practice(data if isinstance(data, dict) else None)
+        practice = build_practice(data if isinstance(data, dict) else None)
+        if digest:
+            self.cache.save("practice", digest, practice)
+        return practice
 
     @cached_property
     def tz(self) -> dt.tzinfo:
@@ -133,11 +166,25 @@ class Engine:
         return self._store
 
     @cached_property
-    def catalog(self) -> Any:
-        from .loading.catalog import Catalog, search_path
+    def search_dirs(self) -> list[Any]:
+        from .loading.catalog import search_path
 
-        return Catalog.scan(search_path(self.options.playbooks, self.options.home_path,
-                                        self.options.env))
+        return search_path(self.options.playbooks, self.options.home_path, self.options.env)
+
+    @cached_property
+    def catalog(self) -> Any:
+        """Every playbook file on the search path, parsed (the slow, fully reported way)."""
+        from .loading.catalog import Catalog
+
+        return Catalog.scan(self.search_dirs)
+
+    @cached_property
+    def playbook_files(self) -> dict[str, IndexedFile]:
+        """The winning file of each playbook id, from the content-keyed index (no parsing of
+        files seen before)."""
+        from .loading.index import index_files, winners
+
+        return winners(index_files(self.search_dirs, self.cache))
 
     def close(self) -> None:
         if self._store is not None:
@@ -164,11 +211,20 @@ class Engine:
                                f"({', '.join(sorted(people))})")
 
     def run_context(self, actor: str) -> step.RunContext:
+        from .runtime import step
+
         return step.RunContext(self.clock.now(), self.tz, self.calendar, self.practice, actor,
                                new_instance_id, self.omnipotent)
 
     # -- playbooks -----------------------------------------------------------------------
-    def _check_tailoring(self, playbook: Playbook) -> None:
+    def _check_tailoring(self, playbook: Playbook, digest: str) -> None:
+        """Refuse (exit 3) practice tailoring that does not fit ``playbook``; a pair of practice
+        config and playbook source found fine before is not checked again."""
+        if playbook.id not in self.practice.playbooks:
+            return  # nothing tailored: nothing to check
+        key = content_hash(f"{self.practice_digest}:{digest}")
+        if self.cache.load("tailoring", key) is True:
+            return
         from .loading.practice import check_tailoring
 
         issues = check_tailoring(self.practice_document,
@@ -176,13 +232,28 @@ class Engine:
                                  only=playbook.id)
         if issues:
             raise InvalidError(issues)
+        if self.practice_digest:
+            self.cache.save("tailoring", key, True)
 
     def playbook_for_start(self, playbook_id: str) -> CompiledPlaybook:
         """The current version of a playbook from the search path, validated and compiled."""
-        loaded: LoadedPlaybook = self.catalog.load(playbook_id)
+        found = self.playbook_files.get(playbook_id)
+        if found is not None and found.facts.clean and found.text is not None:
+            digest = content_hash(found.text)
+            compiled = self._compiled.get(digest)
+            known = compiled.playbook if compiled else self.cache.load("playbook", digest)
+            if isinstance(known, Playbook):
+                from .loading.index import signatures, start_actions_fit
+
+                if start_actions_fit(known, signatures(self.playbook_files)):
+                    self._check_tailoring(known, digest)
+                    return self._compile(known, digest, found.text)
+        # Not seen before, or something to report: parse and validate with located issues.
+        loaded = self.catalog.load(playbook_id)
         playbook = loaded.require()
-        self._check_tailoring(playbook)
         assert loaded.text is not None and loaded.digest is not None
+        self._check_tailoring(playbook, loaded.digest)
+        self.cache.save("playbook", loaded.digest, playbook)
         return self._compile(playbook, loaded.digest, loaded.text)
 
     def playbook_of(self, instance: Instance, source: Callable[[str], str]) -> CompiledPlaybook:
@@ -191,17 +262,27 @@ class Engine:
         if cached is not None:
             return cached
         text = source(instance.digest)
-        loaded = load_playbook_text(text, f"<stored {instance.playbook} v{instance.version}>")
-        return self._compile(loaded.require(), instance.digest, text)
+        playbook = self.cache.load("playbook", instance.digest)
+        if not isinstance(playbook, Playbook):
+            from .loading.loader import load_playbook_text
+
+            loaded = load_playbook_text(text, f"<stored {instance.playbook} v{instance.version}>")
+            playbook = loaded.require()
+            self.cache.save("playbook", instance.digest, playbook)
+        return self._compile(playbook, instance.digest, text)
 
     def _compile(self, playbook: Playbook, digest: str, text: str) -> CompiledPlaybook:
         compiled = self._compiled.get(digest)
         if compiled is None:
+            from .runtime.compiled import compile_playbook
+
             compiled = self._compiled[digest] = compile_playbook(playbook, digest, text)
         return compiled
 
     # -- commands ------------------------------------------------------------------------
     def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0) -> Change:
+        from .runtime import step
+
         change = outcome.change
         for request in outcome.starts:
             if depth >= MAX_START_DEPTH:
@@ -218,6 +299,8 @@ class Engine:
 
     def start(self, playbook_id: str, inputs: Mapping[str, Any], actor: str) -> Instance:
         """Start an instance of ``playbook_id``."""
+        from .runtime import step
+
         self.check_actor(actor)
         compiled = self.playbook_for_start(playbook_id)
         outcome = step.start(compiled, inputs, self.run_context(actor))
@@ -229,6 +312,8 @@ class Engine:
     def fire(self, instance_id: str, event: str, fields: Mapping[str, Any], actor: str,
              note: str | None = None) -> Instance:
         """Fire ``event`` at one instance."""
+        from .runtime import step
+
         self.check_actor(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(instance_id)
@@ -245,8 +330,11 @@ class Engine:
         together while the batch pays one commit. An instance whose write conflicts is left
         for a retry and reported.
         """
+        from .runtime import step
+
         self.check_actor(actor)
-        self.catalog.find(playbook_id)  # an unknown playbook is exit 4
+        if playbook_id not in self.playbook_files:
+            self.catalog.find(playbook_id)  # an unknown playbook is exit 4
         rc = self.run_context(actor)
         with self.store.transaction() as txn:
             ids = txn.open_instance_ids(playbook_id)
@@ -281,6 +369,8 @@ class Engine:
 
     def done(self, task_id: str, fields: Mapping[str, Any], actor: str) -> Instance:
         """Complete one task occurrence."""
+        from .runtime import step
+
         self.check_actor(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(txn.instance_of_task(task_id))
@@ -293,6 +383,8 @@ class Engine:
     def tick(self) -> TickResult:
         """Fire every due timer; idempotent. Batched like ``fire_all``: one transaction per
         ``BATCH`` instances, one savepoint per instance."""
+        from .runtime import step
+
         result = TickResult()
         rc = self.run_context(step.SYSTEM)
         with self.store.transaction() as txn:

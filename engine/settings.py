@@ -7,14 +7,18 @@ else ``$FRONTDESK_DB`` else ``sqlite:///<home>/frontdesk.db``; ``--now`` else
 
 from __future__ import annotations
 
-import getpass
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pathlib is imported when a path is first asked for: --help needs none
+    from pathlib import Path
 
 
 def default_home() -> Path:
     """The platform's user data folder for frontdesk."""
+    from pathlib import Path
+
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("frontdesk", appauthor=False))
@@ -33,6 +37,8 @@ class Options:
 
     @property
     def home_path(self) -> Path:
+        from pathlib import Path
+
         value = self.home or self.env.get("FRONTDESK_HOME")
         return Path(value).expanduser() if value else default_home()
 
@@ -55,6 +61,8 @@ class Options:
             return given
         if self.env.get("FRONTDESK_USER"):
             return self.env["FRONTDESK_USER"]
+        import getpass
+
         try:
             return getpass.getuser()
         except (OSError, KeyError):

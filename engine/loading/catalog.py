@@ -11,11 +11,14 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, did_you_mean
 from ..resources import data_dir
-from .loader import LoadedPlaybook, parse_playbook_file, validate
-from .semantics import Signature
+
+if TYPE_CHECKING:  # the loader imports yaml and jsonschema: only when a file is parsed
+    from .loader import LoadedPlaybook
+    from .semantics import Signature
 
 ENTRY_POINT_GROUP = "frontdesk.playbooks"
 
@@ -112,6 +115,8 @@ class Catalog:
 
     @classmethod
     def scan(cls, dirs: Iterable[SearchDir]) -> Catalog:
+        from .loader import parse_playbook_file
+
         catalog = cls()
         winners: dict[str, CatalogEntry] = {}
         for folder in dirs:
@@ -150,6 +155,8 @@ class Catalog:
 
     def load(self, playbook_id: str) -> LoadedPlaybook:
         """The validated playbook ``playbook_id`` (errors stay in its issues)."""
+        from .loader import validate
+
         entry = self.find(playbook_id)
         if entry.loaded.playbook is None and not entry.loaded.errors:
             validate(entry.loaded, self.signatures())

@@ -7,7 +7,6 @@ there were no errors.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +15,10 @@ from typing import Any
 from ..errors import InvalidError, Issue, Location
 from ..model import Playbook
 from .build import build_playbook
+from .cache import content_hash
 from .schema import schema_issues
 from .semantics import Signature, check_playbook
 from .yamlsource import SourceMap, YamlDocument, load_file, parse_text
-
-
-def content_hash(text: str) -> str:
-    """The SHA-256 of a playbook's source text (the key it is stored and cached under)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -7,12 +7,9 @@ practice-local *date* of their start and give a ``date``; minutes and hours give
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-
-from dateutil.relativedelta import relativedelta
 
 from engine.runtime.calendar import BusinessCalendar
 
@@ -75,6 +72,8 @@ def _unit_of(words: str) -> str | None:
 def _unit_hint(words: str) -> str:
     """`` (did you mean 'business days'?)`` for a near-miss unit, else nothing."""
     plural = " ".join(words.lower().split())
+    import difflib  # only for the error message
+
     close = difflib.get_close_matches(plural, [f"{w}s" for w in _WORDS.values()], n=1, cutoff=0.75)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -185,6 +184,8 @@ def _add(
         return d + timedelta(days=n)
     if unit == "week":
         return d + timedelta(weeks=n)
+    from dateutil.relativedelta import relativedelta  # months, years only
+
     try:
         return d + relativedelta(months=n) if unit == "month" else d + relativedelta(years=n)
     except ValueError as e:  # relativedelta reports "year 10000 is out of range" so

@@ -51,8 +51,6 @@ def test_fire_all_and_tick_across_batches(frontdesk: Frontdesk) -> None:
     assert "audit log ok" in fd.ok("audit", "verify")
 
 
-@pytest.mark.xfail(strict=True, reason="validating practice.yaml still imports holidays to "
-                   "check the country; its cached validation comes with the compile cache")
 def test_business_days_use_the_cached_holidays(frontdesk: Frontdesk) -> None:
     """The first command that counts business days caches the year's holidays in the store;
     the next ones do not import the holidays package."""

@@ -12,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import audit
 from engine.errors import AuditBrokenError, ExitCode
@@ -42,6 +44,26 @@ def test_record_hash_is_the_spec_formula() -> None:
     text = '{"a":null,"b":{"a":"é","z":1},"seq":1}'
     assert audit.record_hash(record) == hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert audit.record_hash({**record, "hash": "other"}) == audit.record_hash(record)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(deadline=None)  # no timing on a shared machine
+@given(st.dictionaries(st.sampled_from(audit.RECORD_KEYS), JSON_VALUES))
+def test_record_hash_matches_json_dumps(record: dict[str, Any]) -> None:
+    """The reused encoder gives exactly the text SPEC section 5 names (json.dumps per record),
+    for any JSON values, nested keys sorted, non-ASCII kept; the input is left untouched."""
+    before = json.dumps(record, sort_keys=True)
+    body = {key: value for key, value in record.items() if key != "hash"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert audit.record_hash(record) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert json.dumps(record, sort_keys=True) == before
 
 
 def test_chain_builds_exported_records() -> None:

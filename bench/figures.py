@@ -1,0 +1,507 @@
+"""The figures of issue 7, each measured against its floor in the same run.
+
+Subprocess figures run the installed ``frontdesk`` (next to this interpreter) exactly as staff
+and cron do; in-process figures drive ``engine.service.Engine`` and the store directly. Each
+function returns one :class:`~bench.common.Result`; ``bench.run`` prints them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import fixtures, spiff
+from .common import (
+    BENCH,
+    Result,
+    Settings,
+    alternate,
+    clean_env,
+    frontdesk_argv,
+    max_rss_mb,
+    median,
+    run,
+    runner,
+)
+from .fixtures import ACTOR, BASE_TEXT, AuditSpec, Built, StoreSpec
+
+PY_CLICK = "import click"
+PY_STACK = "import click, jinja2, transitions, sqlite3"
+ROLE = "front_desk"
+BENCH_PLAYBOOKS = BENCH / "playbooks"
+
+
+@dataclass
+class Context:
+    """What the figures share in one run: settings, a scratch folder, built stores."""
+
+    settings: Settings
+    scratch: Path
+    log: Callable[[str], None]
+    built: dict[str, Built] = field(default_factory=dict)
+    _sync: str | None = None
+
+    def store(self, spec: StoreSpec | AuditSpec) -> Built:
+        found = self.built.get(spec.key)
+        if found is None:
+            found = self.built[spec.key] = fixtures.cached_home(
+                spec, self.settings.cache, self.settings.rebuild, self.log)
+            self.log(f"fixture {found.summary()}")
+        return found
+
+    def small(self) -> Built:
+        return self.store(StoreSpec(self.settings.small, self.settings.hot))
+
+    def large(self) -> Built:
+        return self.store(StoreSpec(self.settings.large, self.settings.hot))
+
+    def copy(self, built: Built, name: str) -> Path:
+        return built.copy_to(self.scratch / name)
+
+    @property
+    def synchronous(self) -> str:
+        """The ``synchronous`` setting the SQLite store uses by default."""
+        if self._sync is None:
+            self._sync = store_synchronous(self.scratch / "sync-probe.db")
+        return self._sync
+
+
+def env_for(home: Path, now: str = BASE_TEXT) -> dict[str, str]:
+    return clean_env(FRONTDESK_HOME=str(home), FRONTDESK_NOW=now, FRONTDESK_USER=ACTOR)
+
+
+def python(code: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-c", code]
+
+
+def store_synchronous(db: Path) -> str:
+    """Ask a store transaction's connection for its ``synchronous`` level (name)."""
+    from engine.store import open_store
+
+    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    store = open_store(f"sqlite:///{db}")
+    try:
+        with store.transaction() as txn:
+            conn = getattr(txn, "_conn", None)
+            if isinstance(conn, sqlite3.Connection):
+                return names[int(conn.execute("PRAGMA synchronous").fetchone()[0])]
+    finally:
+        store.close()
+    return "FULL"  # the documented default when the store hides its connection
+
+
+# -- startup -----------------------------------------------------------------------------------
+def startup(ctx: Context, name: str, args: list[str]) -> Result:
+    """``frontdesk ARGS`` against ``python -c "import click"``: at most 1.3x."""
+    env = clean_env()
+    runs = [runner(python(PY_CLICK), env), runner([*frontdesk_argv(), *args], env)]
+    for warm in runs:  # bytecode written, files in the page cache
+        warm()
+    floor, figure = alternate(runs, ctx.settings.repeat)
+    return Result(name, figure * 1000, floor * 1000, target=1.3,
+                  note="floor: python -c 'import click'")
+
+
+def help_figure(ctx: Context) -> Result:
+    return startup(ctx, "help", ["--help"])
+
+
+def version_figure(ctx: Context) -> Result:
+    return startup(ctx, "version", ["--version"])
+
+
+def _screening_intakes(db: Path) -> list[str]:
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT id FROM instances WHERE playbook = 'intake' AND "
+                            "state = 'screening' AND status = 'open' ORDER BY id")
+        return [str(r[0]) for r in rows]
+
+
+def _open_task(db: Path, instance: str, task: str) -> str:
+    with closing(sqlite3.connect(db)) as conn:
+        row = conn.execute("SELECT id FROM tasks WHERE instance = ? AND task = ? AND "
+                           "status = 'open'", (instance, task)).fetchone()
+    return str(row[0])
+
+
+def command_figure(ctx: Context, name: str) -> Result:
+    """One ``fire`` or ``done`` subprocess on the small store, against importing its stack."""
+    home = ctx.copy(ctx.small(), f"{name}-home")
+    env = env_for(home)
+    db = home / "frontdesk.db"
+    targets = iter(_screening_intakes(db)[: 2 * (ctx.settings.repeat + 1)][::-1])
+    argv = frontdesk_argv()
+
+    def one() -> None:
+        instance = next(targets)
+        if name == "fire":
+            run([*argv, "fire", instance, "no_answer"], env)
+        else:
+            task = _open_task(db, instance, "screening_call")
+            run([*argv, "done", task, "--set", "payment=self_pay"], env)
+
+    one()  # warm: the first command of a home may fill caches
+    run(python(PY_STACK), env)
+    floor, figure = alternate([runner(python(PY_STACK), env), one], ctx.settings.repeat)
+    return Result(f"{name}-cli", figure * 1000, floor * 1000, target=1.3,
+                  note=f"floor: python -c '{PY_STACK}'")
+
+
+def fire_figure(ctx: Context) -> Result:
+    return command_figure(ctx, "fire")
+
+
+def done_figure(ctx: Context) -> Result:
+    return command_figure(ctx, "done")
+
+
+# -- flat costs --------------------------------------------------------------------------------
+def _flat(ctx: Context, name: str, args: list[str], changes: bool = False) -> Result:
+    """The same command on the large and the small store: at most 1.5x."""
+    small, large = ctx.small(), ctx.large()
+    argv = frontdesk_argv()
+    homes = {}
+    for label, built in (("small", small), ("large", large)):
+        homes[label] = ctx.copy(built, f"{name}-{label}")
+        if not changes:
+            run([*argv, *args], env_for(homes[label]))  # warm the page cache and home caches
+
+    if changes:  # every run needs the store as built: copy it first (untimed)
+        def prepared(label: str) -> Callable[[], object]:
+            def go() -> object:
+                return run([*argv, *args], env_for(homes[label]))
+            return go
+
+        times: dict[str, list[float]] = {"small": [], "large": []}
+        for _ in range(ctx.settings.repeat):
+            for label, built in (("small", small), ("large", large)):
+                homes[label] = ctx.copy(built, f"{name}-{label}")
+                began = time.perf_counter()
+                prepared(label)()
+                times[label].append(time.perf_counter() - began)
+        floor, figure = median(times["small"]), median(times["large"])
+    else:
+        floor, figure = alternate([runner([*argv, *args], env_for(homes["small"])),
+                                   runner([*argv, *args], env_for(homes["large"]))],
+                                  ctx.settings.repeat)
+    return Result(name, figure * 1000, floor * 1000, target=1.5,
+                  note=f"{ctx.settings.large:,} vs {ctx.settings.small:,} instances "
+                       f"(floor: the small store)")
+
+
+def today_figure(ctx: Context) -> Result:
+    return _flat(ctx, "today-flat", ["today", "--role", ROLE])
+
+
+def tick_figure(ctx: Context) -> Result:
+    return _flat(ctx, "tick-flat", ["tick"], changes=True)
+
+
+def show_figure(ctx: Context) -> Result:
+    small = ctx.small()
+    with closing(sqlite3.connect(small.db)) as conn:  # the intake with the longest history
+        instance = conn.execute(
+            "SELECT instance FROM audit_log WHERE playbook = 'intake' GROUP BY instance "
+            "ORDER BY count(*) DESC, instance LIMIT 1").fetchone()[0]
+    return _flat(ctx, "show-flat", ["show", str(instance)])
+
+
+# -- audit verify ------------------------------------------------------------------------------
+AUDIT_COLUMNS = ("seq", "at", "instance", "playbook", "version", "actor", "action", "event",
+                 "from", "to", "data", "prev", "hash")
+
+
+def _records(db: Path, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+    """The exported records (as the store gives them), ``chunk`` at a time."""
+    names = ", ".join(f'"{c}"' for c in AUDIT_COLUMNS)
+    with closing(sqlite3.connect(db)) as conn:
+        cursor = conn.execute(f"SELECT {names} FROM audit_log ORDER BY seq")
+        while rows := cursor.fetchmany(chunk):
+            batch = []
+            for row in rows:
+                record = dict(zip(AUDIT_COLUMNS, row, strict=True))
+                record["data"] = json.loads(record["data"])
+                batch.append(record)
+            yield batch
+
+
+def raw_hash_seconds(db: Path) -> tuple[float, int]:
+    """Seconds to canonical-JSON + SHA-256 every record of ``db`` (hashing only), and count."""
+    total, count = 0.0, 0
+    dumps, sha256 = json.dumps, hashlib.sha256
+    for batch in _records(db):
+        bodies = [{k: v for k, v in r.items() if k != "hash"} for r in batch]
+        began = time.perf_counter()
+        for body in bodies:
+            sha256(dumps(body, sort_keys=True, separators=(",", ":"),
+                         ensure_ascii=False).encode("utf-8")).hexdigest()
+        total += time.perf_counter() - began
+        count += len(bodies)
+    return total, count
+
+
+def verify_figure(ctx: Context) -> Result:
+    """``audit verify`` records per second against raw JSON + SHA-256: at least 0.5."""
+    built = ctx.store(AuditSpec(ctx.settings.records))
+    home = ctx.copy(built, "verify-home")
+    env = env_for(home)
+    argv = [*frontdesk_argv(), "audit", "verify"]
+    run(argv, env)  # warm the page cache
+    floors, figures = [], []
+    count = 0
+    for _ in range(ctx.settings.heavy_repeat):
+        seconds, count = raw_hash_seconds(home / "frontdesk.db")
+        floors.append(seconds)
+        began = time.perf_counter()
+        run(argv, env)
+        figures.append(time.perf_counter() - began)
+    return Result("verify", count / median(figures), count / median(floors), unit="rec/s",
+                  target=0.5, higher_is_better=True,
+                  note=f"{count:,} records; floor: json.dumps(sort_keys) + sha256 of each")
+
+
+def verify_memory_figure(ctx: Context) -> Result:
+    """Peak memory of ``audit verify`` on the big log against a log 100 times smaller."""
+    big = ctx.copy(ctx.store(AuditSpec(ctx.settings.records)), "verify-mem-big")
+    small = ctx.copy(ctx.store(AuditSpec(max(ctx.settings.records // 100, 1000))),
+                     "verify-mem-small")
+    argv = [*frontdesk_argv(), "audit", "verify"]
+    figure = median([max_rss_mb(argv, env_for(big)) for _ in range(ctx.settings.heavy_repeat)])
+    floor = median([max_rss_mb(argv, env_for(small)) for _ in range(ctx.settings.heavy_repeat)])
+    return Result("verify-mem", figure, floor, unit="MB", target=1.25,
+                  note=f"peak RSS, {ctx.settings.records:,} vs "
+                       f"{max(ctx.settings.records // 100, 1000):,} records")
+
+
+# -- in-process engine -------------------------------------------------------------------------
+def _engine(home: Path, now: str = BASE_TEXT) -> Any:
+    from engine.service import Engine
+    from engine.settings import Options
+
+    home.mkdir(parents=True, exist_ok=True)
+    practice = home / "practice.yaml"
+    if not practice.exists():
+        practice.write_text(fixtures.PRACTICE)
+    return Engine(Options(home=str(home), now=now, playbooks=(str(BENCH_PLAYBOOKS),),
+                          env={"FRONTDESK_HOME": str(home)}))
+
+
+def _start_many(engine: Any, playbook: str, count: int) -> list[str]:
+    """Start ``count`` instances in one transaction (untimed setup)."""
+    from engine.runtime import step
+    from engine.runtime.instance import Change
+    from engine.service import new_instance_id
+
+    compiled = engine.playbook_for_start(playbook)
+    change = Change()
+    ids = []
+    for _ in range(count):
+        rc = step.RunContext(engine.clock.now(), engine.tz, engine.calendar, engine.practice,
+                             ACTOR, new_instance_id)
+        outcome = step.start(compiled, {}, rc)
+        change.merge(outcome.change)
+        ids.append(outcome.instance.id)
+    with engine.store.transaction() as txn:
+        txn.apply(change)
+    return ids
+
+
+RAW_RECORD = {
+    "seq": 0, "at": "2026-03-02T14:00:00.000000Z", "instance": "b0000001",
+    "playbook": "bench-loop", "version": 1, "actor": ACTOR, "action": "transition",
+    "event": "go", "from": "a", "to": "b",
+    "data": {"note": "x" * 120, "fields": {"n": 1, "when": "2026-03-02"}},
+    "prev": "0" * 64,
+}
+
+
+def raw_transactions(db: Path, synchronous: str) -> Callable[[int], None]:
+    """The floor of one event: a transaction of one audit insert (canonical JSON + SHA-256
+    of a ~400-byte record) and one instance update, on the store's own tables and settings."""
+    from engine.store import open_store
+
+    store = open_store(f"sqlite:///{db}")
+    with store.transaction():
+        pass  # creates and migrates the file
+    store.close()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL").fetchall()
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("INSERT INTO sources (digest, text) VALUES ('d', '')")
+    conn.execute("INSERT INTO instances (id, playbook, version, digest, state, status, vars, "
+                 "revision, task_counter) VALUES ('i', 'p', 1, 'd', 'a', 'open', '{}', 0, 0)")
+    names = ", ".join(f'"{c}"' for c in AUDIT_COLUMNS)
+    insert = f"INSERT INTO audit_log ({names}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+    state = {"seq": 0, "prev": "0" * 64}
+
+    def events(count: int) -> None:
+        for _ in range(count):
+            state["seq"] += 1
+            record = {**RAW_RECORD, "seq": state["seq"], "prev": state["prev"]}
+            text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(insert, (*(record[c] if c != "data" else json.dumps(record[c])
+                                    for c in AUDIT_COLUMNS[:-1]), digest))
+            conn.execute("UPDATE instances SET state = ?, revision = revision + 1 "
+                         "WHERE id = 'i'", ("b" if state["seq"] % 2 else "a",))
+            conn.execute("COMMIT")
+            state["prev"] = digest
+
+    return events
+
+
+def events_figure(ctx: Context) -> Result:
+    """In-process events per second against raw transactions: at least 0.5."""
+    sync = ctx.synchronous
+    engine = _engine(ctx.scratch / "events-home")
+    count = ctx.settings.events
+    ids = iter(_start_many(engine, "bench-loop", count))
+    per_chunk = max(count // ctx.settings.repeat, 1)
+
+    def engine_chunk() -> None:
+        for _ in range(per_chunk):
+            engine.fire(next(ids), "go", {}, ACTOR)
+
+    raw = raw_transactions(ctx.scratch / "raw-events.db", sync)
+    raw(20)  # warm
+    floor, figure = alternate([lambda: raw(per_chunk), engine_chunk], ctx.settings.repeat)
+    engine.close()
+    return Result("events", per_chunk / figure, per_chunk / floor, unit="ev/s", target=0.5,
+                  higher_is_better=True,
+                  note=f"one transaction per event, synchronous={sync}; floor: raw audit "
+                       "insert + state update + hash")
+
+
+def spiff_figure(ctx: Context) -> Result:
+    """frontdesk instances per second (start, 3 tasks done, end; each step committed) against
+    SpiffWorkflow doing the same with the same persistence: at least 5x."""
+    missing = spiff.available()
+    if missing is not None:
+        return Result("spiff", target=5.0, higher_is_better=True, skipped=missing)
+    sync = ctx.synchronous
+    engine = _engine(ctx.scratch / "spiff-home")
+    engine.start("bench-three-tasks", {}, ACTOR)  # warm: compile the playbook
+
+    def frontdesk_one() -> None:
+        instance = engine.start("bench-three-tasks", {}, ACTOR)
+        for _ in range(3):
+            task = next(t for t in instance.tasks if t.is_open)
+            instance = engine.done(task.id, {}, ACTOR)
+        if instance.status != "closed":
+            raise RuntimeError("the frontdesk instance did not close")
+
+    spiff_one, spiff_close = spiff.runner(ctx.scratch / "spiff.db", sync)
+    spiff_one()
+    per_chunk = max(ctx.settings.spiff_instances // ctx.settings.repeat, 1)
+
+    def chunk(one: Callable[[], None]) -> Callable[[], None]:
+        def go() -> None:
+            for _ in range(per_chunk):
+                one()
+        return go
+
+    floor, figure = alternate([chunk(spiff_one), chunk(frontdesk_one)], ctx.settings.repeat)
+    spiff_close()
+    engine.close()
+    return Result("spiff", per_chunk / figure, per_chunk / floor, unit="inst/s", target=5.0,
+                  higher_is_better=True,
+                  note=f"start + 3 tasks + end, 4 commits each, synchronous={sync}; "
+                       "floor: SpiffWorkflow")
+
+
+# -- batches -----------------------------------------------------------------------------------
+def _due_store(ctx: Context, playbook: str, label: str) -> Built:
+    n = ctx.settings.due_items
+    return ctx.store(StoreSpec(n, hot=n, mix=(playbook,), history=False, label=label))
+
+
+def _one_per_transaction(ctx: Context, built: Built, name: str,
+                         event: Callable[[Any, str], None], ids: list[str]) -> float:
+    """Events per second when each event is its own transaction (a sample of ``ids``)."""
+    home = ctx.copy(built, name)
+    engine = _engine(home)
+    sample = ids[: max(min(300, len(ids) // 4), 10)]
+    began = time.perf_counter()
+    for instance_id in sample:
+        event(engine, instance_id)
+    seconds = time.perf_counter() - began
+    engine.close()
+    return len(sample) / seconds
+
+
+def _batch(ctx: Context, built: Built, name: str, args: list[str], items: int,
+           floor_rate: float, note: str) -> Result:
+    argv = frontdesk_argv()
+    times = []
+    for _ in range(ctx.settings.heavy_repeat):
+        home = ctx.copy(built, name)
+        began = time.perf_counter()
+        run([*argv, *args], env_for(home))
+        times.append(time.perf_counter() - began)
+    return Result(name, items / median(times), floor_rate, unit="ev/s", target=5.0,
+                  higher_is_better=True, note=note)
+
+
+def fire_all_figure(ctx: Context) -> Result:
+    built = _due_store(ctx, "intake", "intake-due")
+    ids = _screening_intakes(built.db)
+
+    def fire(engine: Any, instance_id: str) -> None:
+        engine.fire(instance_id, "no_answer", {}, ACTOR)
+
+    floor = _one_per_transaction(ctx, built, "fire-all-floor", fire, ids)
+    return _batch(ctx, built, "fire-all", ["fire", "--all", "intake", "no_answer"], len(ids),
+                  floor, f"{len(ids):,} instances; floor: Engine.fire, one transaction each")
+
+
+def tick_batch_figure(ctx: Context) -> Result:
+    from engine.runtime import step
+
+    built = _due_store(ctx, "hipaa-annual-refresh", "hipaa-due")
+    with closing(sqlite3.connect(built.db)) as conn:
+        ids = [str(r[0]) for r in conn.execute(
+            "SELECT DISTINCT instance FROM timers WHERE status = 'armed' AND due_date <= ? "
+            "ORDER BY instance", (BASE_TEXT[:10],))]
+
+    def tick_one(engine: Any, instance_id: str) -> None:
+        rc = engine.run_context(step.SYSTEM)
+        with engine.store.transaction() as txn:
+            instance = txn.load_instance(instance_id)
+            compiled = engine.playbook_of(instance, txn.get_source)
+            txn.apply(step.fire_timers(compiled, instance, rc).change)
+
+    floor = _one_per_transaction(ctx, built, "tick-batch-floor", tick_one, ids)
+    return _batch(ctx, built, "tick-batch", ["tick"], len(ids), floor,
+                  f"{len(ids):,} due timers; floor: one transaction per instance")
+
+
+FIGURES: dict[str, Callable[[Context], Result]] = {
+    "help": help_figure,
+    "version": version_figure,
+    "fire-cli": fire_figure,
+    "done-cli": done_figure,
+    "events": events_figure,
+    "spiff": spiff_figure,
+    "today-flat": today_figure,
+    "tick-flat": tick_figure,
+    "show-flat": show_figure,
+    "verify": verify_figure,
+    "verify-mem": verify_memory_figure,
+    "fire-all": fire_all_figure,
+    "tick-batch": tick_batch_figure,
+}
+
+
+def scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="frontdesk-bench-run-"))

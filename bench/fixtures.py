@@ -1,0 +1,317 @@
+"""Build benchmark stores fast, through the engine's own API, and cache them between runs.
+
+A store is a home folder (``practice.yaml`` + ``frontdesk.db``) holding N open instances of the
+shipped playbooks with their tasks and armed timers, made by the pure step functions
+(``engine.runtime.step.start`` / ``complete``) and committed with the store's ``Txn.apply``,
+many instances per transaction; no subprocess, no per-instance commit.
+
+The first ``hot`` instances (the same ids, inputs and clocks in every store) have work due at
+``BASE``: overdue tasks and due timers. Every other instance is *cold*: started at ``BASE``
+with dates in the future, so nothing of it is due. A 1k and a 100k store therefore give the
+same ``today`` list and the same ``tick`` work, and any difference in cost between them is
+the cost of the store's size. One intake instance in three is also taken a step or two further,
+so instances have histories of different lengths.
+
+Built stores are cached under ``<cache>/<spec>-<code version>/`` where the code version hashes
+the engine's sources, the shipped playbooks and this file, so a change to any of them rebuilds.
+
+``python -m bench.fixtures 1000 10000 100000`` builds (or finds) the stores and prints how long
+each took.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .common import REPO
+
+SHIPPED = ("intake", "claim-denial", "onboarding-90-day", "hipaa-annual-refresh")
+TIMEZONE = "America/New_York"
+PRACTICE = f"practice: Bench Practice\ntimezone: {TIMEZONE}\ncalendar:\n  country: US\n"
+BASE_TEXT = "2026-03-02T09:00"  # a Monday; "now" of every benchmark command
+ACTOR = "bench"
+BATCH = 500  # instances per transaction
+
+
+def base_time() -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.fromisoformat(BASE_TEXT).replace(tzinfo=ZoneInfo(TIMEZONE))
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """What to build: ``instances`` of ``mix`` (round robin), the first ``hot`` of them due."""
+
+    instances: int
+    hot: int = 200
+    mix: tuple[str, ...] = SHIPPED
+    history: bool = True
+    label: str = "mixed"
+
+    @property
+    def key(self) -> str:
+        return f"{self.label}-{self.instances}-hot{min(self.hot, self.instances)}"
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    """An audit log of ``records`` realistic records (no instances): for ``audit verify``."""
+
+    records: int
+
+    @property
+    def key(self) -> str:
+        return f"audit-{self.records}"
+
+
+@dataclass
+class Built:
+    """A built (or cached) home: where it is, what it holds, what building it cost."""
+
+    home: Path
+    seconds: float
+    cached: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Path:
+        return self.home / "frontdesk.db"
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{v:,} {k}" for k, v in self.counts.items())
+        how = "cached; built" if self.cached else "built"
+        return f"{self.home.name}: {counts} ({how} in {self.seconds:.1f} s)"
+
+    def copy_to(self, dest: Path) -> Path:
+        """A private copy of this home (for commands that change the store)."""
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(self.home, dest, ignore=shutil.ignore_patterns("build.txt"))
+        return dest
+
+
+# -- cache -------------------------------------------------------------------------------------
+def code_version() -> str:
+    """A hash of every file that decides what a built store holds."""
+    digest = hashlib.sha256()
+    files = sorted([*(REPO / "engine").rglob("*.py"), *(REPO / "playbooks").glob("*.yaml"),
+                    *(REPO / "schemas").glob("*.json"), Path(__file__)])
+    for path in files:
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def default_cache() -> Path:
+    folder = os.environ.get("FRONTDESK_BENCH_CACHE")
+    if folder:
+        return Path(folder)
+    return Path(tempfile.gettempdir()) / f"frontdesk-bench-{os.getuid()}"
+
+
+def cached_home(spec: StoreSpec | AuditSpec, cache: Path | None = None,
+                rebuild: bool = False, log: Callable[[str], None] | None = None) -> Built:
+    """The home for ``spec`` from the cache, built (and cached) when missing or stale."""
+    cache = cache or default_cache()
+    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    version = code_version()
+    home = cache / f"{spec.key}-{version}"
+    marker = home / "build.txt"
+    if home.exists() and marker.exists() and not rebuild:
+        seconds, counts = _read_marker(marker)
+        return Built(home, seconds, True, counts)
+    for stale in cache.glob(f"{spec.key}-*"):  # other code versions of the same spec
+        shutil.rmtree(stale, ignore_errors=True)
+    if log:
+        log(f"building {spec.key} ...")
+    scratch = Path(tempfile.mkdtemp(prefix=f"{spec.key}-", dir=cache))
+    began = time.perf_counter()
+    if isinstance(spec, AuditSpec):
+        build_audit(scratch, spec)
+    else:
+        build_store(scratch, spec)
+    seconds = time.perf_counter() - began
+    counts = store_counts(scratch / "frontdesk.db")
+    lines = [f"seconds: {seconds:.3f}", *(f"{k}: {v}" for k, v in counts.items())]
+    (scratch / "build.txt").write_text("\n".join(lines) + "\n")
+    scratch.rename(home)  # a half-built store is never taken for a cached one
+    return Built(home, seconds, False, counts)
+
+
+def _read_marker(marker: Path) -> tuple[float, dict[str, int]]:
+    seconds = 0.0
+    counts: dict[str, int] = {}
+    for line in marker.read_text().splitlines():
+        key, _, value = line.partition(": ")
+        if key == "seconds":
+            seconds = float(value)
+        elif value:
+            counts[key] = int(value)
+    return seconds, counts
+
+
+def store_counts(db: Path) -> dict[str, int]:
+    """Open instances, open tasks, armed timers and audit records in a store file."""
+    queries = {
+        "open instances": "SELECT count(*) FROM instances WHERE status = 'open'",
+        "open tasks": "SELECT count(*) FROM tasks WHERE status = 'open'",
+        "armed timers": "SELECT count(*) FROM timers WHERE status = 'armed'",
+        "audit records": "SELECT max(seq) FROM audit_log",
+    }
+    with closing(sqlite3.connect(db)) as conn:
+        return {name: int(conn.execute(sql).fetchone()[0] or 0) for name, sql in queries.items()}
+
+
+# -- building ----------------------------------------------------------------------------------
+def _engine(home: Path) -> Any:
+    from engine.service import Engine
+    from engine.settings import Options
+
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (home / "practice.yaml").write_text(PRACTICE)
+    return Engine(Options(home=str(home), env={"FRONTDESK_HOME": str(home)}))
+
+
+def _ids(prefix: str) -> Callable[[], str]:
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter):07d}"
+
+
+def _day(moment: dt.datetime) -> dt.date:
+    return moment.date()
+
+
+def inputs_for(playbook: str, i: int, started: dt.datetime, hot: bool) -> dict[str, Any]:
+    """Inputs of instance ``i``: hot ones have dates that make work due at BASE."""
+    day = _day(started)
+    if playbook == "intake":
+        return {"client_name": f"Client {i}", "phone": f"555-{i % 10000:04d}",
+                "referral_source": "web"}
+    if playbook == "claim-denial":
+        medicare = i % 2 == 0
+        service = day - dt.timedelta(days=85 if hot else 20)
+        return {"claim_id": f"C{i}", "payer_type": "medicare" if medicare else "commercial",
+                "group": "CO", "carc": "50" if medicare else "16", "amount": 100 + i % 900,
+                "denied_on": day, "service_date": service}
+    if playbook == "onboarding-90-day":
+        first = day if hot else day + dt.timedelta(days=14)
+        return {"employee": f"Employee {i}", "start_date": first, "hired_on": first}
+    if playbook == "hipaa-annual-refresh":
+        last = (day - dt.timedelta(days=355)) if hot else (day - dt.timedelta(days=30))
+        return {"employee": f"Employee {i}", "last_trained_on": last}
+    raise ValueError(f"no bench inputs for playbook '{playbook}'")
+
+
+# intake steps that give one instance in three a longer history: (task id, fields)
+INTAKE_STEPS = (("screening_call", {"payment": "self_pay", "urgent": False}),
+                ("intake_forms", {"privacy_acknowledgment": "signed"}))
+
+
+def _plan(spec: StoreSpec) -> Iterator[tuple[int, str, bool]]:
+    for i in range(spec.instances):
+        yield i, spec.mix[i % len(spec.mix)], i < spec.hot
+
+
+def build_store(home: Path, spec: StoreSpec) -> None:
+    """Fill ``home`` with the instances of ``spec`` (see the module docstring)."""
+    from engine.runtime import step
+    from engine.runtime.instance import Change
+
+    engine = _engine(home)
+    compiled = {pid: engine.playbook_for_start(pid) for pid in sorted(set(spec.mix))}
+    base = base_time()
+    new_id = _ids("b")
+
+    def context(now: dt.datetime) -> Any:
+        return step.RunContext(now, engine.tz, engine.calendar, engine.practice, ACTOR, new_id)
+
+    def with_starts(outcome: Any, now: dt.datetime) -> Any:
+        change = outcome.change
+        for request in outcome.starts:
+            child = step.start(engine.playbook_for_start(request.playbook), request.inputs,
+                               context(now), parent=request.parent)
+            change.merge(with_starts(child, now))
+        return change
+
+    store = engine.store
+    batch = Change()
+    pending = 0
+    for i, playbook, hot in _plan(spec):
+        started = base - dt.timedelta(days=3 + i % 12, hours=i % 5) if hot else base
+        cp = compiled[playbook]
+        outcome = step.start(cp, inputs_for(playbook, i, started, hot), context(started))
+        batch.merge(with_starts(outcome, started))
+        instance = outcome.instance
+        if spec.history and playbook == "intake":
+            later = started
+            for task_id, fields in INTAKE_STEPS[: i % 3]:
+                later = later + dt.timedelta(hours=1)
+                occurrence = next(t for t in instance.tasks if t.task == task_id and t.is_open)
+                moved = step.complete(cp, instance, occurrence.id, fields, context(later))
+                batch.merge(with_starts(moved, later))
+                instance = moved.instance
+        pending += 1
+        if pending >= BATCH:
+            with store.transaction() as txn:
+                txn.apply(batch)
+            batch, pending = Change(), 0
+    if pending:
+        with store.transaction() as txn:
+            txn.apply(batch)
+    engine.close()
+
+
+def build_audit(home: Path, spec: AuditSpec) -> None:
+    """An audit log of ``spec.records`` records shaped like real ones, through ``Txn.apply``."""
+    import dataclasses
+
+    from engine.runtime import step
+    from engine.runtime.instance import Change
+
+    engine = _engine(home)
+    base = base_time()
+    new_id = _ids("a")
+    templates = []
+    for i, playbook in enumerate(SHIPPED):
+        rc = step.RunContext(base, engine.tz, engine.calendar, engine.practice, ACTOR, new_id)
+        cp = engine.playbook_for_start(playbook)
+        templates += step.start(cp, inputs_for(playbook, i, base, False), rc).change.audit
+    store = engine.store
+    made = 0
+    while made < spec.records:
+        count = min(10_000, spec.records - made)
+        drafts = [dataclasses.replace(templates[(made + k) % len(templates)],
+                                      instance=f"a{(made + k) // 8:07d}",
+                                      at=base + dt.timedelta(seconds=made + k))
+                  for k in range(count)]
+        with store.transaction() as txn:
+            txn.apply(Change(audit=drafts))
+        made += count
+    engine.close()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bench.fixtures N...``: build (or find) mixed stores of N instances."""
+    sizes = [int(a) for a in argv] or [1_000, 10_000, 100_000]
+    for n in sizes:
+        built = cached_home(StoreSpec(n), log=print)
+        print(built.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
