@@ -9,8 +9,6 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-import pytest
-
 from engine.service import BATCH, Engine
 from engine.settings import Options
 

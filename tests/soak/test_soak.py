@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import frontdesk_argv
+
 from engine.errors import RefusedError
 from engine.model import FieldSpec
 from engine.service import Engine
