@@ -191,6 +191,16 @@ def _engine(home: Path) -> Any:
     return Engine(Options(home=str(home), env={"FRONTDESK_HOME": str(home)}))
 
 
+_COMPILED: dict[str, Any] = {}  # playbook id -> CompiledPlaybook, shared by every build here
+
+
+def _compiled(engine: Any, playbook: str) -> Any:
+    """The shipped playbook, validated and compiled once per process."""
+    if playbook not in _COMPILED:
+        _COMPILED[playbook] = engine.playbook_for_start(playbook)
+    return _COMPILED[playbook]
+
+
 def _ids(prefix: str) -> Callable[[], str]:
     counter = itertools.count(1)
     return lambda: f"{prefix}{next(counter):07d}"
@@ -237,7 +247,7 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     from engine.runtime.instance import Change
 
     engine = _engine(home)
-    compiled = {pid: engine.playbook_for_start(pid) for pid in sorted(set(spec.mix))}
+    compiled = {pid: _compiled(engine, pid) for pid in sorted(set(spec.mix))}
     base = base_time()
     new_id = _ids("b")
 
@@ -247,7 +257,7 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     def with_starts(outcome: Any, now: dt.datetime) -> Any:
         change = outcome.change
         for request in outcome.starts:
-            child = step.start(engine.playbook_for_start(request.playbook), request.inputs,
+            child = step.start(_compiled(engine, request.playbook), request.inputs,
                                context(now), parent=request.parent)
             change.merge(with_starts(child, now))
         return change
@@ -293,7 +303,7 @@ def build_audit(home: Path, spec: AuditSpec) -> None:
     templates = []
     for i, playbook in enumerate(SHIPPED):
         rc = step.RunContext(base, engine.tz, engine.calendar, engine.practice, ACTOR, new_id)
-        cp = engine.playbook_for_start(playbook)
+        cp = _compiled(engine, playbook)
         templates += step.start(cp, inputs_for(playbook, i, base, False), rc).change.audit
     store = engine.store
     made = 0

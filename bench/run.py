@@ -82,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     try:
         for name in names:
+            started = time.perf_counter()
             result = FIGURES[name](ctx)
             results.append(result)
             print(result.line(), flush=True)
+            if settings.quick:
+                log(f"{name} took {time.perf_counter() - started:.1f} s")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     missed = [r.name for r in results if r.verdict == "MISS"]
