@@ -151,7 +151,9 @@ class CommandFailed(RuntimeError):
 def run(argv: Sequence[str], env: dict[str, str] | None = None,
         ok: Sequence[int] = (0,)) -> str:
     """Run a command to completion; its stdout. Raises ``CommandFailed`` on an exit not in ok."""
-    proc = subprocess.run(list(argv), env=env, capture_output=True, text=True, check=False)
+    # cwd: the repository, never the caller's folder (``python -c`` imports from it first)
+    proc = subprocess.run(list(argv), env=env, capture_output=True, text=True, check=False,
+                          cwd=REPO)
     if proc.returncode not in ok:
         raise CommandFailed(f"{' '.join(argv)} exited {proc.returncode}: "
                             f"{proc.stderr.strip()[-2000:]}")

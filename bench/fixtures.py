@@ -13,10 +13,11 @@ the cost of the store's size. One intake instance in three is also taken a step 
 so instances have histories of different lengths.
 
 Built stores are cached under ``<cache>/<spec>-<code version>/`` where the code version hashes
-the engine's sources, the shipped playbooks and this file, so a change to any of them rebuilds.
+the sources that decide what a store holds (store, runtime, model, audit, the shipped playbooks
+and this file), so a change to any of them rebuilds.
 
-``python -m bench.fixtures 1000 10000 100000`` builds (or finds) the stores and prints how long
-each took.
+``python -m bench.fixtures 1000 10000 100000 audit:1000000`` builds (or finds) those stores
+and prints what each holds and how long it took to build.
 """
 
 from __future__ import annotations
@@ -106,10 +107,14 @@ class Built:
 
 # -- cache -------------------------------------------------------------------------------------
 def code_version() -> str:
-    """A hash of every file that decides what a built store holds."""
+    """A hash of every file that decides what a built store holds: the store (schema,
+    migrations), the runtime and model, the audit records, the shipped playbooks, this file."""
     digest = hashlib.sha256()
-    files = sorted([*(REPO / "engine").rglob("*.py"), *(REPO / "playbooks").glob("*.yaml"),
-                    *(REPO / "schemas").glob("*.json"), Path(__file__)])
+    engine = REPO / "engine"
+    files = sorted([*(engine / "store").rglob("*.py"), *(engine / "runtime").rglob("*.py"),
+                    *(engine / p for p in ("audit.py", "model.py", "values.py", "sandbox.py")),
+                    engine / "loading" / "build.py", *(REPO / "playbooks").glob("*.yaml"),
+                    Path(__file__)])
     for path in files:
         digest.update(str(path.relative_to(REPO)).encode())
         digest.update(path.read_bytes())
@@ -186,6 +191,16 @@ def _engine(home: Path) -> Any:
     return Engine(Options(home=str(home), env={"FRONTDESK_HOME": str(home)}))
 
 
+_COMPILED: dict[str, Any] = {}  # playbook id -> CompiledPlaybook, shared by every build here
+
+
+def _compiled(engine: Any, playbook: str) -> Any:
+    """The shipped playbook, validated and compiled once per process."""
+    if playbook not in _COMPILED:
+        _COMPILED[playbook] = engine.playbook_for_start(playbook)
+    return _COMPILED[playbook]
+
+
 def _ids(prefix: str) -> Callable[[], str]:
     counter = itertools.count(1)
     return lambda: f"{prefix}{next(counter):07d}"
@@ -232,7 +247,7 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     from engine.runtime.instance import Change
 
     engine = _engine(home)
-    compiled = {pid: engine.playbook_for_start(pid) for pid in sorted(set(spec.mix))}
+    compiled = {pid: _compiled(engine, pid) for pid in sorted(set(spec.mix))}
     base = base_time()
     new_id = _ids("b")
 
@@ -242,7 +257,7 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     def with_starts(outcome: Any, now: dt.datetime) -> Any:
         change = outcome.change
         for request in outcome.starts:
-            child = step.start(engine.playbook_for_start(request.playbook), request.inputs,
+            child = step.start(_compiled(engine, request.playbook), request.inputs,
                                context(now), parent=request.parent)
             change.merge(with_starts(child, now))
         return change
@@ -288,7 +303,7 @@ def build_audit(home: Path, spec: AuditSpec) -> None:
     templates = []
     for i, playbook in enumerate(SHIPPED):
         rc = step.RunContext(base, engine.tz, engine.calendar, engine.practice, ACTOR, new_id)
-        cp = engine.playbook_for_start(playbook)
+        cp = _compiled(engine, playbook)
         templates += step.start(cp, inputs_for(playbook, i, base, False), rc).change.audit
     store = engine.store
     made = 0
@@ -304,11 +319,27 @@ def build_audit(home: Path, spec: AuditSpec) -> None:
     engine.close()
 
 
+def spec_named(text: str) -> StoreSpec | AuditSpec:
+    """``N`` (a mixed store), ``audit:N``, ``intake-due:N`` or ``hipaa-due:N``."""
+    kind, _, count = text.rpartition(":")
+    n = int(count.replace("_", ""))
+    if kind == "audit":
+        return AuditSpec(n)
+    if kind == "intake-due":
+        return StoreSpec(n, hot=n, mix=("intake",), history=False, label=kind)
+    if kind == "hipaa-due":
+        return StoreSpec(n, hot=n, mix=("hipaa-annual-refresh",), history=False, label=kind)
+    if kind:
+        raise SystemExit(f"unknown store kind {kind!r} (audit, intake-due, hipaa-due)")
+    return StoreSpec(n)
+
+
 def main(argv: list[str]) -> int:
-    """``python -m bench.fixtures N...``: build (or find) mixed stores of N instances."""
-    sizes = [int(a) for a in argv] or [1_000, 10_000, 100_000]
-    for n in sizes:
-        built = cached_home(StoreSpec(n), log=print)
+    """``python -m bench.fixtures [N | audit:N | intake-due:N | hipaa-due:N]...``: build (or
+    find) the stores the benchmark uses and print what each holds and cost to build."""
+    names = argv or ["1000", "10000", "100000"]
+    for name in names:
+        built = cached_home(spec_named(name), log=print)
         print(built.summary())
     return 0
 

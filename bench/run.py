@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import platform
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -60,8 +61,13 @@ def parse(argv: list[str]) -> tuple[Settings, list[str]]:
     return settings, names or list(FIGURES)
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # so the running command is killed and scratch removed
+
+
 def main(argv: list[str] | None = None) -> int:
     settings, names = parse(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _stop)
     scratch = scratch_dir()
 
     def log(text: str) -> None:
@@ -76,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     try:
         for name in names:
+            started = time.perf_counter()
             result = FIGURES[name](ctx)
             results.append(result)
             print(result.line(), flush=True)
+            if settings.quick:
+                log(f"{name} took {time.perf_counter() - started:.1f} s")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     missed = [r.name for r in results if r.verdict == "MISS"]

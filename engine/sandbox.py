@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from types import CodeType
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
+from jinja2.environment import TemplateExpression
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
@@ -153,7 +155,39 @@ def compile_expression(source: str) -> Callable[..., Any]:
 
 def compile_template(source: str) -> Callable[[dict[str, Any]], str]:
     """Compile a template once; the result renders a context to text within the size limit."""
-    template = environment().from_string(source)
+    return template_from_code(template_code(source))
+
+
+# The compiled Python code of an expression or template depends only on its source, this
+# module and the Jinja2 version, so the runtime keeps it in the disk cache (marshalled): a
+# command then runs the code without building Jinja's lexer or parsing anything.
+
+
+def expression_code(source: str) -> CodeType:
+    """The Python code ``compile_expression`` runs for ``source`` (see ``expression_from_code``)."""
+    env = environment()
+    expr = parse_expression(source)
+    expr.set_environment(env)
+    body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
+    return env.compile(nodes.Template(body, lineno=1))
+
+
+def expression_from_code(code: CodeType) -> Callable[..., Any]:
+    """The guard expression compiled to ``code``, as ``compile_expression`` returns it."""
+    env = environment()
+    template = env.template_class.from_code(env, code, env.make_globals(None), None)
+    return TemplateExpression(template, undefined_to_none=False)
+
+
+def template_code(source: str) -> CodeType:
+    """The Python code of the template ``source`` (see ``template_from_code``)."""
+    return environment().compile(source)
+
+
+def template_from_code(code: CodeType) -> Callable[[dict[str, Any]], str]:
+    """The template compiled to ``code``, rendering within the size limit."""
+    env = environment()
+    template = env.template_class.from_code(env, code, env.make_globals(None), None)
 
     def render(context: dict[str, Any]) -> str:
         parts: list[str] = []

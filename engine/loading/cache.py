@@ -171,3 +171,26 @@ class DiskCache:
                 os.unlink(temp)
             except OSError:
                 pass
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        """Remove entries of other code keys (an upgraded frontdesk) and stale temp files.
+        Runs only after a miss was saved, so a warm command never lists the folder."""
+        import time
+
+        assert self.folder is not None
+        suffix = f"-{code_key()}.pickle"
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return
+        for name in names:
+            path = self.folder / name
+            try:
+                if name.endswith(".pickle") and not name.endswith(suffix):
+                    path.unlink()
+                elif name.startswith(".tmp-") and path.stat().st_mtime < time.time() - 3600:
+                    path.unlink()  # left by a process that died while writing
+            except OSError:
+                continue

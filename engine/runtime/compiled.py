@@ -11,7 +11,8 @@ thread-based timeouts (timers are rows driven by ``tick``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import CodeType
 from typing import Any
 
 from transitions import Machine
@@ -31,12 +32,17 @@ class _Scratch:
 class CompiledPlaybook:
     """A playbook ready to run: machine, guards, templates."""
 
-    def __init__(self, playbook: Playbook, digest: str, text: str) -> None:
+    def __init__(self, playbook: Playbook, digest: str, text: str,
+                 codes: Mapping[str, CodeType] | None = None) -> None:
         self.playbook = playbook
         self.digest = digest
         self.text = text
         self._templates: dict[str, Callable[[dict[str, Any]], str]] = {}
         self._expressions: dict[str, Callable[..., Any]] = {}
+        # Python code of expressions ("e:" + source) and templates ("t:" + source); the caller
+        # keeps it between commands (``codes_added`` says whether there is something new).
+        self.codes: dict[str, CodeType] = dict(codes or {})
+        self.codes_added = False
         self._model = _Scratch()
         self.machine = Machine(
             model=None, states=list(playbook.states), initial=playbook.initial,
@@ -73,18 +79,27 @@ class CompiledPlaybook:
 
         return guard
 
+    def _code(self, key: str, make: Callable[[str], CodeType], source: str) -> CodeType:
+        code = self.codes.get(key)
+        if code is None:
+            code = self.codes[key] = make(source)
+            self.codes_added = True
+        return code
+
     def expression(self, source: str) -> Callable[..., Any]:
         """The compiled guard or ``{{ expression }}`` ``source`` (compiled once)."""
         compiled = self._expressions.get(source)
         if compiled is None:
-            compiled = self._expressions[source] = sandbox.compile_expression(source)
+            code = self._code("e:" + source, sandbox.expression_code, source)
+            compiled = self._expressions[source] = sandbox.expression_from_code(code)
         return compiled
 
     def template(self, source: str) -> Callable[[dict[str, Any]], str]:
         """The compiled template ``source`` (compiled once)."""
         compiled = self._templates.get(source)
         if compiled is None:
-            compiled = self._templates[source] = sandbox.compile_template(source)
+            code = self._code("t:" + source, sandbox.template_code, source)
+            compiled = self._templates[source] = sandbox.template_from_code(code)
         return compiled
 
     def select(self, state: str, trigger: str,
@@ -113,9 +128,11 @@ class CompiledPlaybook:
 _CACHE: dict[str, CompiledPlaybook] = {}
 
 
-def compile_playbook(playbook: Playbook, digest: str, text: str) -> CompiledPlaybook:
-    """The compiled playbook for this source, from the in-process cache when compiled before."""
+def compile_playbook(playbook: Playbook, digest: str, text: str,
+                     codes: Mapping[str, CodeType] | None = None) -> CompiledPlaybook:
+    """The compiled playbook for this source, from the in-process cache when compiled before;
+    ``codes`` are expression and template codes kept from earlier commands."""
     compiled = _CACHE.get(digest)
     if compiled is None:
-        compiled = _CACHE[digest] = CompiledPlaybook(playbook, digest, text)
+        compiled = _CACHE[digest] = CompiledPlaybook(playbook, digest, text, codes)
     return compiled
