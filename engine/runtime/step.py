@@ -163,8 +163,7 @@ class _Step:
             raise self.refuse(f"{what}: refused by the sandbox: {exc}") from None
         except TemplateError as exc:
             raise self.refuse(f"{what}: {exc.message or type(exc).__name__}") from None
-        except (DurationError, ValueError, TypeError, ArithmeticError, KeyError,
-                AttributeError, OverflowError, RecursionError) as exc:
+        except Exception as exc:  # a playbook's expression failing is a refusal, not a crash
             raise self.refuse(f"{what}: {type(exc).__name__}: {_safe(exc)}") from None
 
     def value(self, raw: Any, what: str) -> Any:
@@ -454,7 +453,25 @@ def _native(value: Any) -> Any:
 
     if isinstance(value, Undefined):
         str(value)  # raises UndefinedError with the missing name
-    return value
+    return _storable(value)
+
+
+def _storable(value: Any) -> Any:
+    """``value`` as data a variable can hold (text, numbers, booleans, dates, lists and
+    mappings of them); anything else (a function, a range, a template object) is refused."""
+    if value is None or isinstance(value, bool | int | dt.date):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("the expression gives a number that is not finite")
+        return value
+    if isinstance(value, str):
+        return str(value)  # a Markup becomes plain text
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _storable(item) for key, item in value.items()}
+    raise TypeError(f"the expression gives a {type(value).__name__}, not a value to store")
 
 
 def _safe(exc: BaseException) -> str:
