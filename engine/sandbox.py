@@ -41,10 +41,10 @@ FUNCTION_NAMES = frozenset({
 # Template statements a playbook may not use: they need a template loader (there is none),
 # or they allow unbounded recursion or output that bypasses the output limit.
 _FORBIDDEN = {
-    nodes.Macro: "macros", nodes.CallBlock: "call blocks", nodes.FilterBlock: "filter blocks",
-    nodes.AssignBlock: "block assignments ({% set %}...{% endset %})",
-    nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
-    nodes.FromImport: "import", nodes.Block: "blocks",
+    nodes.Macro: "{% macro %}", nodes.CallBlock: "{% call %}", nodes.FilterBlock: "{% filter %}",
+    nodes.AssignBlock: "{% set %}...{% endset %}", nodes.Extends: "{% extends %}",
+    nodes.Include: "{% include %}", nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from ... import %}", nodes.Block: "{% block %}",
 }
 
 
@@ -183,9 +183,9 @@ def forbidden(tree: nodes.Node) -> list[tuple[int, str]]:
     for node in _walk(tree):
         for kind, what in _FORBIDDEN.items():
             if isinstance(node, kind):
-                problems.append((node.lineno, f"{what} are not allowed in playbook templates"))
+                problems.append((node.lineno, f"'{what}' is not allowed in playbook templates"))
         if isinstance(node, nodes.For) and node.recursive:
-            problems.append((node.lineno, "recursive loops are not allowed in playbook "
+            problems.append((node.lineno, "a recursive '{% for %}' is not allowed in playbook "
                                           "templates"))
     return problems
 

@@ -163,6 +163,8 @@ class _Step:
             raise self.refuse(f"{what}: refused by the sandbox: {exc}") from None
         except TemplateError as exc:
             raise self.refuse(f"{what}: {exc.message or type(exc).__name__}") from None
+        except MemoryError:
+            raise  # a limit of engine.limits is missing: a bug, not the playbook's fault
         except Exception as exc:  # a playbook's expression failing is a refusal, not a crash
             raise self.refuse(f"{what}: {type(exc).__name__}: {_safe(exc)}") from None
 
