@@ -3,9 +3,12 @@ that a command's stderr is a clean error (imported by the test modules of this f
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import resource
 import subprocess
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,3 +54,28 @@ def clean_stderr_problems(stderr: str, code: int) -> list[str]:
                 or summary.match(line)):
             problems.append(f"unexpected stderr line: {line!r}")
     return problems
+
+
+def run_in_process(argv: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
+    """``frontdesk ARGV`` through ``engine.cli.main`` in this process, with ``os.environ``
+    replaced by ``env`` for the call: ``(exit code, stdout, stderr)``. Much faster than a
+    subprocess; ``main`` is the same single error handler the console script runs."""
+    import os
+
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    code: int | str | None = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(argv)
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return int(code or 0), out.getvalue(), err.getvalue()
