@@ -7,13 +7,17 @@ import contextlib
 import io
 import re
 import resource
+import sqlite3
 import subprocess
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from conftest import Frontdesk
 
+REPO = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = 512 * 1024 * 1024  # address space of one frontdesk process (it needs ~150 MB)
 CPU_LIMIT = 30  # seconds of CPU of one frontdesk process
 LOCATED = re.compile(r"^\s*\S.*:\d+:\d+: (error|warning)\[[\w-]+\]: ")
@@ -79,3 +83,12 @@ def run_in_process(argv: list[str], env: Mapping[str, str]) -> tuple[int, str, s
         os.environ.clear()
         os.environ.update(saved)
     return int(code or 0), out.getvalue(), err.getvalue()
+
+
+def store_dump(db: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Every table of a SQLite store with its rows in rowid order (to compare before/after)."""
+    with closing(sqlite3.connect(db)) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return [(t, conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall())
+                for t in tables]

@@ -11,16 +11,14 @@ the store byte-for-byte as it was, and no refusal is a MemoryError or an interna
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from hardening_support import LOCATED, clean_stderr_problems, run_limited
+from hardening_support import LOCATED, clean_stderr_problems, run_limited, store_dump
 
 from engine import limits
 from engine.service import Engine
@@ -216,14 +214,6 @@ def store_bytes(db: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(db.parent.glob(db.name + "*")))
 
 
-def dump(db: Path) -> list[tuple[str, list[tuple[object, ...]]]]:
-    with closing(sqlite3.connect(db)) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        return [(t, conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall())
-                for t in tables]
-
-
 def check_output(code: int, stdout: str, stderr: str) -> None:
     assert not clean_stderr_problems(stderr, code), stderr
     assert "MemoryError" not in stderr and "internal error" not in stderr, stderr
@@ -262,13 +252,13 @@ def test_hostile_playbook_is_refused(name: str, world: World, figures: Figures) 
                 instance = engine.start(playbook_id(name), {"client": "Zed"}, fd.user).id
             finally:
                 engine.close()
-            before = dump(fd.db)
+            before = store_dump(fd.db)
             result = run_limited(fd, "fire", instance, "go", env=SECRET)
             check_output(result.returncode, result.stdout, result.stderr)
             assert result.returncode == 5, (result.stdout, result.stderr)
             assert result.stderr.startswith(
                 f"frontdesk: error: instance '{instance}', event 'go': "), result.stderr
-            assert dump(fd.db) == before
+            assert store_dump(fd.db) == before
             reason = result.stderr.split("'go': ", 1)[1].strip()
     stored = store_bytes(fd.db)
     assert SECRET_FILE.encode() not in stored and SECRET_ENV.encode() not in stored
