@@ -363,6 +363,38 @@ def test_fuzz_start(data: st.DataObject, home: Frontdesk) -> None:
         runner.readable(stdout.strip())
 
 
+# --set values that found bugs: a JSON list whose dict looked like the store's date tag made
+# the instance unreadable (exit 1 on every later command), NaN/Infinity in a list were stored
+# as non-standard JSON, a deeply nested list was a RecursionError (exit 1), NUL characters
+# were stored (PostgreSQL text refuses them).
+REGRESSION_SETS = ['l=[{"$date": "x"}]', 'l=[{"$datetime": "2026-01-01"}]', "l=[NaN]",
+                   "l=[1e999]", "l=" + "[" * 3000 + "]" * 3000, 'l=["a\\u0000b"]', "s=a\x00b",
+                   "i=" + "9" * 5000, "n=1e999", "t=9999-12-31T23:59:59-12:00",
+                   "d=0001-01-01"]
+
+
+@pytest.mark.parametrize("value", REGRESSION_SETS)
+def test_fuzz_regression_values(value: str, home: Frontdesk) -> None:
+    """Each is accepted and readable back, or refused cleanly with nothing written."""
+    runner = Runner(home)
+    code, stdout, _ = runner.run("start", "fuzz-types", "--set", "req=r", "--set", value,
+                                 allowed={0, 5})
+    if code == 0:
+        runner.readable(stdout.strip())
+        code, stdout, _ = runner.run("audit", "export", allowed={0})
+        for line in stdout.splitlines():
+            json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in export"))
+
+
+def test_a_value_shaped_like_a_date_tag_round_trips() -> None:
+    """The store's date tags cannot be forged by a value."""
+    from engine.runtime.instance import from_json, to_json
+
+    for value in ({"$date": "x"}, {"$datetime": "2026-01-01"}, {"$dict": {"$date": 1}},
+                  [{"$date": "2026-01-01"}]):
+        assert from_json(to_json(value)) == value
+
+
 @pytest.fixture(scope="module")
 def instance(home: Frontdesk) -> str:
     code, stdout, stderr = run_in_process(
