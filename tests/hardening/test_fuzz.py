@@ -43,7 +43,7 @@ FUZZ = settings(
     deadline=None, database=None, derandomize=os.environ.get("FRONTDESK_FUZZ_RANDOM") != "1",
     suppress_health_check=list(HealthCheck), print_blob=True)
 N_VALIDATE = int(2000 * SCALE)
-N_START = int(1500 * SCALE)
+N_START = int(1600 * SCALE)
 N_FIRE = int(900 * SCALE)
 N_DONE = int(600 * SCALE)
 N_PROCESS = max(int(25 * SCALE), 5)
@@ -230,7 +230,6 @@ def test_fuzz_regressions(text: str, home: Frontdesk, tmp_path: Path) -> None:
 def test_fuzz_validate(data: st.DataObject, home: Frontdesk, tmp_path_factory: Any,
                        figures: Figures) -> None:
     """A mutated playbook: ``validate`` is exit 0 or 3 with located errors, never a crash."""
-    count("validate")
     doc = copy.deepcopy(data.draw(st.sampled_from(corpus())))
     for _ in range(data.draw(st.integers(1, 3))):
         doc = mutate(doc, data)
@@ -240,6 +239,7 @@ def test_fuzz_validate(data: st.DataObject, home: Frontdesk, tmp_path_factory: A
     path = home.home / "fuzzed.yaml"
     path.write_text(text, "utf-8", errors="surrogatepass")
     check(*run_in_process(["validate", str(path)], home.env()), {0, 3})
+    count("validate")
 
 
 # -- run time: --set values for every field type -----------------------------------------------
@@ -352,7 +352,6 @@ def fresh(fd: Frontdesk) -> None:
 def test_fuzz_start(data: st.DataObject, home: Frontdesk) -> None:
     """``start`` with generated values for every input type: 0, 2 or 5, never a crash; a
     refusal writes nothing; what was accepted can be shown."""
-    count("start")
     fresh(home)
     runner = Runner(home)
     args = set_args(data, INPUTS)
@@ -361,6 +360,7 @@ def test_fuzz_start(data: st.DataObject, home: Frontdesk) -> None:
     code, stdout, _ = runner.run("start", "fuzz-types", *args, allowed={0, 2, 5})
     if code == 0:
         runner.readable(stdout.strip())
+    count("start")
 
 
 # --set values that found bugs: a JSON list whose dict looked like the store's date tag made
@@ -408,7 +408,6 @@ def instance(home: Frontdesk) -> str:
 @given(data=st.data())
 def test_fuzz_fire(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     """``fire`` of an event with fields of every type (and unknown events and instances)."""
-    count("fire")
     runner = Runner(home)
     target = data.draw(st.sampled_from([instance, instance, instance, "nosuch", ""]))
     event = data.draw(st.sampled_from(["update", "update", "update", "nosuch",
@@ -417,13 +416,13 @@ def test_fuzz_fire(data: st.DataObject, home: Frontdesk, instance: str) -> None:
                             allowed={0, 2, 4, 5})
     if code == 0:
         runner.readable(instance)
+    count("fire")
 
 
 @settings(FUZZ, max_examples=N_DONE)
 @given(data=st.data())
 def test_fuzz_done(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     """``done`` of the open task occurrence with fields of every type."""
-    count("done")
     runner = Runner(home)
     _, stdout, _ = runner.run("show", instance, "--json", allowed={0})
     [task] = [t["id"] for t in json.loads(stdout)["tasks"] if t["status"] == "open"]
@@ -431,13 +430,13 @@ def test_fuzz_done(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     code, _, _ = runner.run("done", target, *set_args(data, TASK_FIELDS), allowed={0, 2, 4, 5})
     if code == 0:
         runner.readable(instance)
+    count("done")
 
 
 @settings(FUZZ, max_examples=N_PROCESS)
 @given(data=st.data())
 def test_fuzz_as_processes(data: st.DataObject, home: Frontdesk, tmp_path_factory: Any) -> None:
     """A sample of mutated playbooks validated by the real ``frontdesk`` process."""
-    count("process")
     doc = copy.deepcopy(data.draw(st.sampled_from(corpus())))
     doc = mutate(doc, data)
     text = dump(doc)
@@ -448,6 +447,7 @@ def test_fuzz_as_processes(data: st.DataObject, home: Frontdesk, tmp_path_factor
     result = subprocess.run(home.command(("validate", str(path))), env=home.env(),
                             capture_output=True, text=True, timeout=120, check=False)
     check(result.returncode, result.stdout, result.stderr, {0, 3})
+    count("process")
 
 
 def test_fuzz_case_count(figures: Figures) -> None:
