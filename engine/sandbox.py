@@ -1,9 +1,10 @@
 """The one Jinja2 sandbox that parses and runs every template and guard expression.
 
-Playbooks may come from consultants a practice has never met, so everything runs in
-``SandboxedEnvironment`` with ``StrictUndefined``, no default globals, and bounds on the size of
-what a template renders and of ranges and repeated strings. Used both by validation (syntax and
-names) and by the runtime (compiled once, then evaluated).
+Playbooks may come from consultants a practice has never met, so everything runs in Jinja2's
+``ImmutableSandboxedEnvironment`` with ``StrictUndefined`` and no default globals, every parsed
+tree is checked for statements a playbook may not use and for depth, and every evaluation runs
+under the size and work limits of ``engine.limits``. Used both by validation (syntax, names,
+forbidden statements) and by the runtime (compiled once, then evaluated).
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.environment import TemplateExpression
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-MAX_RENDERED = 100_000  # characters a template may render
-MAX_RANGE = 10_000  # items a range() may produce
-MAX_SEQUENCE = 100_000  # length of a string or list built by * or +
+from . import limits
+from .limits import MAX_DEPTH, MAX_RANGE, MAX_RENDERED, MAX_SEQUENCE
+
+__all__ = ["MAX_DEPTH", "MAX_RANGE", "MAX_RENDERED", "MAX_SEQUENCE", "BUILTIN_NAMES",
+           "FUNCTION_NAMES", "FrontdeskSandbox", "Usage", "compile_expression",
+           "compile_template", "environment", "forbidden", "is_template", "lone_expression",
+           "parse_expression", "parse_template", "usage_of"]
 
 BUILTIN_NAMES = frozenset({
     "settings", "today", "now", "state", "event", "actor", "instance", "done", "all_done",
@@ -33,45 +39,85 @@ FUNCTION_NAMES = frozenset({
     "done", "add_duration", "next_business_day", "business_days_between", "days_since",
 })
 
+# Template statements a playbook may not use: they need a template loader (there is none),
+# or they allow unbounded recursion or output that bypasses the output limit.
+_FORBIDDEN = {
+    nodes.Macro: "{% macro %}", nodes.CallBlock: "{% call %}", nodes.FilterBlock: "{% filter %}",
+    nodes.AssignBlock: "{% set %}...{% endset %}", nodes.Extends: "{% extends %}",
+    nodes.Include: "{% include %}", nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from ... import %}", nodes.Block: "{% block %}",
+}
+
 
 def _safe_range(*args: int) -> range:
+    limits.charge()
     result = range(*args)
     if len(result) > MAX_RANGE:
         raise SecurityError(f"range() of more than {MAX_RANGE} items is not allowed")
     return result
 
 
-def _sized(value: Any) -> Any:
-    if isinstance(value, str | list | tuple | bytes) and len(value) > MAX_SEQUENCE:
-        raise SecurityError(f"a value longer than {MAX_SEQUENCE} items is not allowed")
+def _finalize(value: Any) -> Any:
+    """Every ``{{ }}`` output passes here before ``str()``: refuse what would render too much."""
+    limits.charge_for(value)
+    if limits.size(value, MAX_RENDERED) > MAX_RENDERED:
+        raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
     return value
 
 
-class FrontdeskSandbox(SandboxedEnvironment):
-    """Jinja2's sandbox with size limits on ``*``, ``+`` and ``**``."""
+class FrontdeskSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox with every operator, call, attribute and filter charged to a
+    work budget and checked against the size limits of ``engine.limits`` before it runs."""
 
-    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "*":
-            for a, b in ((left, right), (right, left)):
-                if isinstance(a, str | list | tuple) and isinstance(b, int) and (
-                        len(a) * b > MAX_SEQUENCE):
-                    raise SecurityError("the result of '*' would be too large")
-        if operator_name == "**" and isinstance(right, int | float) and abs(right) > 100:
-            raise SecurityError("exponents above 100 are not allowed")
-        return _sized(super().call_binop(context, operator_name, left, right))
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+    intercepted_unops = frozenset({"+", "-"})
 
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        limits.check_binop(operator, left, right)
+        return limits.check_result(super().call_binop(context, operator, left, right),
+                                   f"the result of '{operator}'")
 
-# Arithmetic operators go through call_binop only when they are listed as intercepted.
-FrontdeskSandbox.intercepted_binops = frozenset({"*", "**", "+"})
+    def call_unop(self, context: Context, operator: str, arg: Any) -> Any:
+        limits.charge()
+        return super().call_unop(context, operator, arg)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        limits.charge()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        limits.charge()
+        return super().getitem(obj, argument)
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        args = limits.check_call(obj, args, kwargs)
+        return limits.check_result(super().call(context, obj, *args, **kwargs),
+                                   "the result of a call")
+
+    # Reached through nodes.EnvironmentAttribute, which _harden puts into every tree.
+    def fd_counted(self, items: Any) -> Iterator[Any]:
+        """The iterable of a ``{% for %}`` loop, one work unit per item."""
+        return limits.counted(items)
+
+    def fd_concat(self, items: list[Any]) -> str:
+        """The ``~`` operator, refused when its result would be too large."""
+        if limits.size(items) > MAX_SEQUENCE:
+            raise limits.too_large("the result of '~'")
+        return "".join(str(item) for item in items)
 
 
 @cache
 def environment() -> FrontdeskSandbox:
-    """The shared sandboxed environment (strict undefined, no default globals)."""
+    """The shared sandboxed environment (strict undefined, no default globals, no constant
+    folding so that validation never evaluates anything, every filter guarded)."""
     env = FrontdeskSandbox(undefined=StrictUndefined, autoescape=False,
-                           keep_trailing_newline=True)
+                           keep_trailing_newline=True, optimized=False, finalize=_finalize)
     env.globals.clear()
     env.globals["range"] = _safe_range
+    env.filters = {
+        name: limits.guard_filter(name, function,
+                                  getattr(function, "jinja_pass_arg", None) is not None)
+        for name, function in env.filters.items() if name not in limits.REMOVED_FILTERS}
     return env
 
 
@@ -100,21 +146,88 @@ def lone_expression(text: str) -> str | None:
     return inner.strip()
 
 
+def _parsed(parse: Callable[[], nodes.Node], source: str) -> Any:
+    try:
+        return parse()
+    except RecursionError:
+        raise TemplateSyntaxError(f"nested more than {MAX_DEPTH} levels deep", 1) from None
+
+
 def parse_expression(source: str) -> nodes.Expr:
     """Parse a bare expression (a guard); raises ``TemplateSyntaxError``."""
     env = environment()
-    parser = Parser(env, source, state="variable")
-    expr = parser.parse_expression()
-    if not parser.stream.eos:
-        token = parser.stream.current
-        raise TemplateSyntaxError(f"unexpected '{token.value}' after the expression",
-                                  token.lineno)
+
+    def parse() -> nodes.Expr:
+        parser = Parser(env, source, state="variable")
+        expr = parser.parse_expression()
+        if not parser.stream.eos:
+            token = parser.stream.current
+            raise TemplateSyntaxError(f"unexpected '{token.value}' after the expression",
+                                      token.lineno)
+        return expr
+
+    expr: nodes.Expr = _parsed(parse, source)
+    _check_tree(expr)
     return expr
 
 
 def parse_template(source: str) -> nodes.Template:
     """Parse a template; raises ``TemplateSyntaxError``."""
-    return environment().parse(source)
+    tree: nodes.Template = _parsed(lambda: environment().parse(source), source)
+    _check_tree(tree)
+    return tree
+
+
+def forbidden(tree: nodes.Node) -> list[tuple[int, str]]:
+    """``(line, message)`` for every statement of ``tree`` a playbook may not use."""
+    problems = []
+    for node in _walk(tree):
+        for kind, what in _FORBIDDEN.items():
+            if isinstance(node, kind):
+                problems.append((node.lineno, f"'{what}' is not allowed in playbook templates"))
+        if isinstance(node, nodes.For) and node.recursive:
+            problems.append((node.lineno, "a recursive '{% for %}' is not allowed in playbook "
+                                          "templates"))
+    return problems
+
+
+def _check_tree(tree: nodes.Node) -> None:
+    """Refuse a tree nested deeper than ``MAX_DEPTH`` (as a syntax error: its line is known)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise TemplateSyntaxError(f"nested more than {MAX_DEPTH} levels deep",
+                                      node.lineno or 1)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+
+
+def _harden(tree: nodes.Template) -> nodes.Template:
+    """Refuse forbidden statements, then route every ``{% for %}`` iterable and every ``~``
+    through the environment's counted versions (see ``FrontdeskSandbox.fd_*``)."""
+    problems = forbidden(tree)
+    if problems:
+        raise SecurityError(problems[0][1])
+    for node in list(_walk(tree)):
+        if isinstance(node, nodes.For):
+            iterable: Any = node.iter
+            node.iter = _call("fd_counted", [iterable], node.lineno)
+        for name, child in node.iter_fields():
+            if isinstance(child, nodes.Concat):
+                setattr(node, name, _concat(child))
+            elif isinstance(child, list):
+                setattr(node, name, [_concat(c) if isinstance(c, nodes.Concat) else c
+                                     for c in child])
+    return tree
+
+
+def _concat(node: nodes.Concat) -> nodes.Expr:
+    return _call("fd_concat", [nodes.List(node.nodes, lineno=node.lineno)], node.lineno)
+
+
+def _call(method: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+    return nodes.Call(nodes.EnvironmentAttribute(method, lineno=lineno), args, [], None, None,
+                      lineno=lineno)
 
 
 def usage_of(tree: nodes.Node) -> Usage:
@@ -149,12 +262,16 @@ def _walk(node: nodes.Node) -> Iterator[nodes.Node]:
 
 
 def compile_expression(source: str) -> Callable[..., Any]:
-    """Compile a guard expression once; call the result with the variables as keywords."""
-    return environment().compile_expression(source, undefined_to_none=False)
+    """Compile a guard expression once; call the result with the variables as keywords.
+
+    Like ``Environment.compile_expression`` (undefined stays undefined), on a hardened tree;
+    each call runs under a fresh work budget.
+    """
+    return expression_from_code(expression_code(source))
 
 
 def compile_template(source: str) -> Callable[[dict[str, Any]], str]:
-    """Compile a template once; the result renders a context to text within the size limit."""
+    """Compile a template once; the result renders a context to text within the limits."""
     return template_from_code(template_code(source))
 
 
@@ -164,39 +281,48 @@ def compile_template(source: str) -> Callable[[dict[str, Any]], str]:
 
 
 def expression_code(source: str) -> CodeType:
-    """The Python code ``compile_expression`` runs for ``source`` (see ``expression_from_code``)."""
-    env = environment()
+    """The Python code ``compile_expression`` runs for ``source``: the hardened tree of
+    ``result = <expression>`` (see ``expression_from_code``)."""
     expr = parse_expression(source)
-    expr.set_environment(env)
-    body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
-    return env.compile(nodes.Template(body, lineno=1))
+    body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)],
+                          lineno=1)
+    return environment().compile(_harden(body))
 
 
 def expression_from_code(code: CodeType) -> Callable[..., Any]:
     """The guard expression compiled to ``code``, as ``compile_expression`` returns it."""
     env = environment()
     template = env.template_class.from_code(env, code, env.make_globals(None), None)
-    return TemplateExpression(template, undefined_to_none=False)
+    expression = TemplateExpression(template, undefined_to_none=False)
+
+    def evaluate(**variables: Any) -> Any:
+        return limits.with_budget(lambda: expression(**variables))
+
+    return evaluate
 
 
 def template_code(source: str) -> CodeType:
-    """The Python code of the template ``source`` (see ``template_from_code``)."""
-    return environment().compile(source)
+    """The Python code of the hardened template ``source`` (see ``template_from_code``)."""
+    return environment().compile(_harden(parse_template(source)))
 
 
 def template_from_code(code: CodeType) -> Callable[[dict[str, Any]], str]:
-    """The template compiled to ``code``, rendering within the size limit."""
+    """The template compiled to ``code``, rendering within the size and work limits."""
     env = environment()
     template = env.template_class.from_code(env, code, env.make_globals(None), None)
 
-    def render(context: dict[str, Any]) -> str:
+    def generate(context: dict[str, Any]) -> str:
         parts: list[str] = []
         size = 0
         for chunk in template.generate(context):
             size += len(chunk)
             if size > MAX_RENDERED:
-                raise SecurityError(f"template output over {MAX_RENDERED} characters")
+                raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
             parts.append(chunk)
         return "".join(parts)
+
+    def render(context: dict[str, Any]) -> str:
+        text: str = limits.with_budget(lambda: generate(context))
+        return text
 
     return render

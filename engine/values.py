@@ -27,7 +27,37 @@ def convert(spec: FieldSpec, value: Any, *, tz: dt.tzinfo | None = None) -> Any:
     """
     converted = _convert_type(spec.type, value, tz)
     _check_constraints(spec, converted)
+    _check_storable(converted)
     return converted
+
+
+MAX_NESTING = 20  # lists and mappings inside a list value
+
+
+def _check_storable(value: Any, depth: int = 0) -> None:
+    """Refuse what a store cannot keep faithfully: NUL characters (PostgreSQL text refuses
+    them) and lists nested deeper than ``MAX_NESTING``."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("expected text without NUL characters")
+    elif isinstance(value, list | dict):
+        if depth >= MAX_NESTING:
+            raise ValueError(f"expected a list nested at most {MAX_NESTING} levels deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            _check_storable(key, depth + 1)
+            _check_storable(item, depth + 1)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("not finite")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
 
 
 def _convert_type(kind: str, value: Any, tz: dt.tzinfo | None) -> Any:
@@ -91,9 +121,10 @@ def _convert_type(kind: str, value: Any, tz: dt.tzinfo | None) -> Any:
             return value
         if text is not None:
             if text.startswith("["):
-                try:
-                    parsed = json.loads(text)
-                except ValueError:
+                try:  # JSON as the standard has it: no NaN or Infinity
+                    parsed = json.loads(text, parse_constant=_no_constant,
+                                        parse_float=_finite)
+                except (ValueError, RecursionError):
                     raise ValueError("expected a list: a,b,c or a JSON list") from None
                 if isinstance(parsed, list):
                     return parsed

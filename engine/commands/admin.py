@@ -49,7 +49,10 @@ def run_init(options: Options) -> int:
         practice.chmod(0o600)
         click.echo(f"created {practice}", err=True)
     store = _store(options)
-    store.close()
+    try:
+        store.audit_head()  # stores are created and migrated on first use: use it once
+    finally:
+        store.close()
     click.echo(f"store ready: {options.db_url}", err=True)
     click.echo(str(home))
     return ExitCode.OK

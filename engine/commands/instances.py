@@ -16,10 +16,11 @@ from ..service import Engine
 def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
     """``--set key=value`` pairs as a mapping (values stay text; the playbook types them)."""
     values: dict[str, str] = {}
-    for pair in pairs:
+    for number, pair in enumerate(pairs, 1):
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set expects key=value, got '{pair}'")
+        if not sep or not key.strip():  # the text itself may be a value (PHI): not echoed
+            raise UsageError(f"--set expects key=value; --set number {number} has "
+                             + ("no key" if sep else "no '='"))
         values[key.strip()] = value
     return values
 

@@ -48,7 +48,7 @@ def _code_files() -> list[Path]:
     from ..resources import data_dir
 
     files = [_PACKAGE / "model.py", _PACKAGE / "values.py", _PACKAGE / "sandbox.py",
-             _PACKAGE / "errors.py"]
+             _PACKAGE / "limits.py", _PACKAGE / "errors.py"]
     files += sorted((_PACKAGE / "loading").glob("*.py"))
     try:
         files += sorted(data_dir("schemas").glob("*.json"))

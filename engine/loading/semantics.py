@@ -375,6 +375,10 @@ class PlaybookChecker:
         except TemplateSyntaxError as exc:
             self._syntax(path, exc, "template")
             return
+        for line, message in sandbox.forbidden(tree):
+            location = self.source.at(path)
+            self.issues.append(Issue("error", "sandbox", message, Location(
+                location.path, location.line + max(line - 1, 0), location.col)))
         self._usage(path, sandbox.usage_of(tree))
 
     def value(self, path: JsonPath, value: Any) -> None:

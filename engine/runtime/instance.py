@@ -166,7 +166,11 @@ def plain(value: Any) -> Any:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
+        encoded = {str(k): _encode(v) for k, v in value.items()}
+        if len(encoded) == 1 and next(iter(encoded)).startswith("$"):
+            # a value's own {"$date": ...} must not read back as a tag (or crash the read)
+            return {"$dict": encoded}
+        return encoded
     if isinstance(value, list | tuple):
         return [_encode(v) for v in value]
     if isinstance(value, dt.datetime):
@@ -178,6 +182,8 @@ def _encode(value: Any) -> Any:
 
 def _decode(value: Any) -> Any:
     if isinstance(value, dict):
+        if len(value) == 1 and "$dict" in value:
+            return {k: _decode(v) for k, v in value["$dict"].items()}
         if len(value) == 1 and "$date" in value:
             return dt.date.fromisoformat(value["$date"])
         if len(value) == 1 and "$datetime" in value:

@@ -1,0 +1,326 @@
+"""Size and work limits for untrusted templates and guards, used by ``engine.sandbox``.
+
+A playbook may come from someone the practice has never met, so what its expressions may build
+is bounded *before* it is built: a string or list that would be too large is refused by
+estimating the result of ``*``, ``+``, ``%``, ``**``, string methods and filters from their
+operands, never by building it and measuring afterwards (a gigabyte string would already have
+been allocated). Work is bounded by a per-evaluation budget charged for every operation, call,
+filter and loop iteration. Every refusal is a ``SecurityError``, which the runtime turns into
+exit 5 naming the instance and event.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from jinja2.exceptions import SecurityError
+
+MAX_RENDERED = 100_000  # characters a template may render
+MAX_RANGE = 10_000  # items a range() may produce
+MAX_SEQUENCE = 100_000  # total size of any value built: characters plus items, nested included
+MAX_INT_BITS = 4_096  # integers above this many bits are refused (about 1,200 digits)
+MAX_EXPONENT = 100  # the right operand of **
+MAX_WORK = 1_000_000  # work units per evaluation (see Budget.charge)
+MAX_DEPTH = 64  # nesting of an expression's syntax tree
+
+# Filters that are about HTML or randomness, not about a practice's routines; a playbook that
+# uses one gets a located "no filter named" error at validation.
+REMOVED_FILTERS = frozenset({"tojson", "pprint", "urlize", "xmlattr", "random"})
+
+
+class LimitError(SecurityError):
+    """A value or an evaluation went over one of the limits above."""
+
+
+def too_large(what: str) -> LimitError:
+    return LimitError(f"{what} would be larger than {MAX_SEQUENCE} characters or items")
+
+
+# -- measuring ---------------------------------------------------------------------------------
+def size(value: Any, limit: int = MAX_SEQUENCE) -> int:
+    """The size of ``value``: characters of strings plus items of containers, nested included,
+    roughly a bound on ``len(str(value))``. Stops counting once over ``limit``."""
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            total += len(item)
+        elif isinstance(item, bool) or item is None:
+            total += 1
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 1
+        elif isinstance(item, dict):
+            total += 1
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 1
+            stack.extend(item)
+        else:
+            total += 1  # dates, numbers, functions, generators (never consumed here)
+    return total
+
+
+def check_result(value: Any, what: str) -> Any:
+    """``value`` when it is within the limits, else ``LimitError``."""
+    if isinstance(value, int) and not isinstance(value, bool) and (
+            value.bit_length() > MAX_INT_BITS):
+        raise LimitError(f"{what}: a number over {MAX_INT_BITS} bits is not allowed")
+    if size(value) > MAX_SEQUENCE:
+        raise too_large(what)
+    return value
+
+
+def _need(estimate: int, what: str) -> None:
+    if estimate > MAX_SEQUENCE:
+        raise too_large(what)
+
+
+# -- the work budget ---------------------------------------------------------------------------
+class Budget:
+    """Work units left for one evaluation of an expression or template."""
+
+    def __init__(self, units: int = MAX_WORK) -> None:
+        self.left = units
+
+    def charge(self, units: int = 1) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise LimitError(f"the evaluation needs more than {MAX_WORK} steps")
+
+
+_BUDGET: ContextVar[Budget | None] = ContextVar("frontdesk_budget", default=None)
+
+
+def charge(units: int = 1) -> None:
+    """Charge the running evaluation (no-op outside one, e.g. in tests of a filter)."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(units)
+
+
+def charge_for(value: Any) -> None:
+    """Charge one unit plus one per 100 characters or items of ``value``."""
+    charge(1 + size(value) // 100)
+
+
+def with_budget(run: Callable[[], Any]) -> Any:
+    """Run ``run`` with a fresh budget of ``MAX_WORK`` units."""
+    token = _BUDGET.set(Budget())
+    try:
+        return run()
+    finally:
+        _BUDGET.reset(token)
+
+
+def counted(items: Iterable[Any]) -> Iterator[Any]:
+    """``items`` charging one unit per item (the iterable of every ``{% for %}``)."""
+    for item in items:
+        charge()
+        yield item
+
+
+def bounded_list(items: Iterable[Any], what: str) -> list[Any]:
+    """``items`` as a list, refused once it holds more than ``MAX_SEQUENCE`` items."""
+    if isinstance(items, list | tuple):
+        return list(items)
+    result = []
+    for item in items:
+        charge()
+        result.append(item)
+        if len(result) > MAX_SEQUENCE:
+            raise too_large(what)
+    return result
+
+
+# -- formatting --------------------------------------------------------------------------------
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)", re.S)
+_NUMBERS = re.compile(r"\d+")
+
+
+def format_estimate(template: str, values: Iterable[Any], style: str) -> int:
+    """A bound on the length of ``template % values`` (``style='%'``) or
+    ``template.format(*values)`` (``style='{'``); refuses ``*`` widths and nested fields."""
+    fields = 0
+    widths = 0
+    if style == "%":
+        for match in _PERCENT.finditer(template):
+            if match.group(3) == "%":
+                continue
+            if "*" in (match.group(1), match.group(2)):
+                raise LimitError("'*' widths in a format are not allowed")
+            fields += 1
+            widths += sum(int(n) for n in (match.group(1), match.group(2)) if n)
+    else:
+        for _literal, name, spec, _conversion in string.Formatter().parse(template):
+            if name is None:
+                continue
+            if spec and "{" in spec:
+                raise LimitError("nested fields in a format are not allowed")
+            fields += 1
+            widths += sum(int(n) for n in _NUMBERS.findall(spec or "")[:2])
+    largest = max((size(v) for v in values), default=0)
+    return len(template) + fields * largest + widths
+
+
+def _values_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    values = list(args) + list(kwargs.values())
+    for value in list(values):
+        if isinstance(value, tuple | list):
+            values.extend(value)
+        elif isinstance(value, dict):
+            values.extend(value.values())
+    return values
+
+
+# -- operators ---------------------------------------------------------------------------------
+def check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse ``left <operator> right`` when its result would be over the limits."""
+    charge()
+    numbers = (int, float)
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                _need(size(seq) * max(times, 0), "the result of '*'")
+        if isinstance(left, int) and isinstance(right, int):
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise LimitError(f"the result of '*' would be over {MAX_INT_BITS} bits")
+    elif operator == "**":
+        if isinstance(left, numbers) and isinstance(right, numbers):
+            if abs(right) > MAX_EXPONENT:
+                raise LimitError(f"exponents above {MAX_EXPONENT} are not allowed")
+            if isinstance(left, int) and isinstance(right, int) and right > 0 and (
+                    left.bit_length() * right > MAX_INT_BITS):
+                raise LimitError(f"the result of '**' would be over {MAX_INT_BITS} bits")
+    elif operator == "+":
+        if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+            _need(size(left) + size(right), "the result of '+'")
+    elif operator == "%" and isinstance(left, str):
+        values = right if isinstance(right, tuple) else (right,)
+        values = tuple(right.values()) if isinstance(right, dict) else values
+        _need(format_estimate(left, values, "%"), "the result of '%'")
+
+
+# -- calls: string methods ---------------------------------------------------------------------
+_SHRINKING = frozenset({
+    "capitalize", "casefold", "count", "encode", "endswith", "find", "index", "isalnum",
+    "isalpha", "isascii", "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric",
+    "isprintable", "isspace", "istitle", "isupper", "lower", "lstrip", "partition",
+    "removeprefix", "removesuffix", "rfind", "rindex", "rpartition", "rsplit", "rstrip", "split",
+    "splitlines", "startswith", "strip", "swapcase", "title", "upper", "decode", "hex",
+})
+
+
+def _replace_estimate(text: str | bytes, old: Any, new: Any, count: Any = -1) -> int:
+    old_len = len(old) if isinstance(old, str | bytes) else 1
+    hits = len(text) + 1 if old_len == 0 else len(text) // old_len
+    if isinstance(count, int) and count >= 0:
+        hits = min(hits, count)
+    return len(text) + hits * (len(new) if isinstance(new, str | bytes) else 1)
+
+
+def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """Refuse a call whose result would be over the limits; returns the (possibly
+    materialised) positional arguments to call with."""
+    charge_for(args)
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SEQUENCE:
+            raise LimitError(f"a number above {MAX_SEQUENCE} is not allowed as an argument")
+    bound = getattr(obj, "__wrapped__", obj)  # str.format comes wrapped by the sandbox
+    owner = getattr(bound, "__self__", None)
+    if not isinstance(owner, str | bytes):
+        return args
+    name = getattr(bound, "__name__", "")
+    what = f"the result of '.{name}()'"
+    if name in _SHRINKING:
+        return args
+    if name in ("center", "ljust", "rjust", "zfill"):
+        width = args[0] if args and isinstance(args[0], int) else 0
+        _need(max(len(owner), width), what)
+    elif name == "expandtabs":
+        tab = args[0] if args and isinstance(args[0], int) else kwargs.get("tabsize", 8)
+        _need(len(owner) * max(int(tab), 1), what)
+    elif name == "replace":
+        _need(_replace_estimate(owner, *args, **kwargs), what)
+    elif name == "join":
+        items = bounded_list(args[0], what) if args else []
+        _need(size(items) + len(items) * len(owner), what)
+        return (items, *args[1:])
+    elif name in ("format", "format_map") and isinstance(owner, str):
+        values = _values_of(args, kwargs)
+        _need(format_estimate(owner, values, "{"), what)
+    else:
+        raise LimitError(f"the string method '{name}' is not allowed")
+    return args
+
+
+# -- filters -----------------------------------------------------------------------------------
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str,
+         default: Any) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
+def _filter_estimate(name: str, value: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> int:
+    """A bound on the size of what filter ``name`` returns for ``value`` and its arguments."""
+    if name == "center":
+        width = _arg(args, kwargs, 0, "width", 80)
+        return max(size(value), width if isinstance(width, int) else 0)
+    if name == "indent":
+        width = _arg(args, kwargs, 0, "width", 4)
+        per_line = len(width) if isinstance(width, str) else int(width or 0)
+        lines = str(value).count("\n") + 2 if isinstance(value, str) else 2
+        return size(value) + lines * per_line
+    if name == "wordwrap":
+        width = max(int(_arg(args, kwargs, 0, "width", 79) or 1), 1)
+        wrap = _arg(args, kwargs, 2, "wrapstring", "\n")
+        return size(value) + (size(value) // width + 1) * len(str(wrap or "\n"))
+    if name == "replace" and isinstance(value, str):
+        return _replace_estimate(value, *args, **kwargs)
+    if name == "format" and isinstance(value, str):
+        return format_estimate(value, _values_of(args, kwargs), "%")
+    if name in ("batch", "slice"):
+        count = _arg(args, kwargs, 0, "linecount" if name == "batch" else "slices", 1)
+        return size(value) + (count if isinstance(count, int) else 0)
+    if name == "truncate":
+        end = _arg(args, kwargs, 2, "end", "...")
+        return min(size(value), MAX_SEQUENCE) + len(str(end))
+    return 0
+
+
+def guard_filter(name: str, function: Callable[..., Any],
+                 pass_arg: bool) -> Callable[..., Any]:
+    """``function`` (a Jinja2 filter) with its result size estimated before it runs, its work
+    charged and its result checked."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        lead, rest = (args[:1], args[1:]) if pass_arg else ((), args)
+        if not rest:
+            return function(*args, **kwargs)
+        value, extra = rest[0], rest[1:]
+        charge_for(value)
+        for item in (*extra, *kwargs.values()):
+            if isinstance(item, int) and not isinstance(item, bool) and (
+                    abs(item) > MAX_SEQUENCE):
+                raise LimitError(f"filter '{name}': a number above {MAX_SEQUENCE} is not "
+                                 "allowed as an argument")
+        if name == "join":
+            value = bounded_list(value, f"filter '{name}'")
+            separator = str(_arg(extra, kwargs, 0, "d", ""))
+            _need(size(value) + len(value) * len(separator), f"the result of filter '{name}'")
+        else:
+            _need(_filter_estimate(name, value, extra, kwargs), f"the result of filter '{name}'")
+        return check_result(function(*lead, value, *extra, **kwargs),
+                            f"the result of filter '{name}'")
+
+    guarded.__name__ = getattr(function, "__name__", name)
+    guarded.__doc__ = getattr(function, "__doc__", None)
+    guarded.__dict__.update(getattr(function, "__dict__", {}))  # keeps jinja_pass_arg
+    return guarded
