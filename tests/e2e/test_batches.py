@@ -13,7 +13,7 @@ from engine.service import BATCH, Engine
 from engine.settings import Options
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
 COUNT = BATCH * 2 + 7  # three batches, the last one partial
 

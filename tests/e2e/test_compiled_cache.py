@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
 HEAVY = ("yaml", "jsonschema", "jinja2", "transitions")
 PROBE = f"""\

@@ -19,7 +19,7 @@ from engine.service import Engine
 from engine.settings import Options
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
 WORKERS, EVENTS, INSTANCES = 8, 200, 50
 WORKER = Path(__file__).with_name("concurrency_worker.py")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PostgresServer, dump_postgres, dump_sqlite, free_port, frontdesk_argv
+from frontdesk_testing import PostgresServer, dump_postgres, dump_sqlite, free_port, frontdesk_argv
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -9,7 +9,7 @@ from engine.service import Engine
 from engine.settings import Options
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
 ROUNDS = 20
 TARGET = {"e1": "b", "e2": "c"}

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import database_name
+from frontdesk_testing import database_name
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
 INSTANCE_KEYS = ["id", "playbook", "version", "subject", "state", "status", "outcome", "vars",
                  "tasks", "started_at", "updated_at"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
 RECORDS = Path(__file__).resolve().parents[1] / "playbooks" / "packs" / "records.yaml"
 

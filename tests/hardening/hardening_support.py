@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
 REPO = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = 512 * 1024 * 1024  # address space of one frontdesk process (it needs ~150 MB)

@@ -34,7 +34,7 @@ from engine.settings import Options
 from engine.store import Store, open_store
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
     from .conftest import Figures
 

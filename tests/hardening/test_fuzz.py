@@ -34,7 +34,7 @@ from engine.loading import catalog as catalog_module
 from engine.loading.yamlsource import parse_text
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
     from .conftest import Figures
 

@@ -25,7 +25,7 @@ from engine.service import Engine
 from engine.settings import Options
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
     from .conftest import Figures
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from hardening_support import clean_stderr_problems, run_in_process
 
 if TYPE_CHECKING:
-    from conftest import Frontdesk
+    from frontdesk_testing import Frontdesk
 
     from .conftest import Figures
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import frontdesk_argv
+from frontdesk_testing import frontdesk_argv
 
 from engine.errors import RefusedError
 from engine.model import FieldSpec

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import dump_postgres
+from frontdesk_testing import dump_postgres
 
 from engine import audit
 from engine.errors import ConflictError, ExitCode, NotFoundError, StoreUnavailableError
