@@ -30,7 +30,7 @@ from hardening_support import LOCATED, REPO, clean_stderr_problems, run_in_proce
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.loading import catalog as catalog_module
+from engine.loading import loader as loader_module
 from engine.loading.yamlsource import parse_text
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def corpus() -> list[Any]:
 def cached_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     """``validate`` parses every playbook of the search path on every run; the shipped ones
     never change, so their parse is memoised by content (the fuzzed file is always parsed)."""
-    real = catalog_module.parse_playbook_file
+    real = loader_module.parse_playbook_file
     memo: dict[tuple[str, str], Any] = {}
 
     def parse(path: Path, display: str | None = None) -> Any:
@@ -82,7 +82,8 @@ def cached_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
         cached = memo[key]  # a new object, so validating it never changes the memo
         return dataclasses.replace(cached, issues=list(cached.issues))
 
-    monkeypatch.setattr(catalog_module, "parse_playbook_file", parse)
+    monkeypatch.setattr(loader_module, "parse_playbook_file", parse)  # the catalog imports it
+    # when it scans, so the memo serves every scan
 
 
 # -- mutations -------------------------------------------------------------------------------
