@@ -42,6 +42,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(line)
 
 
+# -- stores -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def store_kind() -> str:
+    """These tests work on the SQLite file itself (tampering, file modes, every file written
+    outside the store), so ``make_frontdesk`` gives them SQLite; the crash harness names its
+    stores itself (``crash_store_url``), PostgreSQL among them."""
+    return "sqlite"
+
+
 # -- the store the crash harness runs on ---------------------------------------------------
 # Everything the harness checks goes through the CLI (audit verify/export, show --json,
 # list --json), so the store kind only decides the URL.

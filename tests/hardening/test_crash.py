@@ -310,8 +310,8 @@ def test_replay_check_sees_a_lost_or_doubled_change(tmp_path: Path,
 
     fd = make_frontdesk(tmp_path / "replay")
     (fd.playbooks / "crash.yaml").write_text(CRASH_PLAYBOOK, "utf-8")
-    url = f"sqlite:///{fd.db}"
-    engine = Engine(Options(playbooks=(str(fd.playbooks),), env=fd.env()))
+    url = f"sqlite:///{fd.db}"  # the checker is store-agnostic; its test edits a SQLite file
+    engine = Engine(Options(playbooks=(str(fd.playbooks),), db=url, env=fd.env()))
     try:
         inst = engine.start("crash", {"client": "Ann"}, fd.user)
     finally:
