@@ -14,7 +14,7 @@ so instances have histories of different lengths.
 
 Built stores are cached under ``<cache>/<spec>-<code version>/`` where the code version hashes
 the sources that decide what a store holds (store, runtime, model, audit, the shipped playbooks
-and this file), so a change to any of them rebuilds.
+and the builder functions of this file), so a change to any of them rebuilds.
 
 ``python -m bench.fixtures 1000 10000 100000 audit:1000000`` builds (or finds) those stores
 and prints what each holds and how long it took to build.
@@ -98,10 +98,19 @@ class Built:
         return f"{self.home.name}: {counts} ({how} in {self.seconds:.1f} s)"
 
     def copy_to(self, dest: Path) -> Path:
-        """A private copy of this home (for commands that change the store)."""
+        """A private copy of this home (for commands that change the store), flushed to disk
+        so that a timed command's first fsync does not write back the whole copy."""
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(self.home, dest, ignore=shutil.ignore_patterns("build.txt"))
+        # without the builder's model cache: every copy starts cold, the figures warm it
+        shutil.copytree(self.home, dest, ignore=shutil.ignore_patterns("build.txt", "cache"))
+        for path in dest.rglob("*"):
+            if path.is_file():
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
         return dest
 
 
@@ -113,12 +122,23 @@ def code_version() -> str:
     engine = REPO / "engine"
     files = sorted([*(engine / "store").rglob("*.py"), *(engine / "runtime").rglob("*.py"),
                     *(engine / p for p in ("audit.py", "model.py", "values.py", "sandbox.py")),
-                    engine / "loading" / "build.py", *(REPO / "playbooks").glob("*.yaml"),
-                    Path(__file__)])
+                    engine / "loading" / "build.py", *(REPO / "playbooks").glob("*.yaml")])
     for path in files:
         digest.update(str(path.relative_to(REPO)).encode())
         digest.update(path.read_bytes())
+    digest.update(_builder_source().encode())
     return digest.hexdigest()[:12]
+
+
+def _builder_source() -> str:
+    """The source of what decides a store's contents in this file (not of the helpers around
+    it, so that changing how a store is copied or reported rebuilds nothing)."""
+    import inspect
+
+    parts = [inspect.getsource(f) for f in (base_time, inputs_for, _plan, build_store,
+                                            build_audit, StoreSpec, AuditSpec)]
+    parts += [repr((SHIPPED, TIMEZONE, PRACTICE, BASE_TEXT, ACTOR, BATCH, INTAKE_STEPS))]
+    return "\n".join(parts)
 
 
 def default_cache() -> Path:

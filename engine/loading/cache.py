@@ -99,8 +99,8 @@ class DiskCache:
         if self._usable is not None and (self._usable or not create):
             return self._usable
         folder = self.folder
-        if folder is None:
-            self._usable = False
+        if folder is None or not hasattr(os, "geteuid"):
+            self._usable = False  # no owner to check (Windows): no cache rather than trust it
             return False
         try:
             info = os.lstat(folder)
