@@ -58,11 +58,12 @@ def sample(spec: FieldSpec, today: dt.date) -> Any:
             }.get(spec.type, "ok")
 
 
-def today_rss(home: Path) -> tuple[int, int]:
-    """Exit code and peak RSS (KiB) of one ``frontdesk today --everyone`` process."""
-    result = subprocess.run([sys.executable, "-c", RSS_SCRIPT, "--home", str(home), "today",
-                             "--everyone", "--format", "json"], capture_output=True, text=True,
-                            timeout=300, check=False)
+def today_rss(home: Path, day: dt.date) -> tuple[int, int]:
+    """Exit code and peak RSS (KiB) of one ``frontdesk today --everyone`` process at the end
+    of the simulated ``day``."""
+    result = subprocess.run([sys.executable, "-c", RSS_SCRIPT, "--home", str(home),
+                             "--now", f"{day}T17:00", "today", "--everyone", "--format", "json"],
+                            capture_output=True, text=True, timeout=300, check=False)
     code, rss = result.stderr.splitlines()[-1].split()
     return int(code), int(rss)
 
@@ -98,7 +99,7 @@ def test_a_year_of_a_busy_practice(tmp_path: Path, capsys: pytest.CaptureFixture
                 except RefusedError:
                     counts["refused"] += 1
             if day_index in RSS_AT:
-                code, kib = today_rss(home)
+                code, kib = today_rss(home, day)
                 assert code == 0
                 rss.append((day_index, len(engine.store.list_instances(status="open")), kib))
     finally:
