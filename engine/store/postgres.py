@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import Any
 
 from ..errors import ConflictError, StoreUnavailableError
 from .sql import Connection, Dialect, SqlStore
@@ -101,19 +101,6 @@ class PostgresStore(SqlStore):
     @property
     def where(self) -> str:
         return describe_url(self.url)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
 
     # -- connections ---------------------------------------------------------------------
     @contextmanager

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from .. import audit
 from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError
@@ -375,6 +375,7 @@ class SqlStore:
     """
 
     dialect_info: Dialect
+    _conn: Any = None  # the store's one connection, opened by ``_connection()``
     read_begin = "BEGIN"
     write_begin = "BEGIN"
     _block_kind: str | None = None  # "read" or "write" while a block is open
@@ -386,6 +387,20 @@ class SqlStore:
 
     def _connection(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store's connection (the next use opens a new one)."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
 
     @contextmanager
     def _block(self, kind: str, begin: str, end: str) -> Iterator[Any]:

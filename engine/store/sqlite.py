@@ -19,7 +19,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Self
 
 from ..errors import ConflictError, FrontdeskError, StoreUnavailableError
 from .sql import Connection, Dialect, SqlStore
@@ -94,20 +93,6 @@ class SQLiteStore(SqlStore):
     @property
     def where(self) -> str:
         return f"SQLite file {self.path}"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the store's connection (the next use opens a new one)."""
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
 
     # -- connections ---------------------------------------------------------------------
     def _create_file(self) -> None:
