@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from frontdesk_testing import (
-    NY_PRACTICE,
-    RUNTIME_PLAYBOOKS,
     Frontdesk,
     PostgresServer,
     free_port,
     frontdesk_argv,
+    frontdesk_factory,
     postgres_bin_dir,
 )
 
@@ -61,21 +60,9 @@ def make_frontdesk(tmp_path_factory: pytest.TempPathFactory, store_kind: str,
                    request: pytest.FixtureRequest) -> Callable[..., Frontdesk]:
     """A factory: a fresh home (New York practice.yaml), a copy of the runtime playbooks
     under ``root`` and a fresh store of the session's ``store_kind``."""
-    argv = tuple(frontdesk_argv())
-    pycache = tmp_path_factory.mktemp("pycache")
     server: PostgresServer | None = (request.getfixturevalue("postgres")
                                      if store_kind == "postgresql" else None)
-
-    def make(root: Path, practice: str = NY_PRACTICE) -> Frontdesk:
-        home = root / "home"
-        home.mkdir(parents=True)
-        (home / "practice.yaml").write_text(practice, "utf-8")
-        playbooks = root / "playbooks"
-        shutil.copytree(RUNTIME_PLAYBOOKS, playbooks)
-        return Frontdesk(home, playbooks, argv, pycache=pycache,
-                         db_url=server.database() if server else None)
-
-    return make
+    return frontdesk_factory(tmp_path_factory.mktemp("pycache"), server)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,3 +213,21 @@ class Frontdesk:
 
     def dump(self) -> dict[str, Any]:
         return dump_postgres(self.db_url) if self.db_url else dump_sqlite(self.db)
+
+
+def frontdesk_factory(pycache: Path, server: PostgresServer | None) -> Callable[..., Frontdesk]:
+    """``make(root)``: a fresh home under ``root`` (``practice.yaml``, New York by default), a
+    copy of the runtime playbooks and a fresh store: a new database on ``server``, or the home's
+    SQLite file when ``server`` is None."""
+    argv = tuple(frontdesk_argv())
+
+    def make(root: Path, practice: str = NY_PRACTICE) -> Frontdesk:
+        home = root / "home"
+        home.mkdir(parents=True)
+        (home / "practice.yaml").write_text(practice, "utf-8")
+        playbooks = root / "playbooks"
+        shutil.copytree(RUNTIME_PLAYBOOKS, playbooks)
+        return Frontdesk(home, playbooks, argv, pycache=pycache,
+                         db_url=server.database() if server else None)
+
+    return make

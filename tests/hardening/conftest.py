@@ -8,12 +8,13 @@ show them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from frontdesk_testing import Frontdesk, frontdesk_factory
 
 
 @dataclass
@@ -44,11 +45,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 # -- stores -----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def store_kind() -> str:
+def make_frontdesk(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Frontdesk]:
     """These tests work on the SQLite file itself (tampering, file modes, every file written
-    outside the store), so ``make_frontdesk`` gives them SQLite; the crash harness names its
-    stores itself (``crash_store_url``), PostgreSQL among them."""
-    return "sqlite"
+    outside the store), so their factory always gives SQLite; the crash harness names its
+    stores itself (``crash_store_url``), PostgreSQL among them.
+
+    A fixture of its own, not an override of ``store_kind``: pytest caches the session-scoped
+    root ``make_frontdesk`` once, so after a PostgreSQL-parametrized test elsewhere an override
+    of its parameter alone would still hand these tests the PostgreSQL factory."""
+    return frontdesk_factory(tmp_path_factory.mktemp("pycache"), None)
 
 
 # -- the store the crash harness runs on ---------------------------------------------------
