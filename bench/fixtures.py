@@ -312,8 +312,7 @@ def build_store(home: Path, spec: StoreSpec) -> None:
 
 def build_audit(home: Path, spec: AuditSpec) -> None:
     """An audit log of ``spec.records`` records shaped like real ones, through ``Txn.apply``."""
-    import dataclasses
-
+    from engine import lazy_dataclasses
     from engine.runtime import step
     from engine.runtime.instance import Change
 
@@ -329,9 +328,9 @@ def build_audit(home: Path, spec: AuditSpec) -> None:
     made = 0
     while made < spec.records:
         count = min(10_000, spec.records - made)
-        drafts = [dataclasses.replace(templates[(made + k) % len(templates)],
-                                      instance=f"a{(made + k) // 8:07d}",
-                                      at=base + dt.timedelta(seconds=made + k))
+        drafts = [lazy_dataclasses.replace(templates[(made + k) % len(templates)],
+                                           instance=f"a{(made + k) // 8:07d}",
+                                           at=base + dt.timedelta(seconds=made + k))
                   for k in range(count)]
         with store.transaction() as txn:
             txn.apply(Change(audit=drafts))

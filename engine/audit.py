@@ -12,10 +12,10 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
 from .errors import AuditBrokenError
+from .lazy_dataclasses import lazy_dataclass
 from .runtime.instance import AuditDraft, plain
 
 GENESIS = "0" * 64
@@ -32,6 +32,7 @@ _KEYS = frozenset(RECORD_KEYS)
 # encoder on every call; this one is built once and encodes exactly the same text.
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _sha256 = hashlib.sha256
+_string = json.encoder.encode_basestring  # what the encoder writes a str as (ensure_ascii=False)
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -47,23 +48,58 @@ def format_at(at: dt.datetime) -> str:
     """An aware datetime as the record's UTC ``at`` text, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"audit time {at.isoformat()} has no time zone")
-    return at.astimezone(dt.UTC).strftime(_AT_FORMAT)
+    return at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def data_text(data: Any) -> str:
     """A record's ``data`` as the compact JSON text stored in the table and written to CSV."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical(data)
+
+
+def _scalar(value: Any) -> str:
+    """``value`` as the canonical encoder writes it (the fast cases, else the encoder)."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    return _canonical(value)
+
+
+def _canonical_record(record: dict[str, Any], data: str) -> str:
+    """``_canonical(record)`` for a record without ``hash`` whose ``data`` encodes to ``data``,
+    written key by key in sorted order so the data is encoded once for the hash and the row."""
+    s = _scalar
+    return (f'{{"action":{s(record["action"])},"actor":{s(record["actor"])},'
+            f'"at":{s(record["at"])},"data":{data},"event":{s(record["event"])},'
+            f'"from":{s(record["from"])},"instance":{s(record["instance"])},'
+            f'"playbook":{s(record["playbook"])},"prev":{s(record["prev"])},'
+            f'"seq":{s(record["seq"])},"to":{s(record["to"])},'
+            f'"version":{s(record["version"])}}}')
 
 
 def chain(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str) -> list[dict[str, Any]]:
     """Number, link and hash ``drafts`` after the chain head ``(last_seq, last_hash)``."""
-    records: list[dict[str, Any]] = []
+    return [record for record, _ in chain_with_data(drafts, last_seq, last_hash)]
+
+
+def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int,
+                    last_hash: str) -> list[tuple[dict[str, Any], str]]:
+    """:func:`chain`, each record paired with its ``data`` as :func:`data_text` (what the
+    store writes), encoded once for both the hash and the row."""
+    records: list[tuple[dict[str, Any], str]] = []
     seq, prev = last_seq, last_hash
+    at: dt.datetime | None = None
+    at_text = ""
     for draft in drafts:
         seq += 1
+        if draft.at is not at:  # the drafts of one step share one time
+            at, at_text = draft.at, format_at(draft.at)
         record: dict[str, Any] = {
             "seq": seq,
-            "at": format_at(draft.at),
+            "at": at_text,
             "instance": draft.instance,
             "playbook": draft.playbook,
             "version": draft.version,
@@ -75,12 +111,14 @@ def chain(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str) -> list[d
             "data": plain(draft.data),
             "prev": prev,
         }
-        record["hash"] = prev = record_hash(record)
-        records.append(record)
+        data = _canonical(record["data"])
+        text = _canonical_record(record, data)
+        record["hash"] = prev = _sha256(text.encode("utf-8")).hexdigest()
+        records.append((record, data))
     return records
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class VerifyResult:
     """The outcome of :func:`verify`; ``count``/``last_*`` describe the records that checked out."""
 

@@ -61,8 +61,17 @@ class _Group(click.Group):
     group_class = type  # subgroups are _Group too
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: what ``click.version_option`` prints, without its translation lookups
+    (gettext searches for catalogues, and imports ``locale``, at every start)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"frontdesk, version {__version__}")
+        ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="frontdesk")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and exit.")
 @click.option("--home", metavar="DIR", help="Home folder (practice.yaml, default store).")
 @click.option("--db", metavar="URL", help="Store URL: sqlite:///FILE or postgresql://...")
 @click.option("--now", metavar="ISO-8601", help="Simulated clock for this command.")

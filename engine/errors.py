@@ -8,8 +8,9 @@ This module imports nothing of the project.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import IntEnum
+
+from .lazy_dataclasses import lazy_dataclass
 
 
 class ExitCode(IntEnum):
@@ -26,7 +27,7 @@ class ExitCode(IntEnum):
     STORE_UNAVAILABLE = 8
 
 
-@dataclass(frozen=True, order=True)
+@lazy_dataclass(frozen=True, order=True)
 class Location:
     """A 1-based line and column in a named source file."""
 
@@ -38,7 +39,7 @@ class Location:
         return f"{self.path}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Issue:
     """One problem found while loading or validating a file."""
 

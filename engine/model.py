@@ -7,14 +7,16 @@ runtime compiles them. This module imports nothing of the project.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from .lazy_dataclasses import lazy_dataclass
 
 FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "list")
 ALL_TASKS_DONE = "all_tasks_done"
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class FieldSpec:
     """A typed variable an input, an event or a task completion supplies."""
 
@@ -30,7 +32,7 @@ class FieldSpec:
     has_default: bool = False
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Offset:
     """A moment relative to entering a state or to a date variable.
 
@@ -43,7 +45,7 @@ class Offset:
     from_var: str | None = None
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class TaskSpec:
     """Human work created when an instance enters a state."""
 
@@ -58,7 +60,7 @@ class TaskSpec:
     description: str | None = None
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Timer:
     """Fires ``event`` as actor ``system`` once, on the first tick at or after its due time."""
 
@@ -66,23 +68,23 @@ class Timer:
     offset: Offset
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class SetAction:
     values: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class TaskAction:
     task: TaskSpec
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class StartAction:
     playbook: str
     with_: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class MessageAction:
     to: str
     subject: str
@@ -92,7 +94,7 @@ class MessageAction:
 Action = SetAction | TaskAction | StartAction | MessageAction
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Transition:
     """One way an event may move an instance; ``to`` None is an internal transition."""
 
@@ -106,13 +108,13 @@ class Transition:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class ChoiceRule:
     to: str
     when: str | None = None
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class State:
     name: str
     title: str | None = None
@@ -130,7 +132,7 @@ class State:
         return bool(self.choose)
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Playbook:
     """One validated playbook: a routine declared as a state machine."""
 
@@ -165,7 +167,7 @@ class Playbook:
         return found
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Person:
     """Someone who may act: an id from practice.yaml, a display name and roles."""
 
@@ -174,7 +176,7 @@ class Person:
     roles: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Tailoring:
     """A practice's overrides of one playbook, without editing it."""
 
@@ -184,7 +186,7 @@ class Tailoring:
     disabled_tasks: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Practice:
     """The practice config: name, time zone, business calendar, people, tailoring."""
 

@@ -10,19 +10,19 @@ forbidden statements) and by the runtime (compiled once, then evaluated).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from types import CodeType
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
-from jinja2.environment import TemplateExpression
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.parser import Parser
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import limits
+from .lazy_dataclasses import lazy_dataclass
 from .limits import MAX_DEPTH, MAX_RANGE, MAX_RENDERED, MAX_SEQUENCE
 
 __all__ = ["MAX_DEPTH", "MAX_RANGE", "MAX_RENDERED", "MAX_SEQUENCE", "BUILTIN_NAMES",
@@ -121,7 +121,7 @@ def environment() -> FrontdeskSandbox:
     return env
 
 
-@dataclass
+@lazy_dataclass()
 class Usage:
     """What an expression or template refers to."""
 
@@ -289,14 +289,36 @@ def expression_code(source: str) -> CodeType:
     return environment().compile(_harden(body))
 
 
-def expression_from_code(code: CodeType) -> Callable[..., Any]:
-    """The guard expression compiled to ``code``, as ``compile_expression`` returns it."""
+def _loaded(code: CodeType) -> tuple[Callable[[Context], Iterator[str]],
+                                     Callable[[dict[str, Any]], Context]]:
+    """The render function of the template compiled to ``code`` and a maker of its contexts.
+
+    What ``Template.new_context`` does, less the work per call: the globals (``range``) are
+    copied out of their ChainMap once rather than walked on every evaluation, and the
+    variables are copied once (``TemplateExpression`` copies them twice)."""
     env = environment()
     template = env.template_class.from_code(env, code, env.make_globals(None), None)
-    expression = TemplateExpression(template, undefined_to_none=False)
+    globals_ = dict(template.globals)
+    context_class, name, blocks = env.context_class, template.name, template.blocks
+
+    def context(variables: dict[str, Any]) -> Context:
+        return context_class(env, {**globals_, **variables}, name, blocks, globals_)
+
+    return template.root_render_func, context
+
+
+def expression_from_code(code: CodeType) -> Callable[..., Any]:
+    """The guard expression compiled to ``code``, as ``compile_expression`` returns it."""
+    root, make_context = _loaded(code)
+
+    def run(variables: dict[str, Any]) -> Any:
+        context = make_context(variables)
+        for _ in root(context):
+            pass
+        return context.vars["result"]
 
     def evaluate(**variables: Any) -> Any:
-        return limits.with_budget(lambda: expression(**variables))
+        return limits.with_budget(lambda: run(variables))
 
     return evaluate
 
@@ -308,13 +330,12 @@ def template_code(source: str) -> CodeType:
 
 def template_from_code(code: CodeType) -> Callable[[dict[str, Any]], str]:
     """The template compiled to ``code``, rendering within the size and work limits."""
-    env = environment()
-    template = env.template_class.from_code(env, code, env.make_globals(None), None)
+    root, make_context = _loaded(code)
 
     def generate(context: dict[str, Any]) -> str:
         parts: list[str] = []
         size = 0
-        for chunk in template.generate(context):
+        for chunk in root(make_context(context)):
             size += len(chunk)
             if size > MAX_RENDERED:
                 raise limits.LimitError(f"template output over {MAX_RENDERED} characters")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from .errors import FrontdeskError, Issue, Location, RefusedError
+from .lazy_dataclasses import lazy_dataclass
 from .loading.schema import schema_issues
 from .loading.yamlsource import JsonPath, YamlDocument, load_file
 from .runtime.clock import FixedClock
@@ -25,7 +26,7 @@ from .settings import Options
 SCENARIO_ACTOR = "scenario"
 
 
-@dataclass
+@lazy_dataclass()
 class ScenarioResult:
     name: str
     passed: bool
@@ -41,7 +42,7 @@ class StepFailed(Exception):
         self.message = message
 
 
-@dataclass
+@lazy_dataclass()
 class _Scenario:
     document: YamlDocument
     name: str

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConflictError, FrontdeskError, InvalidError, NotFoundError, RefusedError
+from .lazy_dataclasses import lazy_dataclass
 from .loading.cache import DiskCache, content_hash
 from .model import Playbook, Practice
 from .runtime.calendar import BusinessCalendar, calendar_key, package_holidays
@@ -70,7 +71,7 @@ def new_instance_id() -> str:
     return secrets.token_hex(5)
 
 
-@dataclass
+@lazy_dataclass()
 class TickResult:
     """What one ``tick`` did."""
 
@@ -79,7 +80,7 @@ class TickResult:
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
 
 
-@dataclass
+@lazy_dataclass()
 class FireAllResult:
     """What one ``fire --all`` did."""
 

@@ -8,11 +8,12 @@ there were no errors.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidError, Issue, Location
+from ..lazy_dataclasses import lazy_dataclass
 from ..model import Playbook
 from .build import build_playbook
 from .cache import content_hash
@@ -21,7 +22,7 @@ from .semantics import Signature, check_playbook
 from .yamlsource import SourceMap, YamlDocument, load_file, parse_text
 
 
-@dataclass
+@lazy_dataclass()
 class LoadedPlaybook:
     """A playbook file as read, with its issues and (when valid) its model."""
 

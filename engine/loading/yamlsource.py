@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Issue, Location
+from ..lazy_dataclasses import lazy_dataclass
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
@@ -58,7 +59,7 @@ class _LimitExceeded(Exception):
         self.mark = mark
 
 
-@dataclass
+@lazy_dataclass()
 class SourceMap:
     """Line/column of every value (by JSON path) and of every mapping key."""
 
@@ -85,7 +86,7 @@ class SourceMap:
             probe = probe[:-1]
 
 
-@dataclass
+@lazy_dataclass()
 class YamlDocument:
     """One parsed YAML document: its native data and where each piece came from."""
 

@@ -8,10 +8,11 @@ practice-local *date* of their start and give a ``date``; minutes and hours give
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from engine.runtime.calendar import BusinessCalendar
+
+from ..lazy_dataclasses import lazy_dataclass
 
 UNITS = ("minute", "hour", "day", "business_day", "week", "month", "year")
 
@@ -32,7 +33,7 @@ _TEMPLATE_SHAPE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Duration:
     """A whole number of one unit, e.g. ``Duration(3, "business_day")``."""
 

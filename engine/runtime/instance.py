@@ -7,16 +7,18 @@ keep dates and datetimes typed (``{"$date": ...}``) so a date variable stays a d
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import field
+from typing import Any, TypeVar
+
+from ..lazy_dataclasses import lazy_dataclass
 
 Due = dt.date | dt.datetime
+_T = TypeVar("_T")
 
 
-@dataclass
+@lazy_dataclass()
 class TaskOccurrence:
     """One occurrence of a task; ``id`` is what ``frontdesk done`` takes."""
 
@@ -42,7 +44,7 @@ class TaskOccurrence:
         return self.status == "open"
 
 
-@dataclass
+@lazy_dataclass()
 class TimerState:
     """An armed (or fired / cancelled) timer of an instance."""
 
@@ -55,7 +57,7 @@ class TimerState:
     status: str = "armed"  # armed | fired | cancelled
 
 
-@dataclass
+@lazy_dataclass()
 class Instance:
     """One run of a playbook for one subject."""
 
@@ -82,20 +84,24 @@ class Instance:
         """A copy the runtime may change without touching this one: variables are copied
         deeply, tasks and timers are shared until changed (copy-on-write), so the cost of a
         step does not grow with the instance's history."""
-        return dataclasses.replace(self, vars=copy.deepcopy(self.vars), tasks=list(self.tasks),
-                                   timers=list(self.timers), dirty=set(self.dirty))
+        mine = _shallow(self)
+        mine.vars = copy_data(self.vars)
+        mine.tasks = list(self.tasks)
+        mine.timers = list(self.timers)
+        mine.dirty = set(self.dirty)
+        return mine
 
     def own_task(self, task: TaskOccurrence) -> TaskOccurrence:
         """This instance's private copy of ``task``, marked as changed."""
         index = self.tasks.index(task)
-        mine = self.tasks[index] = dataclasses.replace(task)
+        mine = self.tasks[index] = _shallow(task)
         self.dirty.add(mine.id)
         return mine
 
     def own_timer(self, timer: TimerState) -> TimerState:
         """This instance's private copy of ``timer``, marked as changed."""
         index = self.timers.index(timer)
-        mine = self.timers[index] = dataclasses.replace(timer)
+        mine = self.timers[index] = _shallow(timer)
         self.dirty.add(mine.id)
         return mine
 
@@ -107,7 +113,7 @@ class Instance:
         return [t for t in self.timers if t.status == "armed"]
 
 
-@dataclass
+@lazy_dataclass()
 class AuditDraft:
     """An audit record before the store chains it (``seq``, ``prev``, ``hash`` come later)."""
 
@@ -123,7 +129,7 @@ class AuditDraft:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@lazy_dataclass()
 class Message:
     """A rendered message for the outbox."""
 
@@ -134,7 +140,7 @@ class Message:
     body: str
 
 
-@dataclass
+@lazy_dataclass()
 class Change:
     """Everything one command changes, committed by the store in one transaction."""
 
@@ -151,6 +157,26 @@ class Change:
         self.audit.extend(other.audit)
         self.messages.extend(other.messages)
         self.sources.update(other.sources)
+
+
+def _shallow(obj: _T) -> _T:
+    """A shallow copy of a dataclass instance (``copy.copy`` without its generic protocol)."""
+    mine: _T = object.__new__(type(obj))
+    mine.__dict__.update(obj.__dict__)
+    return mine
+
+
+def copy_data(value: Any) -> Any:
+    """A deep copy of variables: dicts and lists copied, everything else (text, numbers,
+    dates) immutable and shared; what ``copy.deepcopy`` gives for them, at a fraction of
+    its cost."""
+    if isinstance(value, dict):
+        return {key: copy_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_data(item) for item in value]
+    if isinstance(value, str | int | float | bool | dt.date | None):
+        return value
+    return copy.deepcopy(value)
 
 
 def plain(value: Any) -> Any:

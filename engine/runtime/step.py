@@ -9,16 +9,17 @@ to run in the same transaction.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateError
 
-from .. import sandbox
+from .. import lazy_dataclasses, sandbox
 from ..errors import RefusedError
+from ..lazy_dataclasses import lazy_dataclass
 from ..model import (
     ALL_TASKS_DONE,
     Action,
@@ -42,7 +43,7 @@ SYSTEM = "system"
 MAX_CHOICE_CHAIN = 100
 
 
-@dataclass
+@lazy_dataclass()
 class RunContext:
     """Everything outside the instance a step needs, injected (no I/O, no real clock)."""
 
@@ -69,7 +70,7 @@ class RunContext:
         return set(person.roles) if person else set()
 
 
-@dataclass
+@lazy_dataclass()
 class StartRequest:
     """A ``start`` action: start ``playbook`` with ``inputs`` in the same transaction."""
 
@@ -78,7 +79,7 @@ class StartRequest:
     parent: str
 
 
-@dataclass
+@lazy_dataclass()
 class Outcome:
     """What a step produced."""
 
@@ -120,11 +121,26 @@ class _Step:
 
     # -- expressions ---------------------------------------------------------------------
     def context(self) -> dict[str, Any]:
-        inst, rc = self.inst, self.rc
-        open_here = [t for t in inst.open_tasks(inst.state) if not t.recurring]
+        """What expressions and templates see: the variables, this event's fields, then the
+        built-in names (which win over a variable of the same name)."""
+        inst = self.inst
+        return {
+            **inst.vars,
+            **self.fields,
+            **self.builtins,
+            "state": inst.state,
+            "event": self.event,
+            "all_done": not any(t.is_open and t.state == inst.state and not t.recurring
+                                for t in inst.tasks),
+        }
 
-        def done(task_id: str) -> bool:
-            latest = [t for t in inst.tasks if t.task == task_id]
+    @functools.cached_property
+    def builtins(self) -> dict[str, Any]:
+        """The built-in names that stay the same for the whole step (made once per step)."""
+        rc = self.rc
+
+        def done(task_id: str) -> bool:  # reads the instance of the moment
+            latest = [t for t in self.inst.tasks if t.task == task_id]
             return bool(latest) and latest[-1].status == "done"
 
         def add_duration(start: Any, duration: str) -> Due:
@@ -134,19 +150,15 @@ class _Step:
         def days_since(day: Any) -> int:
             return (rc.today - _as_date(day)).days
 
+        inst = self.inst
         started = inst.started_at.astimezone(rc.tz).date() if inst.started_at else rc.today
         return {
-            **inst.vars,
-            **self.fields,
             "settings": dict(self.settings),
             "today": rc.today,
             "now": rc.now,
-            "state": inst.state,
-            "event": self.event,
             "actor": self.actor,
             "instance": {"id": inst.id, "playbook": inst.playbook, "started_on": started},
             "done": done,
-            "all_done": not open_here,
             "add_duration": add_duration,
             "next_business_day": lambda d: rc.calendar.next_business_day(_as_date(d)),
             "business_days_between": lambda a, b: rc.calendar.business_days_between(
@@ -231,7 +243,8 @@ class _Step:
         from ..loading.build import build_offset
 
         due = build_offset(override["due"]) if override.get("due") else spec.due
-        return dataclasses.replace(spec, title=str(override.get("title", spec.title)), due=due)
+        return lazy_dataclasses.replace(spec, title=str(override.get("title", spec.title)),
+                                        due=due)
 
     def create_task(self, spec: TaskSpec, index: int = 0, anchor: Due | None = None) -> None:
         effective = self._task_spec(spec)
@@ -615,7 +628,7 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
     current = instance.working_copy()
     change = Change()
     starts: list[StartRequest] = []
-    system_rc = dataclasses.replace(rc, actor=SYSTEM)
+    system_rc = lazy_dataclasses.replace(rc, actor=SYSTEM)
     while True:
         pending = due_timers(current, rc)
         if not pending or current.status != "open":
@@ -649,7 +662,7 @@ def expire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext,
     """Mark every due timer fired but not applied (its effects were refused), so one broken
     instance never blocks ``tick`` for the others and the timer still fires only once."""
     current = instance.working_copy()
-    step = _Step(cp, current, dataclasses.replace(rc, actor=SYSTEM), SYSTEM)
+    step = _Step(cp, current, lazy_dataclasses.replace(rc, actor=SYSTEM), SYSTEM)
     for timer in due_timers(current, rc):
         current.own_timer(timer).status = "fired"
         step.record("timer_fired", event=timer.event, from_state=timer.state,

@@ -17,9 +17,10 @@ one ``upgraded`` audit record, then one ``task_cancelled`` per cancelled task.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ..lazy_dataclasses import lazy_dataclass
 from ..model import Playbook, TaskAction
 from ..values import convert
 from .compiled import CompiledPlaybook
@@ -29,7 +30,7 @@ from .step import Outcome, RunContext, _Step  # an upgrade is one more kind of s
 UPGRADED = "upgraded"
 
 
-@dataclass
+@lazy_dataclass()
 class UpgradePlan:
     """What moving one instance to ``to_version`` would do, or why it cannot move."""
 

@@ -265,6 +265,12 @@ def audit_row(record: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+def audit_values(record: Mapping[str, Any], data: str) -> tuple[Any, ...]:
+    """The ``audit_log`` values of a chained record, in ``AUDIT_COLUMNS`` order, whose ``data``
+    is already encoded as ``data`` (see ``audit.chain_with_data``)."""
+    return tuple(data if key == "data" else record[key] for key in AUDIT_COLUMNS)
+
+
 def record_from_row(row: Row) -> dict[str, Any]:
     """An exported record (SPEC section 5) from an ``audit_log`` row."""
     record = {key: row[key] for key in AUDIT_COLUMNS}

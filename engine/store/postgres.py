@@ -88,6 +88,7 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: str, *, lock_timeout_ms: int = 5000,
                  connect_timeout_s: int = 10) -> None:
+        super().__init__()
         self.url = url
         self.lock_timeout_ms = lock_timeout_ms
         self.connect_timeout_s = connect_timeout_s

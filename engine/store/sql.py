@@ -19,11 +19,11 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from .. import audit
 from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError
+from ..lazy_dataclasses import lazy_dataclass
 from ..runtime.instance import Change, Instance, TaskOccurrence, TimerState, due_from_text
 from . import migrations
 from .base import (
@@ -33,7 +33,7 @@ from .base import (
     SOURCE_COLUMNS,
     TASK_COLUMNS,
     TIMER_COLUMNS,
-    audit_row,
+    audit_values,
     instance_from_row,
     instance_row,
     outbox_from_row,
@@ -73,8 +73,10 @@ class Connection(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
 
+    def cursor(self) -> Any: ...
 
-@dataclass(frozen=True)
+
+@lazy_dataclass(frozen=True)
 class Dialect:
     """What the SQL of one backend does differently."""
 
@@ -132,6 +134,10 @@ class Queries:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(self.dialect.sql(sql), params)
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            _execute_many(self.conn, self.dialect.sql(sql), rows)
 
     def fetch(self, sql: str, params: Sequence[Any], columns: Sequence[str],
               ) -> list[dict[str, Any]]:
@@ -275,15 +281,24 @@ def table_query(table: str, dialect: Dialect) -> str:
 class SqlTxn:
     """One write transaction (see ``base.Txn``); the store began it and commits it."""
 
-    def __init__(self, conn: Connection, dialect: Dialect) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect,
+                 stored_sources: set[str] | None = None) -> None:
         self._q = Queries(conn, dialect)
         self._dialect = dialect
+        # digests known to be in ``sources`` already (a committed instance's source is, and
+        # sources are never removed), so a change does not send its playbook text again
+        self._stored_sources = stored_sources if stored_sources is not None else set()
+        self.written_sources: set[str] = set()  # known stored once this transaction commits
 
     def load_instance(self, id: str) -> Instance:
-        return self._q.load_instance(id, lock=True)
+        instance = self._q.load_instance(id, lock=True)
+        self._stored_sources.add(instance.digest)
+        return instance
 
     def load_instances(self, ids: Sequence[str]) -> list[Instance]:
-        return self._q.load_instances(ids, lock=True)
+        instances = self._q.load_instances(ids, lock=True)
+        self._stored_sources.update(i.digest for i in instances)
+        return instances
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -328,7 +343,10 @@ class SqlTxn:
     def apply(self, change: Change) -> None:
         q = self._q
         for row in source_rows(change):
-            q.execute(_INSERT_SOURCE, values(row, SOURCE_COLUMNS))
+            digest = row["digest"]
+            if digest not in self._stored_sources and digest not in self.written_sources:
+                q.execute(_INSERT_SOURCE, values(row, SOURCE_COLUMNS))
+                self.written_sources.add(digest)
         revisions: dict[str, int] = {}  # id -> revision once written by this change
         for inst in change.instances:
             current = revisions.get(inst.id, inst.revision)
@@ -357,8 +375,9 @@ class SqlTxn:
             q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
         self._dialect.lock_chain(q.conn)  # held until commit: one linear chain
         last_seq, last_hash = q.audit_head()
-        for record in audit.chain(change.audit, last_seq, last_hash):
-            q.execute(_INSERT_AUDIT, values(audit_row(record), AUDIT_COLUMNS))
+        q.executemany(_INSERT_AUDIT, [audit_values(record, data) for record, data
+                                      in audit.chain_with_data(change.audit, last_seq,
+                                                               last_hash)])
         for inst in change.instances:  # only once every statement has succeeded
             inst.revision = revisions[inst.id]
             inst.dirty.clear()
@@ -380,6 +399,9 @@ class SqlStore:
     write_begin = "BEGIN"
     _block_kind: str | None = None  # "read" or "write" while a block is open
     _block_depth = 0
+
+    def __init__(self) -> None:
+        self._stored_sources: set[str] = set()  # see SqlTxn
 
     @property
     def dialect(self) -> str:
@@ -477,7 +499,10 @@ class SqlStore:
     def transaction(self) -> Iterator[SqlTxn]:
         """A write transaction: committed on a clean exit, rolled back on an exception."""
         with self._write() as conn:
-            yield SqlTxn(conn, self.dialect_info)
+            txn = SqlTxn(conn, self.dialect_info, self._stored_sources)
+            yield txn
+        if not self._block_depth:  # committed (a joined block commits with its outer one)
+            self._stored_sources |= txn.written_sources
 
     def get_instance(self, id: str) -> Instance:
         with self._read() as conn:
@@ -595,7 +620,7 @@ class SqlStore:
 def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     executemany = getattr(conn, "executemany", None)
     if executemany is None:  # psycopg's connection has none: its cursors do
-        with conn.cursor() as cursor:  # type: ignore[attr-defined]
+        with conn.cursor() as cursor:
             cursor.executemany(sql, rows)
     else:
         executemany(sql, rows)

@@ -82,6 +82,7 @@ class SQLiteStore(SqlStore):
     write_begin = "BEGIN IMMEDIATE"  # writers queue on the database lock, never deadlock
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
+        super().__init__()
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._migrated = False

@@ -14,7 +14,6 @@ below as ``@example``s and in ``REGRESSIONS``.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
 import os
@@ -30,6 +29,7 @@ from hardening_support import LOCATED, REPO, clean_stderr_problems, run_in_proce
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import lazy_dataclasses
 from engine.loading import loader as loader_module
 from engine.loading.yamlsource import parse_text
 
@@ -80,7 +80,7 @@ def cached_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
         if key not in memo:
             memo[key] = real(path, display)
         cached = memo[key]  # a new object, so validating it never changes the memo
-        return dataclasses.replace(cached, issues=list(cached.issues))
+        return lazy_dataclasses.replace(cached, issues=list(cached.issues))
 
     monkeypatch.setattr(loader_module, "parse_playbook_file", parse)  # the catalog imports it
     # when it scans, so the memo serves every scan
