@@ -26,7 +26,7 @@ from .lazy_dataclasses import lazy_dataclass
 from .limits import MAX_DEPTH, MAX_RANGE, MAX_RENDERED, MAX_SEQUENCE
 
 __all__ = ["MAX_DEPTH", "MAX_RANGE", "MAX_RENDERED", "MAX_SEQUENCE", "BUILTIN_NAMES",
-           "FUNCTION_NAMES", "FrontdeskSandbox", "Usage", "compile_expression",
+           "FUNCTION_NAMES", "FrontdeskSandbox", "Usage", "checked_template", "compile_expression",
            "compile_template", "environment", "forbidden", "is_template", "lone_expression",
            "parse_expression", "parse_template", "usage_of"]
 
@@ -175,6 +175,14 @@ def parse_template(source: str) -> nodes.Template:
     """Parse a template; raises ``TemplateSyntaxError``."""
     tree: nodes.Template = _parsed(lambda: environment().parse(source), source)
     _check_tree(tree)
+    return tree
+
+
+def checked_template(source: str) -> nodes.Template:
+    """Parse and compile a template as validation does (unknown filters and tests are found by
+    the compiler); raises ``TemplateSyntaxError``."""
+    tree = parse_template(source)
+    environment().compile(tree)
     return tree
 
 

@@ -370,8 +370,7 @@ class PlaybookChecker:
         if not sandbox.is_template(text):
             return
         try:
-            tree = sandbox.parse_template(text)
-            sandbox.environment().compile(tree)
+            tree = sandbox.checked_template(text)
         except TemplateSyntaxError as exc:
             self._syntax(path, exc, "template")
             return

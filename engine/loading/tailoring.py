@@ -76,8 +76,7 @@ class _Checker:
         if not sandbox.is_template(text):
             return
         try:
-            tree = sandbox.parse_template(text)
-            sandbox.environment().compile(tree)
+            tree = sandbox.checked_template(text)
         except TemplateSyntaxError as exc:
             location = self.source.at((*self.base, *path))
             self.issues.append(Issue("error", "syntax", f"template syntax error: {exc.message}",
