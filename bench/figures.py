@@ -88,7 +88,7 @@ def python(code: str) -> list[str]:
 
 def store_synchronous(db: Path) -> str:
     """Ask a store transaction's connection for its ``synchronous`` level (name)."""
-    from engine.store import open_store
+    from frontdesk.store import open_store
 
     names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
     store = open_store(f"sqlite:///{db}")
@@ -293,8 +293,8 @@ def verify_memory_figure(ctx: Context) -> Result:
 
 # -- in-process engine -------------------------------------------------------------------------
 def _engine(home: Path, now: str = BASE_TEXT) -> Any:
-    from engine.service import Engine
-    from engine.settings import Options
+    from frontdesk.service import Engine
+    from frontdesk.settings import Options
 
     home.mkdir(parents=True, exist_ok=True)
     practice = home / "practice.yaml"
@@ -306,9 +306,9 @@ def _engine(home: Path, now: str = BASE_TEXT) -> Any:
 
 def _start_many(engine: Any, playbook: str, count: int) -> list[str]:
     """Start ``count`` instances in one transaction (untimed setup)."""
-    from engine.runtime import step
-    from engine.runtime.instance import Change
-    from engine.service import new_instance_id
+    from frontdesk.runtime import step
+    from frontdesk.runtime.instance import Change
+    from frontdesk.service import new_instance_id
 
     compiled = engine.playbook_for_start(playbook)
     change = Change()
@@ -336,7 +336,7 @@ RAW_RECORD = {
 def raw_transactions(db: Path, synchronous: str) -> Callable[[int], None]:
     """The floor of one event: a transaction of one audit insert (canonical JSON + SHA-256
     of a ~400-byte record) and one instance update, on the store's own tables and settings."""
-    from engine.store import open_store
+    from frontdesk.store import open_store
 
     store = open_store(f"sqlite:///{db}")
     with store.transaction():
@@ -488,7 +488,7 @@ def fire_all_figure(ctx: Context) -> Result:
 
 
 def tick_batch_figure(ctx: Context) -> Result:
-    from engine.runtime import step
+    from frontdesk.runtime import step
 
     built = _due_store(ctx, "hipaa-annual-refresh", "hipaa-due")
     with closing(sqlite3.connect(built.db)) as conn:

@@ -203,8 +203,8 @@ def store_counts(db: Path) -> dict[str, int]:
 
 # -- building ----------------------------------------------------------------------------------
 def _engine(home: Path) -> Any:
-    from engine.service import Engine
-    from engine.settings import Options
+    from frontdesk.service import Engine
+    from frontdesk.settings import Options
 
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     (home / "practice.yaml").write_text(PRACTICE)
@@ -263,8 +263,8 @@ def _plan(spec: StoreSpec) -> Iterator[tuple[int, str, bool]]:
 
 def build_store(home: Path, spec: StoreSpec) -> None:
     """Fill ``home`` with the instances of ``spec`` (see the module docstring)."""
-    from engine.runtime import step
-    from engine.runtime.instance import Change
+    from frontdesk.runtime import step
+    from frontdesk.runtime.instance import Change
 
     engine = _engine(home)
     compiled = {pid: _compiled(engine, pid) for pid in sorted(set(spec.mix))}
@@ -312,9 +312,9 @@ def build_store(home: Path, spec: StoreSpec) -> None:
 
 def build_audit(home: Path, spec: AuditSpec) -> None:
     """An audit log of ``spec.records`` records shaped like real ones, through ``Txn.apply``."""
-    from engine import lazy_dataclasses
-    from engine.runtime import step
-    from engine.runtime.instance import Change
+    from frontdesk import lazy_dataclasses
+    from frontdesk.runtime import step
+    from frontdesk.runtime.instance import Change
 
     engine = _engine(home)
     base = base_time()

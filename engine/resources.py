@@ -13,7 +13,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def data_dir(name: str) -> Path:
     """The shipped data folder ``name`` ("schemas" or "playbooks").
 
-    A wheel carries it as ``engine/_data/<name>``; a checkout or an editable install has it
+    A wheel carries it as ``frontdesk/_data/<name>``; a checkout or an editable install has it
     beside the package at the repository's top level.
     """
     for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent / name):

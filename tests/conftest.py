@@ -76,8 +76,7 @@ def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., An
     """Run ``frontdesk ARGS`` in-process (click's CliRunner, exceptions propagate) on an empty
     temporary home, with ``$FRONTDESK_*`` cleared; returns the click ``Result``."""
     from click.testing import CliRunner
-
-    from engine.cli import cli
+    from frontdesk.cli import cli
 
     for name in [k for k in os.environ if k.startswith("FRONTDESK_")]:
         monkeypatch.delenv(name)

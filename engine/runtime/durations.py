@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from engine.runtime.calendar import BusinessCalendar
-
 from ..lazy_dataclasses import lazy_dataclass
+from .calendar import BusinessCalendar
 
 UNITS = ("minute", "hour", "day", "business_day", "week", "month", "year")
 

@@ -11,9 +11,9 @@ import random
 import sys
 import time
 
-from engine.errors import ConflictError, RefusedError
-from engine.service import Engine
-from engine.settings import Options
+from frontdesk.errors import ConflictError, RefusedError
+from frontdesk.service import Engine
+from frontdesk.settings import Options
 
 
 def main(argv: list[str]) -> None:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from engine.service import BATCH, Engine
-from engine.settings import Options
+from frontdesk.service import BATCH, Engine
+from frontdesk.settings import Options
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk

@@ -26,11 +26,11 @@ def report():
         out.write(" ".join(m for m in HEAVY if m in sys.modules))
 atexit.register(report)
 if os.environ.get("PROBE_NO_JINJA_COMPILE"):  # any compilation of an expression fails
-    import engine.sandbox as sandbox
+    import frontdesk.sandbox as sandbox
     def refuse(source):
         raise RuntimeError("compiled " + source)
     sandbox.expression_code = sandbox.template_code = refuse
-from engine.cli import main
+from frontdesk.cli import main
 sys.argv = ["frontdesk", *sys.argv[1:]]
 main()
 """

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-from engine.service import Engine
-from engine.settings import Options
+from frontdesk.service import Engine
+from frontdesk.settings import Options
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.service import Engine
-from engine.settings import Options
+from frontdesk.service import Engine
+from frontdesk.settings import Options
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from engine import __version__
+from frontdesk import __version__
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

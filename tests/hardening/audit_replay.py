@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.runtime.instance import plain
-from engine.store import Store
+from frontdesk.runtime.instance import plain
+from frontdesk.store import Store
 
 
 @dataclass

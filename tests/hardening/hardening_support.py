@@ -61,12 +61,12 @@ def clean_stderr_problems(stderr: str, code: int) -> list[str]:
 
 
 def run_in_process(argv: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
-    """``frontdesk ARGV`` through ``engine.cli.main`` in this process, with ``os.environ``
+    """``frontdesk ARGV`` through ``frontdesk.cli.main`` in this process, with ``os.environ``
     replaced by ``env`` for the call: ``(exit code, stdout, stderr)``. Much faster than a
     subprocess; ``main`` is the same single error handler the console script runs."""
     import os
 
-    from engine.cli import main
+    from frontdesk.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     saved = dict(os.environ)

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit_replay import replay_problems
+from frontdesk.audit import verify
+from frontdesk.service import Engine
+from frontdesk.settings import Options
+from frontdesk.store import Store, open_store
 from hardening_support import clean_stderr_problems, run_in_process
-
-from engine.audit import verify
-from engine.service import Engine
-from engine.settings import Options
-from engine.store import Store, open_store
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk

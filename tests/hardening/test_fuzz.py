@@ -4,7 +4,7 @@ and ``--set`` values for every field type; for each, ``frontdesk validate``/``st
 ``done`` exits with a documented code and clean ``frontdesk: error:`` or located lines, never a
 traceback or an internal error, and a refused command leaves the store unchanged.
 
-Most cases run in-process through ``engine.cli.main`` (the console script's own handler); a
+Most cases run in-process through ``frontdesk.cli.main`` (the console script's own handler); a
 sample runs as real processes. Examples are derandomized (the same cases on every CI run, so a
 red build is reproducible); set ``FRONTDESK_FUZZ_RANDOM=1`` to explore new ones and
 ``FRONTDESK_FUZZ_SCALE`` to run more (2.0) or fewer (0.1). Cases that found bugs are kept
@@ -25,13 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+from frontdesk import lazy_dataclasses
+from frontdesk.loading import loader as loader_module
+from frontdesk.loading.yamlsource import parse_text
 from hardening_support import LOCATED, REPO, clean_stderr_problems, run_in_process, store_dump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from engine import lazy_dataclasses
-from engine.loading import loader as loader_module
-from engine.loading.yamlsource import parse_text
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk
@@ -389,7 +388,7 @@ def test_fuzz_regression_values(value: str, home: Frontdesk) -> None:
 
 def test_a_value_shaped_like_a_date_tag_round_trips() -> None:
     """The store's date tags cannot be forged by a value."""
-    from engine.runtime.instance import from_json, to_json
+    from frontdesk.runtime.instance import from_json, to_json
 
     for value in ({"$date": "x"}, {"$datetime": "2026-01-01"}, {"$dict": {"$date": 1}},
                   [{"$date": "2026-01-01"}]):

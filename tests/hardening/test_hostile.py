@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from frontdesk import limits
+from frontdesk.service import Engine
+from frontdesk.settings import Options
 from hardening_support import LOCATED, clean_stderr_problems, run_limited, store_dump
-
-from engine import limits
-from engine.service import Engine
-from engine.settings import Options
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk

@@ -80,7 +80,7 @@ states:
 class World:
     """One home, a process environment rooted in the test folder, and everything run.
 
-    Commands run in-process through ``engine.cli.main`` (same handler, same messages, with the
+    Commands run in-process through ``frontdesk.cli.main`` (same handler, same messages, with the
     environment below) except those marked ``process=True``, which run as real processes.
     """
 

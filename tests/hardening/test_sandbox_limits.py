@@ -7,9 +7,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from frontdesk import limits, sandbox
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
-
-from engine import limits, sandbox
 
 CONTEXT: dict[str, Any] = {"client": "Zoë", "amount": 1234.5, "items": ["a", "b", "c"],
                            "today": dt.date(2026, 1, 5), "count": 3}

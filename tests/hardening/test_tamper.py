@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from frontdesk.audit import GENESIS, record_hash
+from frontdesk.service import Engine
+from frontdesk.settings import Options
 from hardening_support import clean_stderr_problems
-
-from engine.audit import GENESIS, record_hash
-from engine.service import Engine
-from engine.settings import Options
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk

@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from frontdesk.errors import RefusedError
+from frontdesk.model import FieldSpec
+from frontdesk.service import Engine
+from frontdesk.settings import Options
 from frontdesk_testing import frontdesk_argv
-
-from engine.errors import RefusedError
-from engine.model import FieldSpec
-from engine.service import Engine
-from engine.settings import Options
 
 INSTANCES = int(os.environ.get("FRONTDESK_SOAK_INSTANCES", "10000"))
 DAYS = int(os.environ.get("FRONTDESK_SOAK_DAYS", "365"))
@@ -125,7 +124,7 @@ def test_a_year_of_a_busy_practice(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def _clock(engine: Engine, day: dt.date) -> Any:
-    from engine.runtime.clock import FixedClock
+    from frontdesk.runtime.clock import FixedClock
 
     return FixedClock(dt.datetime.combine(day, dt.time(9, 0), engine.tz))
 

@@ -12,12 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from frontdesk import audit
+from frontdesk.errors import AuditBrokenError, ExitCode
+from frontdesk.runtime.instance import AuditDraft
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine import audit
-from engine.errors import AuditBrokenError, ExitCode
-from engine.runtime.instance import AuditDraft
 
 NY = ZoneInfo("America/New_York")
 

@@ -7,9 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from engine.loading.cache import DiskCache, code_key, content_hash
-from engine.model import Playbook, State
+from frontdesk.loading.cache import DiskCache, code_key, content_hash
+from frontdesk.model import Playbook, State
 
 DIGEST = content_hash("playbook: x\n")
 
@@ -110,9 +109,8 @@ def test_symlinked_entry_is_not_followed(cache: DiskCache, tmp_path: Path) -> No
 def test_expression_code_runs_like_compile_expression() -> None:
     """Code kept for an expression or template behaves as Jinja's own compilation: values,
     strict undefined names, and the sandbox's limits."""
+    from frontdesk import sandbox
     from jinja2.exceptions import SecurityError, UndefinedError
-
-    from engine import sandbox
 
     for source, values in [("a + 1 >= b", {"a": 1, "b": 2}), ("[x, 2] | max", {"x": 5}),
                            ("'%s-%s' % (a, b)", {"a": "x", "b": 3})]:
@@ -130,7 +128,7 @@ def test_expression_code_runs_like_compile_expression() -> None:
 @pytest.mark.parametrize("blob", [b"", b"garbage", None, 42])
 def test_damaged_code_blob_is_ignored(blob: object) -> None:
     """Kept code that does not unmarshal to a mapping of code objects is a miss."""
-    from engine.service import _codes
+    from frontdesk.service import _codes
 
     assert _codes(blob) is None
 

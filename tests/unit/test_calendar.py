@@ -11,8 +11,7 @@ from pathlib import Path
 
 import holidays
 import pytest
-
-from engine.runtime.calendar import (
+from frontdesk.runtime.calendar import (
     BusinessCalendar,
     HolidaysForYear,
     check_region,

@@ -6,9 +6,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from engine.runtime.calendar import BusinessCalendar, package_holidays
-from engine.runtime.durations import (
+from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
+from frontdesk.runtime.durations import (
     UNITS,
     Duration,
     DurationError,

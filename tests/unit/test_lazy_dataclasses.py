@@ -8,9 +8,8 @@ import pickle
 from dataclasses import field
 
 import pytest
-
-from engine import lazy_dataclasses
-from engine.lazy_dataclasses import lazy_dataclass
+from frontdesk import lazy_dataclasses
+from frontdesk.lazy_dataclasses import lazy_dataclass
 
 
 def make_classes() -> tuple[type, type, type]:
@@ -78,7 +77,7 @@ def test_subclass_and_pickle_round_trip() -> None:
 
 
 def test_the_model_pickles() -> None:
-    from engine.model import Offset
+    from frontdesk.model import Offset
 
     offset = Offset("2 days", "before", "visit_on")
     assert pickle.loads(pickle.dumps(offset)) == offset

@@ -10,14 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from engine.errors import RefusedError
-from engine.loading.loader import content_hash, load_playbook_text
-from engine.model import Person, Practice, Tailoring
-from engine.runtime import step
-from engine.runtime.calendar import BusinessCalendar, package_holidays
-from engine.runtime.compiled import CompiledPlaybook, compile_playbook
-from engine.runtime.instance import Instance, TaskOccurrence
+from frontdesk.errors import RefusedError
+from frontdesk.loading.loader import content_hash, load_playbook_text
+from frontdesk.model import Person, Practice, Tailoring
+from frontdesk.runtime import step
+from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
+from frontdesk.runtime.compiled import CompiledPlaybook, compile_playbook
+from frontdesk.runtime.instance import Instance, TaskOccurrence
 
 NY = ZoneInfo("America/New_York")
 MONDAY = dt.datetime(2026, 1, 5, 9, 0, tzinfo=NY)  # Monday 2026-01-05 09:00 New York

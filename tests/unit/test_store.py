@@ -18,11 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from frontdesk_testing import dump_postgres
-
-from engine import audit
-from engine.errors import ConflictError, ExitCode, NotFoundError, StoreUnavailableError
-from engine.runtime.instance import (
+from frontdesk import audit
+from frontdesk.errors import ConflictError, ExitCode, NotFoundError, StoreUnavailableError
+from frontdesk.runtime.instance import (
     AuditDraft,
     Change,
     Instance,
@@ -30,7 +28,8 @@ from engine.runtime.instance import (
     TaskOccurrence,
     TimerState,
 )
-from engine.store import SQLiteStore, Store, migrations, open_store
+from frontdesk.store import SQLiteStore, Store, migrations, open_store
+from frontdesk_testing import dump_postgres
 
 NY = ZoneInfo("America/New_York")
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=NY)
@@ -48,7 +47,7 @@ def db_path(tmp_path: Path) -> Path:
 def store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Store]:
     """A fresh store of each kind, closed after the test."""
     if request.param == "postgresql":
-        from engine.store.postgres import PostgresStore
+        from frontdesk.store.postgres import PostgresStore
 
         with PostgresStore(request.getfixturevalue("postgres").database()) as pg:
             yield pg
@@ -344,8 +343,7 @@ def test_a_held_row_lock_is_a_conflict_on_postgresql(postgres: Any) -> None:
     """PostgreSQL: a writer waiting on another's row lock past lock_timeout gets exit 6, and
     nothing; once the lock is released it goes on."""
     import psycopg
-
-    from engine.store.postgres import PostgresStore
+    from frontdesk.store.postgres import PostgresStore
 
     url = postgres.database()
     store = PostgresStore(url, lock_timeout_ms=200)
@@ -569,7 +567,7 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert (tmp_path / "rel" / "b.db").exists()
     plain = open_store(str(tmp_path / "c.db"))
     assert isinstance(plain, SQLiteStore) and plain.path == tmp_path / "c.db"
-    from engine.store.postgres import PostgresStore
+    from frontdesk.store.postgres import PostgresStore
 
     for url in ("postgresql://frontdesk@localhost/frontdesk", "postgres://h/db"):
         assert isinstance(open_store(url), PostgresStore)  # nothing connects before first use

@@ -7,11 +7,10 @@ import datetime as dt
 from typing import Any
 
 import yaml
+from frontdesk.loading.yamlsource import parse_text
+from frontdesk.yamlout import Omitted, dump, scalar
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.loading.yamlsource import parse_text
-from engine.yamlout import Omitted, dump, scalar
 
 TRICKY = ["on", "yes", "NO", "016", "0o17", "0x1F", "1e3", ".inf", "~", "null", "", " x", "x ",
           "a: b", "a #b", "#x", "- x", "[x]", "{x}", "x,y", "2026-01-05", "2026-01-05T09:00",
