@@ -22,6 +22,7 @@ and prints what each holds and how long it took to build.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -312,7 +313,6 @@ def build_store(home: Path, spec: StoreSpec) -> None:
 
 def build_audit(home: Path, spec: AuditSpec) -> None:
     """An audit log of ``spec.records`` records shaped like real ones, through ``Txn.apply``."""
-    from frontdesk import lazy_dataclasses
     from frontdesk.runtime import step
     from frontdesk.runtime.instance import Change
 
@@ -328,7 +328,7 @@ def build_audit(home: Path, spec: AuditSpec) -> None:
     made = 0
     while made < spec.records:
         count = min(10_000, spec.records - made)
-        drafts = [lazy_dataclasses.replace(templates[(made + k) % len(templates)],
+        drafts = [dataclasses.replace(templates[(made + k) % len(templates)],
                                            instance=f"a{(made + k) // 8:07d}",
                                            at=base + dt.timedelta(seconds=made + k))
                   for k in range(count)]

@@ -12,10 +12,10 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 from .errors import AuditBrokenError
-from .lazy_dataclasses import lazy_dataclass
 from .runtime.instance import AuditDraft, plain
 
 GENESIS = "0" * 64
@@ -118,7 +118,7 @@ def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int,
     return records
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerifyResult:
     """The outcome of :func:`verify`; ``count``/``last_*`` describe the records that checked out."""
 

@@ -8,9 +8,8 @@ This module imports nothing of the project.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
-
-from .lazy_dataclasses import lazy_dataclass
 
 
 class ExitCode(IntEnum):
@@ -27,7 +26,7 @@ class ExitCode(IntEnum):
     STORE_UNAVAILABLE = 8
 
 
-@lazy_dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Location:
     """A 1-based line and column in a named source file."""
 
@@ -39,7 +38,7 @@ class Location:
         return f"{self.path}:{self.line}:{self.col}"
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     """One problem found while loading or validating a file."""
 

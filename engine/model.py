@@ -7,16 +7,14 @@ runtime compiles them. This module imports nothing of the project.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
-
-from .lazy_dataclasses import lazy_dataclass
 
 FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "list")
 ALL_TASKS_DONE = "all_tasks_done"
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldSpec:
     """A typed variable an input, an event or a task completion supplies."""
 
@@ -32,7 +30,7 @@ class FieldSpec:
     has_default: bool = False
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Offset:
     """A moment relative to entering a state or to a date variable.
 
@@ -45,7 +43,7 @@ class Offset:
     from_var: str | None = None
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskSpec:
     """Human work created when an instance enters a state."""
 
@@ -60,7 +58,7 @@ class TaskSpec:
     description: str | None = None
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timer:
     """Fires ``event`` as actor ``system`` once, on the first tick at or after its due time."""
 
@@ -68,23 +66,23 @@ class Timer:
     offset: Offset
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SetAction:
     values: Mapping[str, Any]
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskAction:
     task: TaskSpec
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StartAction:
     playbook: str
     with_: Mapping[str, Any] = field(default_factory=dict)
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageAction:
     to: str
     subject: str
@@ -94,7 +92,7 @@ class MessageAction:
 Action = SetAction | TaskAction | StartAction | MessageAction
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Transition:
     """One way an event may move an instance; ``to`` None is an internal transition."""
 
@@ -108,13 +106,13 @@ class Transition:
     note: str | None = None
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChoiceRule:
     to: str
     when: str | None = None
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class State:
     name: str
     title: str | None = None
@@ -132,7 +130,7 @@ class State:
         return bool(self.choose)
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Playbook:
     """One validated playbook: a routine declared as a state machine."""
 
@@ -167,7 +165,7 @@ class Playbook:
         return found
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """Someone who may act: an id from practice.yaml, a display name and roles."""
 
@@ -176,7 +174,7 @@ class Person:
     roles: tuple[str, ...] = ()
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tailoring:
     """A practice's overrides of one playbook, without editing it."""
 
@@ -186,7 +184,7 @@ class Tailoring:
     disabled_tasks: tuple[str, ...] = ()
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Practice:
     """The practice config: name, time zone, business calendar, people, tailoring."""
 

@@ -14,12 +14,11 @@ import importlib.util
 import re
 import sys
 import tomllib
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidError, Issue, Location, NotFoundError, UsageError
-from .lazy_dataclasses import lazy_dataclass
 from .loading.catalog import ENTRY_POINT_GROUP
 
 PACK_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -28,7 +27,7 @@ _ENTRY_HINT = (f'add [project.entry-points."{ENTRY_POINT_GROUP}"] with NAME = '
                '"your_package.playbooks"')
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Pack:
     """A pack's source tree: its name, version and playbook folders (entry point -> folder)."""
 

@@ -10,7 +10,7 @@ forbidden statements) and by the runtime (compiled once, then evaluated).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import field
+from dataclasses import dataclass, field
 from functools import cache
 from types import CodeType
 from typing import Any
@@ -22,7 +22,6 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import limits
-from .lazy_dataclasses import lazy_dataclass
 from .limits import MAX_DEPTH, MAX_RANGE, MAX_RENDERED, MAX_SEQUENCE
 
 __all__ = ["MAX_DEPTH", "MAX_RANGE", "MAX_RENDERED", "MAX_SEQUENCE", "BUILTIN_NAMES",
@@ -121,7 +120,7 @@ def environment() -> FrontdeskSandbox:
     return env
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Usage:
     """What an expression or template refers to."""
 

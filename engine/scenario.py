@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Iterator
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import FrontdeskError, Issue, Location, RefusedError
-from .lazy_dataclasses import lazy_dataclass
 from .loading.schema import schema_issues
 from .loading.yamlsource import JsonPath, YamlDocument, load_file
 from .runtime.clock import FixedClock
@@ -26,7 +25,7 @@ from .settings import Options
 SCENARIO_ACTOR = "scenario"
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class ScenarioResult:
     name: str
     passed: bool
@@ -42,7 +41,7 @@ class StepFailed(Exception):
         self.message = message
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class _Scenario:
     document: YamlDocument
     name: str
@@ -220,7 +219,7 @@ class _Runner:
 
     def snapshot(self) -> tuple[Any, ...]:
         store = self.engine.store
-        return (plain(self.instance().__dict__.get("vars")), self.instance().state,
+        return (plain(self.instance().vars), self.instance().state,
                 store.audit_head(), len(store.outbox()))
 
     def advance(self, value: Any, index: int) -> None:

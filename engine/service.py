@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from functools import cached_property
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConflictError, FrontdeskError, InvalidError, NotFoundError, RefusedError
-from .lazy_dataclasses import lazy_dataclass
 from .loading.cache import DiskCache, content_hash
 from .model import Playbook, Practice
 from .runtime.calendar import BusinessCalendar, calendar_key, package_holidays
@@ -71,7 +70,7 @@ def new_instance_id() -> str:
     return secrets.token_hex(5)
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class TickResult:
     """What one ``tick`` did."""
 
@@ -80,7 +79,7 @@ class TickResult:
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class FireAllResult:
     """What one ``fire --all`` did."""
 

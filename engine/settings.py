@@ -8,10 +8,8 @@ else ``$FRONTDESK_DB`` else ``sqlite:///<home>/frontdesk.db``; ``--now`` else
 from __future__ import annotations
 
 import os
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from .lazy_dataclasses import lazy_dataclass
 
 if TYPE_CHECKING:  # pathlib is imported when a path is first asked for: --help needs none
     from pathlib import Path
@@ -26,7 +24,7 @@ def default_home() -> Path:
     return Path(user_data_dir("frontdesk", appauthor=False))
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Options:
     """The global options of one command, before the environment fills the gaps."""
 

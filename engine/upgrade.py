@@ -11,10 +11,9 @@ a single instance are in ``runtime.upgrade``.
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 
 from .errors import ConflictError, NotFoundError, RefusedError
-from .lazy_dataclasses import lazy_dataclass
 from .runtime.compiled import CompiledPlaybook
 from .runtime.instance import Instance
 from .runtime.step import Outcome, RunContext
@@ -22,7 +21,7 @@ from .runtime.upgrade import UpgradePlan, plan_upgrade, upgrade
 from .service import Engine
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class UpgradeReport:
     """What ``upgrade`` did (or, with ``dry_run``, would do) to each open instance."""
 

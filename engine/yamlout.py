@@ -16,16 +16,16 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from .lazy_dataclasses import lazy_dataclass
 from .loading.yamlsource import JsonPath, parse_text
 
 WIDTH = 100
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Omitted:
     """A list item left out of the output, with the comment written in its place."""
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, did_you_mean
-from ..lazy_dataclasses import lazy_dataclass
 from ..resources import data_dir
 
 if TYPE_CHECKING:  # the loader imports yaml and jsonschema: only when a file is parsed
@@ -24,7 +23,7 @@ if TYPE_CHECKING:  # the loader imports yaml and jsonschema: only when a file is
 ENTRY_POINT_GROUP = "frontdesk.playbooks"
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SearchDir:
     """One folder of the search path and where it came from."""
 
@@ -32,7 +31,7 @@ class SearchDir:
     origin: str
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class CatalogEntry:
     """A playbook file found on the search path."""
 
@@ -108,7 +107,7 @@ def is_scenario(loaded: LoadedPlaybook) -> bool:
     return isinstance(data, dict) and "steps" in data and "states" not in data
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Catalog:
     """Every playbook file on the search path; the first of each id wins."""
 

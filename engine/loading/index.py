@@ -14,10 +14,10 @@ fit) the caller falls back to the catalog, which reports the located issues.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..lazy_dataclasses import lazy_dataclass
 from ..model import Playbook, StartAction
 from .cache import DiskCache, content_hash
 from .catalog import SearchDir, playbook_files
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MAX_BYTES = 1024 * 1024  # as yamlsource.MAX_BYTES: a bigger file is left to the catalog
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileFacts:
     """What parsing one source text gave, as the catalog would see it."""
 
@@ -39,7 +39,7 @@ class FileFacts:
     required: frozenset[str] = frozenset()
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedFile:
     """A playbook file on the search path, its text and the facts for that text."""
 

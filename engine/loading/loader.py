@@ -8,12 +8,11 @@ there were no errors.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidError, Issue, Location
-from ..lazy_dataclasses import lazy_dataclass
 from ..model import Playbook
 from .build import build_playbook
 from .cache import content_hash
@@ -22,7 +21,7 @@ from .semantics import Signature, check_playbook
 from .yamlsource import SourceMap, YamlDocument, load_file, parse_text
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class LoadedPlaybook:
     """A playbook file as read, with its issues and (when valid) its model."""
 

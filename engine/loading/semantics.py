@@ -9,20 +9,20 @@ with ``by``, ``start`` of unknown playbooks, and the "no final state reachable" 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2.exceptions import TemplateSyntaxError
 
 from .. import sandbox
 from ..errors import Issue, Location, did_you_mean
-from ..lazy_dataclasses import lazy_dataclass
 from ..values import convert
 from .build import build_field
 from .describe import describe_path
 from .yamlsource import JsonPath, SourceMap
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Signature:
     """What a ``start`` action needs to know of another playbook."""
 

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Issue, Location
-from ..lazy_dataclasses import lazy_dataclass
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
@@ -59,7 +58,7 @@ class _LimitExceeded(Exception):
         self.mark = mark
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class SourceMap:
     """Line/column of every value (by JSON path) and of every mapping key."""
 
@@ -86,7 +85,7 @@ class SourceMap:
             probe = probe[:-1]
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class YamlDocument:
     """One parsed YAML document: its native data and where each piece came from."""
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import UsageError
-from ..lazy_dataclasses import lazy_dataclass
 
 
 class Clock(Protocol):
@@ -15,7 +15,7 @@ class Clock(Protocol):
         ...
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class SystemClock:
     tz: dt.tzinfo
 
@@ -23,7 +23,7 @@ class SystemClock:
         return dt.datetime.now(self.tz)
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class FixedClock:
     moment: dt.datetime
 

@@ -8,9 +8,9 @@ practice-local *date* of their start and give a ``date``; minutes and hours give
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from ..lazy_dataclasses import lazy_dataclass
 from .calendar import BusinessCalendar
 
 UNITS = ("minute", "hour", "day", "business_day", "week", "month", "year")
@@ -32,7 +32,7 @@ _TEMPLATE_SHAPE = re.compile(
 )
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Duration:
     """A whole number of one unit, e.g. ``Duration(3, "business_day")``."""
 

@@ -7,18 +7,17 @@ keep dates and datetimes typed (``{"$date": ...}``) so a date variable stays a d
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-from ..lazy_dataclasses import lazy_dataclass
 
 Due = dt.date | dt.datetime
 _T = TypeVar("_T")
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class TaskOccurrence:
     """One occurrence of a task; ``id`` is what ``frontdesk done`` takes."""
 
@@ -44,7 +43,7 @@ class TaskOccurrence:
         return self.status == "open"
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class TimerState:
     """An armed (or fired / cancelled) timer of an instance."""
 
@@ -57,7 +56,7 @@ class TimerState:
     status: str = "armed"  # armed | fired | cancelled
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Instance:
     """One run of a playbook for one subject."""
 
@@ -113,7 +112,7 @@ class Instance:
         return [t for t in self.timers if t.status == "armed"]
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class AuditDraft:
     """An audit record before the store chains it (``seq``, ``prev``, ``hash`` come later)."""
 
@@ -129,7 +128,7 @@ class AuditDraft:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Message:
     """A rendered message for the outbox."""
 
@@ -140,7 +139,7 @@ class Message:
     body: str
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Change:
     """Everything one command changes, committed by the store in one transaction."""
 
@@ -160,10 +159,8 @@ class Change:
 
 
 def _shallow(obj: _T) -> _T:
-    """A shallow copy of a dataclass instance (``copy.copy`` without its generic protocol)."""
-    mine: _T = object.__new__(type(obj))
-    mine.__dict__.update(obj.__dict__)
-    return mine
+    """A shallow copy of a dataclass instance."""
+    return dataclasses.replace(obj)  # type: ignore[type-var]
 
 
 def copy_data(value: Any) -> Any:

@@ -9,17 +9,17 @@ to run in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateError
 
-from .. import lazy_dataclasses, sandbox
+from .. import sandbox
 from ..errors import RefusedError
-from ..lazy_dataclasses import lazy_dataclass
 from ..model import (
     ALL_TASKS_DONE,
     Action,
@@ -43,7 +43,7 @@ SYSTEM = "system"
 MAX_CHOICE_CHAIN = 100
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class RunContext:
     """Everything outside the instance a step needs, injected (no I/O, no real clock)."""
 
@@ -70,7 +70,7 @@ class RunContext:
         return set(person.roles) if person else set()
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class StartRequest:
     """A ``start`` action: start ``playbook`` with ``inputs`` in the same transaction."""
 
@@ -79,7 +79,7 @@ class StartRequest:
     parent: str
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class Outcome:
     """What a step produced."""
 
@@ -243,7 +243,7 @@ class _Step:
         from ..loading.build import build_offset
 
         due = build_offset(override["due"]) if override.get("due") else spec.due
-        return lazy_dataclasses.replace(spec, title=str(override.get("title", spec.title)),
+        return dataclasses.replace(spec, title=str(override.get("title", spec.title)),
                                         due=due)
 
     def create_task(self, spec: TaskSpec, index: int = 0, anchor: Due | None = None) -> None:
@@ -628,7 +628,7 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
     current = instance.working_copy()
     change = Change()
     starts: list[StartRequest] = []
-    system_rc = lazy_dataclasses.replace(rc, actor=SYSTEM)
+    system_rc = dataclasses.replace(rc, actor=SYSTEM)
     while True:
         pending = due_timers(current, rc)
         if not pending or current.status != "open":
@@ -662,7 +662,7 @@ def expire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext,
     """Mark every due timer fired but not applied (its effects were refused), so one broken
     instance never blocks ``tick`` for the others and the timer still fires only once."""
     current = instance.working_copy()
-    step = _Step(cp, current, lazy_dataclasses.replace(rc, actor=SYSTEM), SYSTEM)
+    step = _Step(cp, current, dataclasses.replace(rc, actor=SYSTEM), SYSTEM)
     for timer in due_timers(current, rc):
         current.own_timer(timer).status = "fired"
         step.record("timer_fired", event=timer.event, from_state=timer.state,

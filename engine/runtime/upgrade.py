@@ -17,10 +17,9 @@ one ``upgraded`` audit record, then one ``task_cancelled`` per cancelled task.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..lazy_dataclasses import lazy_dataclass
 from ..model import Playbook, TaskAction
 from ..values import convert
 from .compiled import CompiledPlaybook
@@ -30,7 +29,7 @@ from .step import Outcome, RunContext, _Step  # an upgrade is one more kind of s
 UPGRADED = "upgraded"
 
 
-@lazy_dataclass()
+@dataclass(slots=True)
 class UpgradePlan:
     """What moving one instance to ``to_version`` would do, or why it cannot move."""
 

@@ -9,13 +9,13 @@ never edited once released: a schema change is a new migration appended to its d
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import StoreUnavailableError
-from ..lazy_dataclasses import lazy_dataclass
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Migration:
     name: str
     statements: tuple[str, ...]

@@ -19,11 +19,11 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from .. import audit
 from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError
-from ..lazy_dataclasses import lazy_dataclass
 from ..runtime.instance import Change, Instance, TaskOccurrence, TimerState, due_from_text
 from . import migrations
 from .base import (
@@ -76,7 +76,7 @@ class Connection(Protocol):
     def cursor(self) -> Any: ...
 
 
-@lazy_dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dialect:
     """What the SQL of one backend does differently."""
 

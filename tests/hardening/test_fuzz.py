@@ -14,6 +14,7 @@ below as ``@example``s and in ``REGRESSIONS``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from frontdesk import lazy_dataclasses
 from frontdesk.loading import loader as loader_module
 from frontdesk.loading.yamlsource import parse_text
 from hardening_support import LOCATED, REPO, clean_stderr_problems, run_in_process, store_dump
@@ -79,7 +79,7 @@ def cached_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
         if key not in memo:
             memo[key] = real(path, display)
         cached = memo[key]  # a new object, so validating it never changes the memo
-        return lazy_dataclasses.replace(cached, issues=list(cached.issues))
+        return dataclasses.replace(cached, issues=list(cached.issues))
 
     monkeypatch.setattr(loader_module, "parse_playbook_file", parse)  # the catalog imports it
     # when it scans, so the memo serves every scan
