@@ -23,15 +23,20 @@ def run_status(options: Options, as_json: bool) -> int:
         applied = store.applied_migrations()
         pending = migrations.pending(store)
         where = store.where
+        guards = [str(p) for p in store.guard_problems()] if applied else []
     finally:
         store.close()
     if as_json:
         click.echo(json.dumps({"store": where, "dialect": store.dialect, "applied": applied,
-                               "pending": pending}, indent=2))
+                               "pending": pending, "guard_problems": guards}, indent=2))
     else:
         click.echo(f"store: {where}")
         click.echo(f"applied: {', '.join(applied) or '(none)'}")
         click.echo(f"pending: {', '.join(pending) or '(none)'}")
+        click.echo(f"audit log guards: {'; '.join(guards) if guards else 'in place'}")
+    if guards:
+        raise AuditBrokenError("audit log guards missing: " + "; ".join(guards)
+                               + " (run 'frontdesk db migrate' as the store's owner)")
     return ExitCode.OK
 
 
@@ -40,13 +45,15 @@ def run_migrate(options: Options) -> int:
     store = open_store(options.db_url)
     try:
         applied = store.migrate()
+        restored = store.restore_guards()
         where = store.where
     finally:
         store.close()
-    if applied:
-        for name in applied:
-            click.echo(f"applied {name}")
-    else:
+    for name in applied:
+        click.echo(f"applied {name}")
+    for problem in restored:
+        click.echo(f"restored: {problem}")
+    if not applied and not restored:
         click.echo("up to date")
     click.echo(f"store: {where}", err=True)
     return ExitCode.OK

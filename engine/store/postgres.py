@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConflictError, StoreUnavailableError
+from . import migrations
 from .sql import Connection, Dialect, SqlStore
 
 _LOCK_SPACE = 0x6664  # "fd": the first key of frontdesk's advisory locks
@@ -206,6 +207,43 @@ class PostgresStore(SqlStore):
     def _current_schema(self) -> str:
         with self._read() as conn:
             return str(conn.execute("SELECT current_schema()").fetchone()[0])
+
+    def _guard_problems(self, conn: Any) -> list[migrations.GuardProblem]:
+        rows = conn.execute(
+            "SELECT t.tgname, t.tgenabled, p.prosrc FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE t.tgrelid = to_regclass('audit_log') AND NOT t.tgisinternal").fetchall()
+        present = {str(name): (str(enabled), str(body)) for name, enabled, body in rows}
+        problems = []
+        for name, statements in migrations.GUARDS["postgresql"].items():
+            expected_body = statements[0].split("$$")[1]
+            found = present.get(name)
+            if found is None:
+                problems.append(migrations.GuardProblem(name, "missing"))
+            elif found[0] == "D":
+                problems.append(migrations.GuardProblem(name, "disabled"))
+            elif found[1].split() != expected_body.split():
+                problems.append(migrations.GuardProblem(name, "altered"))
+        for grantee, privilege in conn.execute(
+                "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+                "WHERE table_name = 'audit_log' AND table_schema = current_schema() "
+                "AND privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE') "
+                "AND grantee <> (SELECT tableowner FROM pg_tables WHERE tablename = "
+                "'audit_log' AND schemaname = current_schema())").fetchall():
+            problems.append(migrations.GuardProblem("grant", str(privilege), str(grantee)))
+        return problems
+
+    def _restore(self, conn: Any, problem: migrations.GuardProblem) -> None:
+        from psycopg import sql
+
+        if problem.grantee is not None:
+            conn.execute(sql.SQL("REVOKE {} ON audit_log FROM {}").format(
+                sql.SQL(problem.problem), sql.Identifier(problem.grantee)))
+            return
+        conn.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON audit_log").format(
+            sql.Identifier(problem.guard)))
+        for statement in migrations.GUARDS["postgresql"][problem.guard]:
+            conn.execute(statement)
 
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the database, in order; does not migrate it."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
@@ -494,6 +494,60 @@ class SqlStore:
             self._rollback(conn)
             raise
         return applied
+
+    # -- what ``audit verify`` reads, streamed -------------------------------------------
+    def audit_rows(self) -> Generator[Sequence[Any], None, None]:
+        """Every audit row as stored (``data`` as its JSON text), in ``RECORD_KEYS`` column
+        order and seq order, streamed."""
+        yield from self._stream(f"SELECT {names(AUDIT_COLUMNS)} FROM audit_log ORDER BY seq", ())
+
+    def audit_records_by_instance(self) -> Generator[dict[str, Any], None, None]:
+        """Every exported record ordered by instance, then seq, streamed."""
+        yield from audit_records_of(self._stream(
+            f"SELECT {names(AUDIT_COLUMNS)} FROM audit_log ORDER BY instance, seq", ()))
+
+    def sources(self) -> Generator[tuple[str, str], None, None]:
+        """``(digest, text)`` of every stored playbook source, streamed."""
+        for digest, text in self._stream("SELECT digest, text FROM sources ORDER BY digest", ()):
+            yield str(digest), str(text)
+
+    def iter_instances(self, batch: int = 500) -> Generator[Instance, None, None]:
+        """Every instance with its tasks and timers, ordered by id, a batch at a time (memory
+        bounded by the batch, whatever the number of instances)."""
+        after = ""
+        while True:
+            with self._read() as conn:
+                q = Queries(conn, self.dialect_info)
+                ids = [str(row[0]) for row in q.execute(
+                    "SELECT id FROM instances WHERE id > ? ORDER BY id LIMIT ?", (after, batch))]
+                loaded = q.load_instances(ids)
+            yield from loaded
+            if len(ids) < batch:
+                return
+            after = ids[-1]
+
+    # -- the audit log's guards ---------------------------------------------------------
+    def _guard_problems(self, conn: Any) -> list[migrations.GuardProblem]:
+        """The audit log's guards that are missing, altered or disabled, and any grant that
+        lets someone other than the owner rewrite the log."""
+        raise NotImplementedError
+
+    def guard_problems(self) -> list[migrations.GuardProblem]:
+        """What is wrong with the audit log's append-only guards (empty when all hold)."""
+        with self._read() as conn:
+            return self._guard_problems(conn)
+
+    def _restore(self, conn: Any, problem: migrations.GuardProblem) -> None:
+        raise NotImplementedError
+
+    def restore_guards(self) -> list[migrations.GuardProblem]:
+        """Recreate every missing or altered guard, revoke every rewriting grant; the
+        problems this repaired."""
+        with self._write() as conn:
+            problems = self._guard_problems(conn)
+            for problem in problems:
+                self._restore(conn, problem)
+        return problems
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTxn]:

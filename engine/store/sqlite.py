@@ -21,6 +21,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from ..errors import ConflictError, FrontdeskError, StoreUnavailableError
+from . import migrations
 from .sql import Connection, Dialect, SqlStore
 
 # SQLite primary result codes (``error.sqlite_errorcode & 0xFF``).
@@ -65,6 +66,11 @@ def _recorded_migrations(conn: sqlite3.Connection) -> list[str]:
     if exists is None:
         return []
     return [str(r[0]) for r in conn.execute("SELECT name FROM migrations ORDER BY rowid")]
+
+
+def _words(sql: str) -> list[str]:
+    """A trigger's text as SQLite keeps it, compared word by word (indentation aside)."""
+    return sql.split()
 
 
 def _no_lock(conn: Connection) -> None:
@@ -168,6 +174,22 @@ class SQLiteStore(SqlStore):
                     raise
                 self._conn = conn
             yield self._conn
+
+    def _guard_problems(self, conn: sqlite3.Connection) -> list[migrations.GuardProblem]:
+        present = {str(name): str(sql) for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+        problems = []
+        for name, statements in migrations.GUARDS["sqlite"].items():
+            if name not in present:
+                problems.append(migrations.GuardProblem(name, "missing"))
+            elif _words(present[name]) != _words(statements[-1]):
+                problems.append(migrations.GuardProblem(name, "altered"))
+        return problems
+
+    def _restore(self, conn: sqlite3.Connection, problem: migrations.GuardProblem) -> None:
+        conn.execute(f'DROP TRIGGER IF EXISTS "{problem.guard}"')
+        for statement in migrations.GUARDS["sqlite"][problem.guard]:
+            conn.execute(statement)
 
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the file, in order; does not create or migrate it."""
