@@ -162,7 +162,8 @@ def swap_and_rehash(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], i
 def insert_forged(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """A forged record that chains correctly after record 5; the later ones renumbered."""
     forged = rehash({**rows[4], "seq": 6, "actor": "mallory", "prev": rows[4]["hash"],
-                     "action": "set", "data": json.dumps({"vars": {"paid": True}}, separators=(",", ":"))})
+                     "action": "set",
+                     "data": json.dumps({"vars": {"paid": True}}, separators=(",", ":"))})
     later = [{**row, "seq": row["seq"] + 1} for row in rows[5:]]
     return [*rows[:5], forged, *later], 7
 
