@@ -87,10 +87,12 @@ class PostgresStore(SqlStore):
     dialect_info = POSTGRES
     read_begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"  # one snapshot
 
-    def __init__(self, url: str, *, lock_timeout_ms: int = 5000,
-                 connect_timeout_s: int = 10) -> None:
+    def __init__(self, url: str, *, lock_timeout_ms: int = 5000, connect_timeout_s: int = 10,
+                 create: bool = True, read_only: bool = False) -> None:
         super().__init__()
         self.url = url
+        self.create = create and not read_only
+        self.read_only = read_only
         self.lock_timeout_ms = lock_timeout_ms
         self.connect_timeout_s = connect_timeout_s
         self._conn: Any = None
@@ -146,8 +148,14 @@ class PostgresStore(SqlStore):
         """The store's connection, migrated on first use; errors translated."""
         with self._errors():
             if self._conn is None:
-                self._conn = self._connect()
-            if not self._migrated:
+                conn = self._connect()
+                if not self.create and not self._recorded(conn):
+                    conn.close()
+                    raise StoreUnavailableError(
+                        f"PostgreSQL {self.where} holds no frontdesk store: run 'frontdesk "
+                        "init' or 'frontdesk db migrate' to create it")
+                self._conn = conn
+            if not self._migrated and not self.read_only:
                 self._migrate(self._conn)
                 self._migrated = True
             yield self._conn

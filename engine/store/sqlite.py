@@ -87,9 +87,12 @@ class SQLiteStore(SqlStore):
     dialect_info = SQLITE
     write_begin = "BEGIN IMMEDIATE"  # writers queue on the database lock, never deadlock
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000,
+                 create: bool = True, read_only: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
+        self.create = create and not read_only
+        self.read_only = read_only
         self.busy_timeout_ms = busy_timeout_ms
         self._migrated = False
         self._conn: sqlite3.Connection | None = None
@@ -125,15 +128,30 @@ class SQLiteStore(SqlStore):
             raise StoreUnavailableError(
                 f"cannot create the store {self.path}: {e.strerror or e}") from e
 
+    def _missing(self) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"no store at {self.path}: run 'frontdesk init' to create one (or check --home, "
+            "--db, $FRONTDESK_HOME and $FRONTDESK_DB)")
+
     def _open(self) -> sqlite3.Connection:
-        self._create_file()
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
-                               isolation_level=None)
+        if self.create:
+            self._create_file()
+        elif not self.path.is_file() or self.path.stat().st_size == 0:
+            raise self._missing()
+        if self.read_only:  # never writes, so a store the user may only read can be verified
+            conn = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
+                                   timeout=self.busy_timeout_ms / 1000, isolation_level=None)
+        else:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
+                                   isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL").fetchall()
-            conn.execute("PRAGMA synchronous = FULL")
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+            if not self.create and not _recorded_migrations(conn):
+                raise self._missing()
         except BaseException:
             conn.close()
             raise
@@ -166,7 +184,7 @@ class SQLiteStore(SqlStore):
             if self._conn is None:
                 conn = self._open()
                 try:
-                    if not self._migrated:
+                    if not self._migrated and not self.read_only:
                         self._migrate(conn)
                         self._migrated = True
                 except BaseException:
