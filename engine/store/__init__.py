@@ -1,8 +1,8 @@
 """The store: where instances, playbook sources, the outbox and the audit log live.
 
 ``open_store`` picks the implementation from the store URL (docs/reference.md, "Files and
-locations"). Each backend keeps its own SQL in its own module; the PostgreSQL one is imported only when its URL is used, so importing
-this package never imports ``psycopg``.
+locations"). Each backend keeps its own SQL in its own module; the PostgreSQL one is imported
+only when its URL is used, so importing this package never imports ``psycopg``.
 """
 
 from __future__ import annotations
