@@ -31,6 +31,8 @@ from .errors import AuditBrokenError, UsageError
 from .runtime.instance import Instance, plain
 from .store.base import Store
 
+_SEQ, _AT, _DATA, _PREV, _HASH = (audit.RECORD_KEYS.index(key)
+                                   for key in ("seq", "at", "data", "prev", "hash"))
 _ANCHOR = re.compile(r"(?P<seq>[0-9]+) (?P<hash>[0-9a-f]{64})")
 
 
@@ -73,7 +75,8 @@ def _chain_broken(seq: int, what: str) -> AuditBrokenError:
 
 def _check_row(row: Sequence[Any], facts: ChainFacts) -> None:
     """Check one stored row as the record after ``facts``' head; raise at the first fault."""
-    seq, at, data_text, prev, stored_hash = row[0], row[1], row[10], row[11], row[12]
+    seq, at, data_text = row[_SEQ], row[_AT], row[_DATA]
+    prev, stored_hash = row[_PREV], row[_HASH]
     expected = facts.head_seq + 1
     if seq != expected:
         if isinstance(seq, int) and seq > expected:
@@ -107,8 +110,8 @@ def check_chain(rows: Iterable[Sequence[Any]], anchor: Anchor | None = None) -> 
     anchor_hash: str | None = None
     for row in rows:
         _check_row(row, facts)
-        if anchor is not None and row[0] == anchor.seq:
-            anchor_hash = row[12]
+        if anchor is not None and row[_SEQ] == anchor.seq:
+            anchor_hash = row[_HASH]
     if anchor is not None and anchor.seq > 0:
         if anchor_hash is None:
             raise _chain_broken(facts.head_seq + 1, f"missing: the anchor names record "

@@ -131,6 +131,14 @@ class Store(Protocol):
         """Cache years of holidays under a calendar key."""
         ...
 
+    @property
+    def principal(self) -> str:
+        """Who is authenticated to this store (stamped on every audit record it writes)."""
+        ...
+
+    @principal.setter
+    def principal(self, value: str) -> None: ...
+
     def guard_problems(self) -> list[GuardProblem]:
         """What is wrong with the audit log's append-only guards (empty when all hold)."""
         ...

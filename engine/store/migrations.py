@@ -237,6 +237,7 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
                                    *_APPEND_ONLY[dialect], *_INDEXES)),
         Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
         Migration("0003_audit_chain_guard", GUARDS[dialect]["audit_log_chain"]),
+        Migration("0004_audit_principal", ("ALTER TABLE audit_log ADD COLUMN principal TEXT",)),
     )
 
 

@@ -216,6 +216,11 @@ class PostgresStore(SqlStore):
         with self._read() as conn:
             return str(conn.execute("SELECT current_schema()").fetchone()[0])
 
+    def _authenticated(self) -> str:
+        """The connection's ``session_user``: the role the server authenticated."""
+        with self._read() as conn:
+            return str(conn.execute("SELECT session_user").fetchone()[0])
+
     def _guard_problems(self, conn: Any) -> list[migrations.GuardProblem]:
         rows = conn.execute(
             "SELECT t.tgname, t.tgenabled, p.prosrc FROM pg_trigger t "

@@ -282,9 +282,10 @@ class SqlTxn:
     """One write transaction (see ``base.Txn``); the store began it and commits it."""
 
     def __init__(self, conn: Connection, dialect: Dialect,
-                 stored_sources: set[str] | None = None) -> None:
+                 stored_sources: set[str] | None = None, principal: str = "") -> None:
         self._q = Queries(conn, dialect)
         self._dialect = dialect
+        self.principal = principal  # stamped on every audit record this transaction writes
         # digests known to be in ``sources`` already (a committed instance's source is, and
         # sources are never removed), so a change does not send its playbook text again
         self._stored_sources = stored_sources if stored_sources is not None else set()
@@ -377,7 +378,7 @@ class SqlTxn:
         last_seq, last_hash = q.audit_head()
         q.executemany(_INSERT_AUDIT, [audit_values(record, data) for record, data
                                       in audit.chain_with_data(change.audit, last_seq,
-                                                               last_hash)])
+                                                               last_hash, self.principal)])
         for inst in change.instances:  # only once every statement has succeeded
             inst.revision = revisions[inst.id]
             inst.dirty.clear()
@@ -402,6 +403,23 @@ class SqlStore:
 
     def __init__(self) -> None:
         self._stored_sources: set[str] = set()  # see SqlTxn
+        self._principal: str | None = None
+
+    @property
+    def principal(self) -> str:
+        """Who is authenticated to this store: recorded on every audit record it writes.
+        The backend's own identity (the OS account, the database session user) unless an
+        edge that authenticates people itself (the web board) sets ``web:<person>``."""
+        if self._principal is None:
+            self._principal = self._authenticated()
+        return self._principal
+
+    @principal.setter
+    def principal(self, value: str) -> None:
+        self._principal = value
+
+    def _authenticated(self) -> str:
+        raise NotImplementedError
 
     @property
     def dialect(self) -> str:
@@ -553,7 +571,7 @@ class SqlStore:
     def transaction(self) -> Iterator[SqlTxn]:
         """A write transaction: committed on a clean exit, rolled back on an exception."""
         with self._write() as conn:
-            txn = SqlTxn(conn, self.dialect_info, self._stored_sources)
+            txn = SqlTxn(conn, self.dialect_info, self._stored_sources, self.principal)
             yield txn
         if not self._block_depth:  # committed (a joined block commits with its outer one)
             self._stored_sources |= txn.written_sources

@@ -68,6 +68,17 @@ def _recorded_migrations(conn: sqlite3.Connection) -> list[str]:
     return [str(r[0]) for r in conn.execute("SELECT name FROM migrations ORDER BY rowid")]
 
 
+def os_account() -> str:
+    """The account name of the process's real user id, or ``uid:N``."""
+    uid = os.getuid()
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid:{uid}"
+
+
 def _words(sql: str) -> list[str]:
     """A trigger's text as SQLite keeps it, compared word by word (indentation aside)."""
     return sql.split()
@@ -192,6 +203,11 @@ class SQLiteStore(SqlStore):
                     raise
                 self._conn = conn
             yield self._conn
+
+    def _authenticated(self) -> str:
+        """The OS account running this process, from its real user id (never from the
+        environment, which anyone can set); ``uid:N`` when the id has no account name."""
+        return os_account()
 
     def _guard_problems(self, conn: sqlite3.Connection) -> list[migrations.GuardProblem]:
         present = {str(name): str(sql) for name, sql in conn.execute(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .conftest import Figures
 
 COLUMNS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event", "from",
-           "to", "data", "prev", "hash"]
+           "to", "data", "principal", "prev", "hash"]
 NAMES = ", ".join(f'"{c}"' for c in COLUMNS)
 
 
