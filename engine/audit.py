@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .errors import AuditBrokenError
+from .errors import AuditBrokenError, RefusedError
 from .runtime.instance import AuditDraft, plain
 
 GENESIS = "0" * 64
@@ -38,6 +38,15 @@ _KEYS = frozenset(RECORD_KEYS)
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _sha256 = hashlib.sha256
 _string = json.encoder.encode_basestring  # what the encoder writes a str as (ensure_ascii=False)
+
+
+class ClockBehindError(RefusedError):
+    """A write on a simulated store whose clock is earlier than the log's last record."""
+
+    def __init__(self, at: str, last: str) -> None:
+        super().__init__(f"the clock ({at}) is earlier than the audit log's last record "
+                         f"({last}); a simulated store moves forward only")
+        self.at, self.last = at, last
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -98,9 +107,15 @@ def chain(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
 
 
 def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
-                    principal: str) -> list[tuple[dict[str, Any], str]]:
+                    principal: str, *, not_before: str | None = None,
+                    clamp: bool = False) -> list[tuple[dict[str, Any], str]]:
     """:func:`chain`, each record paired with its ``data`` as :func:`data_text` (what the
-    store writes), encoded once for both the hash and the row."""
+    store writes), encoded once for both the hash and the row.
+
+    ``at`` never decreases along the chain: a draft earlier than ``not_before`` (the head's
+    ``at``) is recorded at ``not_before`` when ``clamp`` (a real clock that stepped back),
+    else refused with :class:`ClockBehindError`.
+    """
     records: list[tuple[dict[str, Any], str]] = []
     seq, prev = last_seq, last_hash
     at: dt.datetime | None = None
@@ -109,6 +124,10 @@ def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
         seq += 1
         if draft.at is not at:  # the drafts of one step share one time
             at, at_text = draft.at, format_at(draft.at)
+            if not_before is not None and at_text < not_before:
+                if not clamp:
+                    raise ClockBehindError(at_text, not_before)
+                at_text = not_before
         record: dict[str, Any] = {
             "seq": seq,
             "at": at_text,

@@ -263,6 +263,7 @@ class Proof:
     sources: int
     instances: int
     anchored: Anchor | None
+    clock: str
 
     def lines(self) -> list[str]:
         """The proof in words, one fact per line."""
@@ -274,6 +275,8 @@ class Proof:
         lines.append(f"sources: {self.sources} stored playbook sources match their digests")
         lines.append(f"replay: {self.instances} instances as their audit records tell them "
                      "(state, status, variables, tasks, fired timers)")
+        lines.append("clock: real (times come from the system clock)" if self.clock == "real"
+                     else "clock: simulated (a demo, scenario or rehearsal store)")
         return lines
 
 
@@ -291,4 +294,4 @@ def prove(store: Store, anchor: Anchor | None = None) -> Proof:
             closing(store.iter_instances()) as stored:
         instances = check_instances(replay(records), stored, _final_states(store))
     return Proof(facts.count, facts.head_seq, facts.head_hash, facts.first_at, facts.last_at,
-                 sources, instances, anchor)
+                 sources, instances, anchor, store.clock_kind())

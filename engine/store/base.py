@@ -139,6 +139,10 @@ class Store(Protocol):
     @principal.setter
     def principal(self, value: str) -> None: ...
 
+    def clock_kind(self) -> str:
+        """``real`` or ``simulated`` (fixed when the store was created)."""
+        ...
+
     def guard_problems(self) -> list[GuardProblem]:
         """What is wrong with the audit log's append-only guards (empty when all hold)."""
         ...

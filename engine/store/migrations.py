@@ -238,8 +238,15 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
         Migration("0003_audit_chain_guard", GUARDS[dialect]["audit_log_chain"]),
         Migration("0004_audit_principal", ("ALTER TABLE audit_log ADD COLUMN principal TEXT",)),
+        # Facts about the store itself, fixed when it is created: ``clock`` is ``real`` or
+        # ``simulated`` (created with a clock override; see ``SqlStore.clock_kind``).
+        Migration("0005_store_facts", ("CREATE TABLE store_facts (name TEXT PRIMARY KEY, "
+                                       "value TEXT NOT NULL)",)),
     )
 
+
+FIRST = "0001_initial"
+"""The migration that creates a store: applied now means the store is new."""
 
 SQLITE = _migrations("sqlite")
 POSTGRESQL = _migrations("postgresql")

@@ -88,8 +88,9 @@ class PostgresStore(SqlStore):
     read_begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"  # one snapshot
 
     def __init__(self, url: str, *, lock_timeout_ms: int = 5000, connect_timeout_s: int = 10,
-                 create: bool = True, read_only: bool = False) -> None:
-        super().__init__()
+                 create: bool = True, read_only: bool = False,
+                 clock_override: bool = False) -> None:
+        super().__init__(clock_override)
         self.url = url
         self.create = create and not read_only
         self.read_only = read_only
@@ -200,7 +201,7 @@ class PostgresStore(SqlStore):
         statements = [
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                 sql.Identifier(self._current_schema()), who),
-            sql.SQL("GRANT SELECT ON migrations TO {}").format(who),
+            sql.SQL("GRANT SELECT ON migrations, store_facts TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
                     "TO {}").format(who),

@@ -99,8 +99,9 @@ class SQLiteStore(SqlStore):
     write_begin = "BEGIN IMMEDIATE"  # writers queue on the database lock, never deadlock
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000,
-                 create: bool = True, read_only: bool = False) -> None:
-        super().__init__()
+                 create: bool = True, read_only: bool = False,
+                 clock_override: bool = False) -> None:
+        super().__init__(clock_override)
         self.path = Path(path)
         self.create = create and not read_only
         self.read_only = read_only
@@ -227,7 +228,8 @@ class SQLiteStore(SqlStore):
 
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the file, in order; does not create or migrate it."""
-        if not self.path.exists():
+        if not self.path.is_file():
             return []
-        with _sqlite_errors(self.path), closing(self._open()) as conn:
+        uri = f"{self.path.absolute().as_uri()}?mode=ro"
+        with _sqlite_errors(self.path), closing(sqlite3.connect(uri, uri=True)) as conn:
             return _recorded_migrations(conn)
