@@ -226,7 +226,7 @@ def show_figure(ctx: Context) -> Result:
 
 # -- audit verify ------------------------------------------------------------------------------
 AUDIT_COLUMNS = ("seq", "at", "instance", "playbook", "version", "actor", "action", "event",
-                 "from", "to", "data", "prev", "hash")
+                 "from", "to", "data", "principal", "prev", "hash")
 
 
 def _records(db: Path, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:

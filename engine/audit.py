@@ -1,4 +1,4 @@
-"""The audit log's records, hash chain, verification and export (SPEC section 5).
+"""The audit log's records, hash chain, verification and export (docs/reference.md, "Audit log").
 
 Pure functions over plain dicts: the store calls :func:`chain` to turn a change's drafts into
 records inside its write transaction, ``audit verify`` streams the stored records through
@@ -15,15 +15,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .errors import AuditBrokenError
+from .errors import AuditBrokenError, RefusedError
 from .runtime.instance import AuditDraft, plain
 
 GENESIS = "0" * 64
 """The ``prev`` of the first record."""
 
 RECORD_KEYS = ("seq", "at", "instance", "playbook", "version", "actor", "action", "event",
-               "from", "to", "data", "prev", "hash")
-"""The keys of an exported record, in export order."""
+               "from", "to", "data", "principal", "prev", "hash")
+"""The keys of an exported record, in export order.
+
+``principal`` is who was authenticated when the record was written (the OS account, the
+PostgreSQL session user, ``web:<person>``). Records written before frontdesk recorded
+principals have ``principal: null``, and their hash covers the other keys only (see
+:func:`record_hash`): that is how they were hashed when they were written."""
 
 _AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _KEYS = frozenset(RECORD_KEYS)
@@ -35,12 +40,24 @@ _sha256 = hashlib.sha256
 _string = json.encoder.encode_basestring  # what the encoder writes a str as (ensure_ascii=False)
 
 
+class ClockBehindError(RefusedError):
+    """A write on a simulated store whose clock is earlier than the log's last record."""
+
+    def __init__(self, at: str, last: str) -> None:
+        super().__init__(f"the clock ({at}) is earlier than the audit log's last record "
+                         f"({last}); a simulated store moves forward only")
+        self.at, self.last = at, last
+
+
 def record_hash(record: dict[str, Any]) -> str:
-    """The SHA-256 hex digest of ``record`` without its ``hash`` key, exactly as SPEC section 5:
+    """The SHA-256 hex digest of ``record`` without its ``hash`` key:
     ``sha256(json.dumps(record_without_hash, sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False).encode("utf-8")).hexdigest()``."""
+    ensure_ascii=False).encode("utf-8")).hexdigest()``; a ``principal`` that is null (a record
+    from before principals were recorded) is left out, as it was when that record was hashed."""
     body = record.copy()
     body.pop("hash", None)
+    if body.get("principal", "") is None:
+        del body["principal"]
     return _sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
@@ -70,25 +87,35 @@ def _scalar(value: Any) -> str:
 
 def _canonical_record(record: dict[str, Any], data: str) -> str:
     """``_canonical(record)`` for a record without ``hash`` whose ``data`` encodes to ``data``,
-    written key by key in sorted order so the data is encoded once for the hash and the row."""
+    written key by key in sorted order so the data is encoded once for the hash and the row.
+    (Only for records written now, whose ``principal`` is text.)"""
     s = _scalar
     return (f'{{"action":{s(record["action"])},"actor":{s(record["actor"])},'
             f'"at":{s(record["at"])},"data":{data},"event":{s(record["event"])},'
             f'"from":{s(record["from"])},"instance":{s(record["instance"])},'
             f'"playbook":{s(record["playbook"])},"prev":{s(record["prev"])},'
+            f'"principal":{s(record["principal"])},'
             f'"seq":{s(record["seq"])},"to":{s(record["to"])},'
             f'"version":{s(record["version"])}}}')
 
 
-def chain(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str) -> list[dict[str, Any]]:
-    """Number, link and hash ``drafts`` after the chain head ``(last_seq, last_hash)``."""
-    return [record for record, _ in chain_with_data(drafts, last_seq, last_hash)]
+def chain(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
+          principal: str) -> list[dict[str, Any]]:
+    """Number, link and hash ``drafts`` after the chain head ``(last_seq, last_hash)``, each
+    record stamped with the command's ``principal``."""
+    return [record for record, _ in chain_with_data(drafts, last_seq, last_hash, principal)]
 
 
-def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int,
-                    last_hash: str) -> list[tuple[dict[str, Any], str]]:
+def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
+                    principal: str, *, not_before: str | None = None,
+                    clamp: bool = False) -> list[tuple[dict[str, Any], str]]:
     """:func:`chain`, each record paired with its ``data`` as :func:`data_text` (what the
-    store writes), encoded once for both the hash and the row."""
+    store writes), encoded once for both the hash and the row.
+
+    ``at`` never decreases along the chain: a draft earlier than ``not_before`` (the head's
+    ``at``) is recorded at ``not_before`` when ``clamp`` (a real clock that stepped back),
+    else refused with :class:`ClockBehindError`.
+    """
     records: list[tuple[dict[str, Any], str]] = []
     seq, prev = last_seq, last_hash
     at: dt.datetime | None = None
@@ -97,6 +124,10 @@ def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int,
         seq += 1
         if draft.at is not at:  # the drafts of one step share one time
             at, at_text = draft.at, format_at(draft.at)
+            if not_before is not None and at_text < not_before:
+                if not clamp:
+                    raise ClockBehindError(at_text, not_before)
+                at_text = not_before
         record: dict[str, Any] = {
             "seq": seq,
             "at": at_text,
@@ -109,6 +140,7 @@ def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int,
             "from": draft.from_state,
             "to": draft.to_state,
             "data": plain(draft.data),
+            "principal": principal,
             "prev": prev,
         }
         data = _canonical(record["data"])

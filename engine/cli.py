@@ -227,11 +227,12 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--anchor", metavar="HASH", help="A hash written down earlier that must be in "
-              "the chain (catches truncation).")
+@click.option("--anchor", metavar="'SEQ HASH'",
+              help="What 'audit head' printed earlier: that record must still be in the log "
+              "with that hash (catches truncation and rewriting).")
 @pass_options
 def audit_verify(options: Options, anchor: str | None) -> None:
-    """Recompute the hash chain; exit 7 at the first record that does not match."""
+    """Prove the log whole and the store consistent with it; exit 7 at the first fault."""
     from .commands.admin import run_audit_verify
 
     sys.exit(run_audit_verify(options, anchor))

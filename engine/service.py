@@ -96,6 +96,7 @@ class Engine:
         self.options = options
         self._practice_text = practice_text
         self._clock = clock
+        self._simulated = clock is not None or options.now_text is not None
         self._store = store
         self._compiled: dict[str, CompiledPlaybook] = {}
         self._new_holidays: dict[int, frozenset[dt.date]] = {}
@@ -185,11 +186,12 @@ class Engine:
     def use_clock(self, clock: Clock) -> None:
         """Drive this engine with ``clock`` (scenario tests and the demo move it forward)."""
         self._clock = clock
+        self._simulated = True
 
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.options.db_url)
+            self._store = open_store(self.options.db_url, clock_override=self._simulated)
         return self._store
 
     @cached_property

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..errors import AuditBrokenError, ExitCode
+from ..errors import ExitCode
 from ..settings import Options
 
 PRACTICE_TEMPLATE = """\
@@ -59,19 +59,19 @@ def run_init(options: Options) -> int:
 
 
 def run_audit_verify(options: Options, anchor: str | None) -> int:
-    from ..audit import verify
+    """Prove the audit log whole and the store consistent with it (``verification.prove``)."""
+    from ..verification import parse_anchor, prove
 
+    anchored = parse_anchor(anchor) if anchor is not None else None
     store = _store(options)
     try:
-        result = verify(store.audit_records(), anchor=anchor)
+        proof = prove(store, anchored)
     finally:
         store.close()
-    if not result.ok:
-        raise AuditBrokenError(f"audit chain broken: {result.reason}"
-                               + (f" (first bad seq {result.first_bad_seq})"
-                                  if result.first_bad_seq is not None else ""))
-    click.echo(f"audit log ok: {result.count} records, last seq {result.last_seq}, "
-               f"head {result.last_hash}")
+    click.echo(f"audit log ok: {proof.records} records, last seq {proof.head_seq}, "
+               f"head {proof.head_hash}")
+    for line in proof.lines():
+        click.echo(f"  {line}")
     return ExitCode.OK
 
 

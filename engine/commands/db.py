@@ -17,21 +17,31 @@ _LABELS = {"sources": "playbook sources", "instances": "instances", "tasks": "ta
 
 
 def run_status(options: Options, as_json: bool) -> int:
-    """Where the store is, which migrations it has and which it would apply on first use."""
-    store = open_store(options.db_url)
+    """Where the store is, which migrations it has and which it would apply on first use,
+    whether the audit log's guards are in place (exit 7 if not), and its clock kind. Opens the
+    store read-only: it creates and migrates nothing."""
+    store = open_store(options.db_url, read_only=True)
     try:
         applied = store.applied_migrations()
         pending = migrations.pending(store)
         where = store.where
+        guards = [str(p) for p in store.guard_problems()] if applied else []
+        clock = store.clock_kind() if "0005_store_facts" in applied else "real"
     finally:
         store.close()
     if as_json:
         click.echo(json.dumps({"store": where, "dialect": store.dialect, "applied": applied,
-                               "pending": pending}, indent=2))
+                               "pending": pending, "guard_problems": guards, "clock": clock},
+                              indent=2))
     else:
         click.echo(f"store: {where}")
         click.echo(f"applied: {', '.join(applied) or '(none)'}")
         click.echo(f"pending: {', '.join(pending) or '(none)'}")
+        click.echo(f"audit log guards: {'; '.join(guards) if guards else 'in place'}")
+        click.echo(f"clock: {clock}")
+    if guards:
+        raise AuditBrokenError("audit log guards missing: " + "; ".join(guards)
+                               + " (run 'frontdesk db migrate' as the store's owner)")
     return ExitCode.OK
 
 
@@ -40,13 +50,15 @@ def run_migrate(options: Options) -> int:
     store = open_store(options.db_url)
     try:
         applied = store.migrate()
+        restored = store.restore_guards()
         where = store.where
     finally:
         store.close()
-    if applied:
-        for name in applied:
-            click.echo(f"applied {name}")
-    else:
+    for name in applied:
+        click.echo(f"applied {name}")
+    for problem in restored:
+        click.echo(f"restored: {problem}")
+    if not applied and not restored:
         click.echo("up to date")
     click.echo(f"store: {where}", err=True)
     return ExitCode.OK

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, Self
 
@@ -29,6 +29,7 @@ from ..runtime.instance import (
     from_json,
     to_json,
 )
+from .migrations import GuardProblem
 
 Row = Mapping[str, Any]
 
@@ -128,6 +129,42 @@ class Store(Protocol):
 
     def cache_holidays(self, calendar: str, years: Mapping[int, frozenset[dt.date]]) -> None:
         """Cache years of holidays under a calendar key."""
+        ...
+
+    @property
+    def principal(self) -> str:
+        """Who is authenticated to this store (stamped on every audit record it writes)."""
+        ...
+
+    @principal.setter
+    def principal(self, value: str) -> None: ...
+
+    def clock_kind(self) -> str:
+        """``real`` or ``simulated`` (fixed when the store was created)."""
+        ...
+
+    def guard_problems(self) -> list[GuardProblem]:
+        """What is wrong with the audit log's append-only guards (empty when all hold)."""
+        ...
+
+    def restore_guards(self) -> list[GuardProblem]:
+        """Recreate missing or altered guards; the problems repaired."""
+        ...
+
+    def audit_rows(self) -> Generator[Sequence[Any], None, None]:
+        """Every audit row as stored, in seq order, streamed."""
+        ...
+
+    def audit_records_by_instance(self) -> Generator[dict[str, Any], None, None]:
+        """Every record ordered by instance, then seq, streamed."""
+        ...
+
+    def sources(self) -> Generator[tuple[str, str], None, None]:
+        """``(digest, text)`` of every stored playbook source, streamed."""
+        ...
+
+    def iter_instances(self, batch: int = 500) -> Generator[Instance, None, None]:
+        """Every instance ordered by id, a batch at a time."""
         ...
 
     def is_empty(self) -> bool:

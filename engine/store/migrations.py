@@ -162,14 +162,91 @@ _HOLIDAY_CACHE = """CREATE TABLE holiday_cache (
         )"""
 
 
+# The database itself refuses a record that does not extend the chain: its ``seq`` must be the
+# head's plus one and its ``prev`` the head's ``hash``. This also stops SQLite's ``INSERT OR
+# REPLACE`` (its implicit delete fires no delete trigger, but the replacing row is never the
+# next one) and an insert far ahead of the head that would break the chain for good.
+_SQLITE_CHAIN = f"""CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log
+            WHEN NEW.seq IS NOT COALESCE((SELECT max(seq) FROM audit_log), 0) + 1
+              OR NEW.prev IS NOT COALESCE(
+                    (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '{"0" * 64}')
+            BEGIN SELECT RAISE(ABORT, 'audit_log: a record must extend the chain head'); END"""
+_POSTGRES_CHAIN_FUNCTION = f"""CREATE OR REPLACE FUNCTION audit_log_chain() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                head_seq BIGINT := 0;
+                head_hash TEXT := '{"0" * 64}';
+            BEGIN
+                SELECT seq, hash INTO head_seq, head_hash
+                    FROM audit_log ORDER BY seq DESC LIMIT 1;
+                IF NOT FOUND THEN
+                    head_seq := 0;
+                    head_hash := '{"0" * 64}';
+                END IF;
+                IF NEW.seq IS DISTINCT FROM head_seq + 1
+                        OR NEW.prev IS DISTINCT FROM head_hash THEN
+                    RAISE EXCEPTION 'audit_log: record % does not extend the chain head %',
+                        NEW.seq, head_seq USING ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                RETURN NEW;
+            END
+            $$"""
+_POSTGRES_CHAIN = """CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_chain()"""
+
+GUARDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "sqlite": {
+        "audit_log_no_update": (_APPEND_ONLY["sqlite"][0],),
+        "audit_log_no_delete": (_APPEND_ONLY["sqlite"][1],),
+        "audit_log_chain": (_SQLITE_CHAIN,),
+    },
+    "postgresql": {
+        "audit_log_no_update_or_delete": (
+            _APPEND_ONLY["postgresql"][0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
+            _APPEND_ONLY["postgresql"][1]),
+        "audit_log_no_truncate": (
+            _APPEND_ONLY["postgresql"][0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
+            _APPEND_ONLY["postgresql"][2]),
+        "audit_log_chain": (_POSTGRES_CHAIN_FUNCTION, _POSTGRES_CHAIN),
+    },
+}
+"""The triggers that keep the audit log append-only and linear, per dialect: name -> the
+statements that (re)create it. ``db status`` and ``audit verify`` report any that is missing
+(or, on PostgreSQL, disabled); ``db migrate`` recreates them."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardProblem:
+    """One way the audit log's protection is weakened: a guard trigger that is missing,
+    altered or disabled, or a grant that lets ``grantee`` rewrite the log."""
+
+    guard: str  # a name of ``GUARDS``, or "grant"
+    problem: str  # "missing", "altered", "disabled"; for a grant the privilege
+    grantee: str | None = None
+
+    def __str__(self) -> str:
+        if self.grantee is not None:
+            return f"{self.grantee} may {self.problem} audit_log"
+        return f"trigger {self.guard} {self.problem}"
+
+
 def _migrations(dialect: str) -> tuple[Migration, ...]:
     kind = _KINDS[dialect]
     return (
         Migration("0001_initial", (*(t.format(**kind) for t in _TABLES),
                                    *_APPEND_ONLY[dialect], *_INDEXES)),
         Migration("0002_holiday_cache", (_HOLIDAY_CACHE,)),
+        Migration("0003_audit_chain_guard", GUARDS[dialect]["audit_log_chain"]),
+        Migration("0004_audit_principal", ("ALTER TABLE audit_log ADD COLUMN principal TEXT",)),
+        # Facts about the store itself, fixed when it is created: ``clock`` is ``real`` or
+        # ``simulated`` (created with a clock override; see ``SqlStore.clock_kind``).
+        Migration("0005_store_facts", ("CREATE TABLE store_facts (name TEXT PRIMARY KEY, "
+                                       "value TEXT NOT NULL)",)),
     )
 
+
+FIRST = "0001_initial"
+"""The migration that creates a store: applied now means the store is new."""
 
 SQLITE = _migrations("sqlite")
 POSTGRESQL = _migrations("postgresql")

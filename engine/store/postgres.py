@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConflictError, StoreUnavailableError
+from . import migrations
 from .sql import Connection, Dialect, SqlStore
 
 _LOCK_SPACE = 0x6664  # "fd": the first key of frontdesk's advisory locks
@@ -86,10 +87,13 @@ class PostgresStore(SqlStore):
     dialect_info = POSTGRES
     read_begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"  # one snapshot
 
-    def __init__(self, url: str, *, lock_timeout_ms: int = 5000,
-                 connect_timeout_s: int = 10) -> None:
-        super().__init__()
+    def __init__(self, url: str, *, lock_timeout_ms: int = 5000, connect_timeout_s: int = 10,
+                 create: bool = True, read_only: bool = False,
+                 clock_override: bool = False) -> None:
+        super().__init__(clock_override)
         self.url = url
+        self.create = create and not read_only
+        self.read_only = read_only
         self.lock_timeout_ms = lock_timeout_ms
         self.connect_timeout_s = connect_timeout_s
         self._conn: Any = None
@@ -145,8 +149,14 @@ class PostgresStore(SqlStore):
         """The store's connection, migrated on first use; errors translated."""
         with self._errors():
             if self._conn is None:
-                self._conn = self._connect()
-            if not self._migrated:
+                conn = self._connect()
+                if not self.create and not self._recorded(conn):
+                    conn.close()
+                    raise StoreUnavailableError(
+                        f"PostgreSQL {self.where} holds no frontdesk store: run 'frontdesk "
+                        "init' or 'frontdesk db migrate' to create it")
+                self._conn = conn
+            if not self._migrated and not self.read_only:
                 self._migrate(self._conn)
                 self._migrated = True
             yield self._conn
@@ -191,7 +201,7 @@ class PostgresStore(SqlStore):
         statements = [
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                 sql.Identifier(self._current_schema()), who),
-            sql.SQL("GRANT SELECT ON migrations TO {}").format(who),
+            sql.SQL("GRANT SELECT ON migrations, store_facts TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
                     "TO {}").format(who),
@@ -206,6 +216,48 @@ class PostgresStore(SqlStore):
     def _current_schema(self) -> str:
         with self._read() as conn:
             return str(conn.execute("SELECT current_schema()").fetchone()[0])
+
+    def _authenticated(self) -> str:
+        """The connection's ``session_user``: the role the server authenticated."""
+        with self._read() as conn:
+            return str(conn.execute("SELECT session_user").fetchone()[0])
+
+    def _guard_problems(self, conn: Any) -> list[migrations.GuardProblem]:
+        rows = conn.execute(
+            "SELECT t.tgname, t.tgenabled, p.prosrc FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE t.tgrelid = to_regclass('audit_log') AND NOT t.tgisinternal").fetchall()
+        present = {str(name): (str(enabled), str(body)) for name, enabled, body in rows}
+        problems = []
+        for name, statements in migrations.GUARDS["postgresql"].items():
+            expected_body = statements[0].split("$$")[1]
+            found = present.get(name)
+            if found is None:
+                problems.append(migrations.GuardProblem(name, "missing"))
+            elif found[0] == "D":
+                problems.append(migrations.GuardProblem(name, "disabled"))
+            elif found[1].split() != expected_body.split():
+                problems.append(migrations.GuardProblem(name, "altered"))
+        for grantee, privilege in conn.execute(
+                "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+                "WHERE table_name = 'audit_log' AND table_schema = current_schema() "
+                "AND privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE') "
+                "AND grantee <> (SELECT tableowner FROM pg_tables WHERE tablename = "
+                "'audit_log' AND schemaname = current_schema())").fetchall():
+            problems.append(migrations.GuardProblem("grant", str(privilege), str(grantee)))
+        return problems
+
+    def _restore(self, conn: Any, problem: migrations.GuardProblem) -> None:
+        from psycopg import sql
+
+        if problem.grantee is not None:
+            conn.execute(sql.SQL("REVOKE {} ON audit_log FROM {}").format(
+                sql.SQL(problem.problem), sql.Identifier(problem.grantee)))
+            return
+        conn.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON audit_log").format(
+            sql.Identifier(problem.guard)))
+        for statement in migrations.GUARDS["postgresql"][problem.guard]:
+            conn.execute(statement)
 
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the database, in order; does not migrate it."""

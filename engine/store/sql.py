@@ -17,13 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from .. import audit
-from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError
+from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError, UsageError
 from ..runtime.instance import Change, Instance, TaskOccurrence, TimerState, due_from_text
 from . import migrations
 from .base import (
@@ -53,9 +53,11 @@ OUTBOX_ALL_COLUMNS = ("id", *OUTBOX_COLUMNS)
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "sources": SOURCE_COLUMNS, "instances": INSTANCE_COLUMNS, "tasks": TASK_COLUMNS,
     "timers": TIMER_COLUMNS, "outbox": OUTBOX_ALL_COLUMNS, "audit_log": AUDIT_COLUMNS,
+    "store_facts": ("name", "value"),
 }
 TABLE_ORDER = {"sources": "digest", "instances": "{order}", "tasks": "instance, seq",
-               "timers": "instance, seq", "outbox": "id", "audit_log": "seq"}
+               "timers": "instance, seq", "outbox": "id", "audit_log": "seq",
+               "store_facts": "name"}
 
 
 class Cursor(Protocol):
@@ -123,6 +125,7 @@ _UPSERT_TIMER = _upsert("timers", TIMER_COLUMNS)
 _INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
 _INSERT_AUDIT = insert_sql("audit_log", AUDIT_COLUMNS)
 _AUDIT_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+_AUDIT_HEAD_AT = "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1"
 
 
 class Queries:
@@ -186,6 +189,12 @@ class Queries:
     def audit_head(self) -> tuple[int, str]:
         row = self.execute(_AUDIT_HEAD).fetchone()
         return (0, audit.GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    def audit_head_at(self) -> tuple[int, str, str | None]:
+        """:meth:`audit_head` and the head's ``at`` (None when the log is empty)."""
+        row = self.execute(_AUDIT_HEAD_AT).fetchone()
+        return (0, audit.GENESIS, None) if row is None else (int(row[0]), str(row[1]),
+                                                              str(row[2]))
 
     def list_instances(self, playbook: str | None, state: str | None,
                        status: str | None) -> list[Instance]:
@@ -282,9 +291,12 @@ class SqlTxn:
     """One write transaction (see ``base.Txn``); the store began it and commits it."""
 
     def __init__(self, conn: Connection, dialect: Dialect,
-                 stored_sources: set[str] | None = None) -> None:
+                 stored_sources: set[str] | None = None, principal: str = "",
+                 clock: str = "real") -> None:
         self._q = Queries(conn, dialect)
         self._dialect = dialect
+        self.principal = principal  # stamped on every audit record this transaction writes
+        self.clock = clock  # the store's clock kind: how a clock behind the log is treated
         # digests known to be in ``sources`` already (a committed instance's source is, and
         # sources are never removed), so a change does not send its playbook text again
         self._stored_sources = stored_sources if stored_sources is not None else set()
@@ -374,10 +386,10 @@ class SqlTxn:
         for message in change.messages:
             q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
         self._dialect.lock_chain(q.conn)  # held until commit: one linear chain
-        last_seq, last_hash = q.audit_head()
-        q.executemany(_INSERT_AUDIT, [audit_values(record, data) for record, data
-                                      in audit.chain_with_data(change.audit, last_seq,
-                                                               last_hash)])
+        last_seq, last_hash, last_at = q.audit_head_at()
+        records = audit.chain_with_data(change.audit, last_seq, last_hash, self.principal,
+                                        not_before=last_at, clamp=self.clock == "real")
+        q.executemany(_INSERT_AUDIT, [audit_values(record, data) for record, data in records])
         for inst in change.instances:  # only once every statement has succeeded
             inst.revision = revisions[inst.id]
             inst.dirty.clear()
@@ -400,8 +412,45 @@ class SqlStore:
     _block_kind: str | None = None  # "read" or "write" while a block is open
     _block_depth = 0
 
-    def __init__(self) -> None:
+    def __init__(self, clock_override: bool = False) -> None:
         self._stored_sources: set[str] = set()  # see SqlTxn
+        self._principal: str | None = None
+        self.clock_override = clock_override  # this command runs on a simulated clock
+        self._clock_kind: str | None = None
+
+    def clock_kind(self) -> str:
+        """``simulated`` when the store was created under a clock override (a demo, a
+        scenario, a rehearsal), else ``real`` (also for stores created before clock kinds were
+        recorded). A real store refuses writes under a clock override and, should the system
+        clock step back, records the last record's time; a simulated one refuses a write whose
+        clock is earlier than the log's last record."""
+        if self._clock_kind is None:
+            with self._read() as conn:
+                row = conn.execute("SELECT value FROM store_facts WHERE name = 'clock'"
+                                   ).fetchone()
+            self._clock_kind = str(row[0]) if row else "real"
+        return self._clock_kind
+
+    @property
+    def principal(self) -> str:
+        """Who is authenticated to this store: recorded on every audit record it writes.
+        The backend's own identity (the OS account, the database session user) unless an
+        edge that authenticates people itself (the web board) sets ``web:<person>``."""
+        if self._principal is None:
+            self._principal = self._authenticated()
+        return self._principal
+
+    @principal.setter
+    def principal(self, value: str) -> None:
+        self._principal = value
+
+    def _authenticated(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def where(self) -> str:
+        """The store for messages: the file, or the database and host (never a password)."""
+        raise NotImplementedError
 
     @property
     def dialect(self) -> str:
@@ -489,17 +538,82 @@ class SqlStore:
                     "INSERT INTO migrations (name, applied_at) VALUES (?, ?)"),
                     (migration.name, now))
                 applied.append(migration.name)
+            if migrations.FIRST in applied:  # a new store: its clock kind is fixed now
+                conn.execute(self.dialect_info.sql(
+                    "INSERT INTO store_facts (name, value) VALUES ('clock', ?)"),
+                    ("simulated" if self.clock_override else "real",))
             conn.execute("COMMIT")
         except BaseException:
             self._rollback(conn)
             raise
         return applied
 
+    # -- what ``audit verify`` reads, streamed -------------------------------------------
+    def audit_rows(self) -> Generator[Sequence[Any], None, None]:
+        """Every audit row as stored (``data`` as its JSON text), in ``RECORD_KEYS`` column
+        order and seq order, streamed."""
+        yield from self._stream(f"SELECT {names(AUDIT_COLUMNS)} FROM audit_log ORDER BY seq", ())
+
+    def audit_records_by_instance(self) -> Generator[dict[str, Any], None, None]:
+        """Every exported record ordered by instance, then seq, streamed."""
+        yield from audit_records_of(self._stream(
+            f"SELECT {names(AUDIT_COLUMNS)} FROM audit_log ORDER BY instance, seq", ()))
+
+    def sources(self) -> Generator[tuple[str, str], None, None]:
+        """``(digest, text)`` of every stored playbook source, streamed."""
+        for digest, text in self._stream("SELECT digest, text FROM sources ORDER BY digest", ()):
+            yield str(digest), str(text)
+
+    def iter_instances(self, batch: int = 500) -> Generator[Instance, None, None]:
+        """Every instance with its tasks and timers, ordered by id, a batch at a time (memory
+        bounded by the batch, whatever the number of instances)."""
+        after = ""
+        while True:
+            with self._read() as conn:
+                q = Queries(conn, self.dialect_info)
+                ids = [str(row[0]) for row in q.execute(
+                    "SELECT id FROM instances WHERE id > ? ORDER BY id LIMIT ?", (after, batch))]
+                loaded = q.load_instances(ids)
+            yield from loaded
+            if len(ids) < batch:
+                return
+            after = ids[-1]
+
+    # -- the audit log's guards ---------------------------------------------------------
+    def _guard_problems(self, conn: Any) -> list[migrations.GuardProblem]:
+        """The audit log's guards that are missing, altered or disabled, and any grant that
+        lets someone other than the owner rewrite the log."""
+        raise NotImplementedError
+
+    def guard_problems(self) -> list[migrations.GuardProblem]:
+        """What is wrong with the audit log's append-only guards (empty when all hold)."""
+        with self._read() as conn:
+            return self._guard_problems(conn)
+
+    def _restore(self, conn: Any, problem: migrations.GuardProblem) -> None:
+        raise NotImplementedError
+
+    def restore_guards(self) -> list[migrations.GuardProblem]:
+        """Recreate every missing or altered guard, revoke every rewriting grant; the
+        problems this repaired."""
+        with self._write() as conn:
+            problems = self._guard_problems(conn)
+            for problem in problems:
+                self._restore(conn, problem)
+        return problems
+
     @contextmanager
     def transaction(self) -> Iterator[SqlTxn]:
-        """A write transaction: committed on a clean exit, rolled back on an exception."""
+        """A write transaction: committed on a clean exit, rolled back on an exception.
+
+        Refused (exit 2) under a clock override when the store is real: a real store's record
+        of when things happened comes from the real clock only."""
+        if self.clock_override and self.clock_kind() == "real":
+            raise UsageError(f"the store {self.where} keeps real time: --now and $FRONTDESK_NOW "
+                             "are for reading it (or for a store created with them)")
         with self._write() as conn:
-            txn = SqlTxn(conn, self.dialect_info, self._stored_sources)
+            txn = SqlTxn(conn, self.dialect_info, self._stored_sources, self.principal,
+                         self.clock_kind())
             yield txn
         if not self._block_depth:  # committed (a joined block commits with its outer one)
             self._stored_sources |= txn.written_sources
@@ -607,6 +721,12 @@ class SqlStore:
                 if pending:
                     _execute_many(conn, sql, pending)
                     counts[table] += len(pending)
+            # The copy is the same store in another place: it keeps the facts fixed when the
+            # original was created (its clock kind above all).
+            q.execute("DELETE FROM store_facts")
+            for row in rows_of("store_facts"):
+                q.execute(insert_sql("store_facts", ("name", "value")), (row["name"],
+                                                                          row["value"]))
             self.dialect_info.after_import(conn)
             sql, params = audit_query(None, None)
             result = audit.verify(audit_records_of(self._rows(conn, sql, params)))

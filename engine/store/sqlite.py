@@ -21,6 +21,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from ..errors import ConflictError, FrontdeskError, StoreUnavailableError
+from . import migrations
 from .sql import Connection, Dialect, SqlStore
 
 # SQLite primary result codes (``error.sqlite_errorcode & 0xFF``).
@@ -67,6 +68,22 @@ def _recorded_migrations(conn: sqlite3.Connection) -> list[str]:
     return [str(r[0]) for r in conn.execute("SELECT name FROM migrations ORDER BY rowid")]
 
 
+def os_account() -> str:
+    """The account name of the process's real user id, or ``uid:N``."""
+    uid = os.getuid()
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid:{uid}"
+
+
+def _words(sql: str) -> list[str]:
+    """A trigger's text as SQLite keeps it, compared word by word (indentation aside)."""
+    return sql.split()
+
+
 def _no_lock(conn: Connection) -> None:
     """``BEGIN IMMEDIATE`` already holds the database's one write lock."""
 
@@ -81,9 +98,13 @@ class SQLiteStore(SqlStore):
     dialect_info = SQLITE
     write_begin = "BEGIN IMMEDIATE"  # writers queue on the database lock, never deadlock
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
-        super().__init__()
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000,
+                 create: bool = True, read_only: bool = False,
+                 clock_override: bool = False) -> None:
+        super().__init__(clock_override)
         self.path = Path(path)
+        self.create = create and not read_only
+        self.read_only = read_only
         self.busy_timeout_ms = busy_timeout_ms
         self._migrated = False
         self._conn: sqlite3.Connection | None = None
@@ -119,15 +140,30 @@ class SQLiteStore(SqlStore):
             raise StoreUnavailableError(
                 f"cannot create the store {self.path}: {e.strerror or e}") from e
 
+    def _missing(self) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"no store at {self.path}: run 'frontdesk init' to create one (or check --home, "
+            "--db, $FRONTDESK_HOME and $FRONTDESK_DB)")
+
     def _open(self) -> sqlite3.Connection:
-        self._create_file()
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
-                               isolation_level=None)
+        if self.create:
+            self._create_file()
+        elif not self.path.is_file() or self.path.stat().st_size == 0:
+            raise self._missing()
+        if self.read_only:  # never writes, so a store the user may only read can be verified
+            conn = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
+                                   timeout=self.busy_timeout_ms / 1000, isolation_level=None)
+        else:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
+                                   isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL").fetchall()
-            conn.execute("PRAGMA synchronous = FULL")
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+            if not self.create and not _recorded_migrations(conn):
+                raise self._missing()
         except BaseException:
             conn.close()
             raise
@@ -160,7 +196,7 @@ class SQLiteStore(SqlStore):
             if self._conn is None:
                 conn = self._open()
                 try:
-                    if not self._migrated:
+                    if not self._migrated and not self.read_only:
                         self._migrate(conn)
                         self._migrated = True
                 except BaseException:
@@ -169,9 +205,31 @@ class SQLiteStore(SqlStore):
                 self._conn = conn
             yield self._conn
 
+    def _authenticated(self) -> str:
+        """The OS account running this process, from its real user id (never from the
+        environment, which anyone can set); ``uid:N`` when the id has no account name."""
+        return os_account()
+
+    def _guard_problems(self, conn: sqlite3.Connection) -> list[migrations.GuardProblem]:
+        present = {str(name): str(sql) for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+        problems = []
+        for name, statements in migrations.GUARDS["sqlite"].items():
+            if name not in present:
+                problems.append(migrations.GuardProblem(name, "missing"))
+            elif _words(present[name]) != _words(statements[-1]):
+                problems.append(migrations.GuardProblem(name, "altered"))
+        return problems
+
+    def _restore(self, conn: sqlite3.Connection, problem: migrations.GuardProblem) -> None:
+        conn.execute(f'DROP TRIGGER IF EXISTS "{problem.guard}"')
+        for statement in migrations.GUARDS["sqlite"][problem.guard]:
+            conn.execute(statement)
+
     def applied_migrations(self) -> list[str]:
         """Migrations recorded in the file, in order; does not create or migrate it."""
-        if not self.path.exists():
+        if not self.path.is_file():
             return []
-        with _sqlite_errors(self.path), closing(self._open()) as conn:
+        uri = f"{self.path.absolute().as_uri()}?mode=ro"
+        with _sqlite_errors(self.path), closing(sqlite3.connect(uri, uri=True)) as conn:
             return _recorded_migrations(conn)

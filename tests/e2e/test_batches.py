@@ -39,7 +39,7 @@ def test_fire_all_and_tick_across_batches(frontdesk: Frontdesk) -> None:
     assert {f["event"] for f in ticked["fired"]} == {"remind"}
     assert json.loads(fd.ok("tick", "--json", now="2026-01-08T09:00"))["fired"] == []
 
-    result = fd.json("fire", "--all", "rt-intake", "cancel")
+    result = fd.json("fire", "--all", "rt-intake", "cancel", now="2026-01-08T09:30")
     assert sorted(result["fired"]) == sorted(set(ids) - high)
     assert sorted(result["not_allowed"]) == sorted(high)
     states = dict(fd.query("SELECT id, state FROM instances"))
@@ -53,7 +53,7 @@ def test_business_days_use_the_cached_holidays(frontdesk: Frontdesk) -> None:
     """The first command that counts business days caches the year's holidays in the store;
     the next ones do not import the holidays package."""
     fd = frontdesk
-    script = ("import sys\nfrom engine.cli import main\n"
+    script = ("import sys\nfrom frontdesk.cli import main\n"
               "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
               "print(code, 'holidays' in sys.modules, file=sys.stderr)\n")
 

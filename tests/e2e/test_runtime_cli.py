@@ -29,7 +29,7 @@ INSTANCE_KEYS = ["id", "playbook", "version", "subject", "state", "status", "out
 TASK_KEYS = ["id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
              "status", "overdue"]
 RECORD_KEYS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event",
-               "from", "to", "data", "prev", "hash"]
+               "from", "to", "data", "principal", "prev", "hash"]
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATETIME_WITH_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}")
 GENESIS = "0" * 64

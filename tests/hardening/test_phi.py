@@ -153,6 +153,7 @@ def test_phi_never_leaves_the_store(tmp_path: Path, make_frontdesk: Callable[...
     w.ok("fire", intake, "schedule", "--set", "visit_on=2026-01-12", now="2026-01-09T10:00",
          process=True)
     w.ok("show", pid, process=True)
+    w.env["FRONTDESK_NOW"] = "2026-01-09T11:00"  # a simulated store only moves forward
 
     # error paths: a PHI value in a field that refuses it, or an expression failing on it
     bad_inputs = [f"visits={MARKER}", f"born={MARKER}", f"code={MARKER}", f"kind={MARKER}",

@@ -1,7 +1,7 @@
-"""Audit tamper detection (issue 8, item 5), through the real ``frontdesk audit`` commands on
+"""Audit tamper detection through the real ``frontdesk audit`` commands on
 copies of a store whose append-only triggers were dropped: a changed, deleted, reordered or
 inserted record is exit 7 naming the first bad ``seq``; a cut tail is caught by
-``audit verify --anchor HASH`` with the hash ``audit head`` printed earlier.
+``audit verify --anchor "SEQ HASH"`` with what ``audit head`` printed earlier.
 
 (``tests/unit/test_audit.py`` checks ``verify`` on lists of records; this checks the same faults
 made the way an attacker would: in the database file.)
@@ -22,6 +22,7 @@ import pytest
 from frontdesk.audit import GENESIS, record_hash
 from frontdesk.service import Engine
 from frontdesk.settings import Options
+from frontdesk.store.migrations import GUARDS
 from hardening_support import clean_stderr_problems
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from .conftest import Figures
 
 COLUMNS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event", "from",
-           "to", "data", "prev", "hash"]
+           "to", "data", "principal", "prev", "hash"]
 NAMES = ", ".join(f'"{c}"' for c in COLUMNS)
 
 
@@ -84,13 +85,17 @@ def tampered_copy(store: Store, target: Path) -> Path:
 
 
 def write(db: Path, rows: list[dict[str, Any]]) -> None:
-    """Replace the whole audit log of ``db`` with ``rows``."""
+    """Replace the whole audit log of ``db`` with ``rows``, then put the guard triggers back
+    (as someone with the file's owner rights would, to hide the change)."""
     with closing(sqlite3.connect(db)) as conn:
         conn.execute("DELETE FROM audit_log")
         conn.executemany(
             f"INSERT INTO audit_log ({NAMES}) "
             f"VALUES ({', '.join('?' * len(COLUMNS))})",
             [tuple(row[c] for c in COLUMNS) for row in rows])
+        for statements in GUARDS["sqlite"].values():
+            for statement in statements:
+                conn.execute(statement)
         conn.commit()
 
 
@@ -157,7 +162,8 @@ def swap_and_rehash(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], i
 def insert_forged(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """A forged record that chains correctly after record 5; the later ones renumbered."""
     forged = rehash({**rows[4], "seq": 6, "actor": "mallory", "prev": rows[4]["hash"],
-                     "action": "set", "data": json.dumps({"vars": {"paid": True}})})
+                     "action": "set",
+                     "data": json.dumps({"vars": {"paid": True}}, separators=(",", ":"))})
     later = [{**row, "seq": row["seq"] + 1} for row in rows[5:]]
     return [*rows[:5], forged, *later], 7
 
@@ -212,20 +218,21 @@ def test_tampered_record_is_exit_7_with_the_first_bad_seq(name: str, store: Stor
 
 def test_truncated_tail_is_caught_by_the_anchor(store: Store, tmp_path: Path,
                                                figures: Figures) -> None:
-    """Cutting the last records leaves a valid chain (exit 0 without an anchor); with the hash
-    ``audit head`` printed before, verify is exit 7 naming the first missing seq."""
+    """Cutting the last records leaves a valid chain, but the instances they changed no longer
+    match their records (exit 7 naming the instance); with what ``audit head`` printed
+    before, verify is exit 7 naming the first missing seq."""
     seq, head = store.head
     assert seq == store.count and len(head) == 64
-    assert verify(store.fd, store.fd.db, "--anchor", head)[0] == 0
+    assert verify(store.fd, store.fd.db, "--anchor", f"{seq} {head}")[0] == 0
     copy = tampered_copy(store, tmp_path / "copy.db")
     rows = records(copy)
     write(copy, rows[:-3])
-    code, stdout, _ = verify(store.fd, copy)
-    assert code == 0 and f"last seq {seq - 3}" in stdout, stdout
-    code, _, stderr = verify(store.fd, copy, "--anchor", head)
+    code, _, stderr = verify(store.fd, copy)
+    assert code == 7 and "instance '" in stderr, stderr
+    code, _, stderr = verify(store.fd, copy, "--anchor", f"{seq} {head}")
     assert code == 7, stderr
     assert "anchor" in stderr and first_bad_seq(stderr) == seq - 2, stderr
-    figures.add("tamper", f"truncated tail: exit 0 without the anchor, exit 7 with it "
+    figures.add("tamper", f"truncated tail: exit 7 naming the instance, and with the anchor "
                           f"(first bad seq {seq - 2})")
 
 
@@ -234,7 +241,7 @@ def test_a_rebuilt_log_is_caught_by_the_anchor(store: Store, tmp_path: Path) -> 
     not against an anchor noted earlier; an anchor from the middle of the chain passes."""
     copy = tampered_copy(store, tmp_path / "copy.db")
     rows = records(copy)
-    middle = rows[len(rows) // 2]["hash"]
+    middle = f"{rows[len(rows) // 2]['seq']} {rows[len(rows) // 2]['hash']}"
     prev = GENESIS
     forged = []
     for row in rows:
@@ -243,7 +250,7 @@ def test_a_rebuilt_log_is_caught_by_the_anchor(store: Store, tmp_path: Path) -> 
         forged.append(row)
     write(copy, forged)
     assert verify(store.fd, copy)[0] == 0
-    code, _, stderr = verify(store.fd, copy, "--anchor", store.head[1])
+    code, _, stderr = verify(store.fd, copy, "--anchor", f"{store.head[0]} {store.head[1]}")
     assert code == 7 and "anchor" in stderr, stderr
     assert verify(store.fd, store.fd.db, "--anchor", middle)[0] == 0
 

@@ -34,7 +34,7 @@ def draft(n: int, **changes: Any) -> AuditDraft:
 
 def records(count: int = 5) -> list[dict[str, Any]]:
     """A valid chain of ``count`` records from the genesis."""
-    return audit.chain([draft(n) for n in range(count)], 0, audit.GENESIS)
+    return audit.chain([draft(n) for n in range(count)], 0, audit.GENESIS, "tester")
 
 
 def test_record_hash_is_the_spec_formula() -> None:
@@ -56,10 +56,12 @@ JSON_VALUES = st.recursive(
 @settings(deadline=None)  # no timing on a shared machine
 @given(st.dictionaries(st.sampled_from(audit.RECORD_KEYS), JSON_VALUES))
 def test_record_hash_matches_json_dumps(record: dict[str, Any]) -> None:
-    """The reused encoder gives exactly the text SPEC section 5 names (json.dumps per record),
-    for any JSON values, nested keys sorted, non-ASCII kept; the input is left untouched."""
+    """The reused encoder gives exactly the text docs/reference.md ("Audit log") names
+    (json.dumps per record), for any JSON values, nested keys sorted, non-ASCII kept; a null
+    principal (a record from before principals) is left out; the input is left untouched."""
     before = json.dumps(record, sort_keys=True)
-    body = {key: value for key, value in record.items() if key != "hash"}
+    body = {key: value for key, value in record.items()
+            if key != "hash" and not (key == "principal" and value is None)}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert audit.record_hash(record) == hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert json.dumps(record, sort_keys=True) == before
@@ -67,20 +69,21 @@ def test_record_hash_matches_json_dumps(record: dict[str, Any]) -> None:
 
 def test_chain_builds_exported_records() -> None:
     """chain numbers, links and hashes drafts into records with exactly the SPEC keys."""
-    first, second = audit.chain([draft(0), draft(1)], 41, "a" * 64)
+    first, second = audit.chain([draft(0), draft(1)], 41, "a" * 64, "maria")
     assert tuple(first) == audit.RECORD_KEYS
     assert first["seq"] == 42 and second["seq"] == 43
     assert first["prev"] == "a" * 64 and second["prev"] == first["hash"]
     assert first["at"] == "2026-03-02T14:00:00.000000Z"
     assert first["from"] == "review" and first["to"] == "approved"
     assert first["data"] == {"n": 0, "when": "2026-03-01", "note": "Zoë"}
+    assert first["principal"] == "maria"
     assert first["hash"] == audit.record_hash(first)
 
 
 def test_chain_refuses_a_naive_time() -> None:
     """A draft time without a zone is a bug, not something to guess."""
     with pytest.raises(ValueError, match="no time zone"):
-        audit.chain([draft(0, at=dt.datetime(2026, 3, 2, 9))], 0, audit.GENESIS)
+        audit.chain([draft(0, at=dt.datetime(2026, 3, 2, 9))], 0, audit.GENESIS, "t")
 
 
 def test_verify_accepts_a_good_chain() -> None:
@@ -139,7 +142,7 @@ def test_verify_finds_swapped_records() -> None:
 
 def test_verify_checks_the_genesis_and_the_keys() -> None:
     """The first prev must be the genesis, and a record has exactly the SPEC keys."""
-    forged = audit.chain([draft(0)], 0, "f" * 64)
+    forged = audit.chain([draft(0)], 0, "f" * 64, "tester")
     assert audit.verify(forged).reason == "record 1: prev is not the genesis hash"
     chained = records(2)
     chained[1]["extra"] = 1

@@ -448,11 +448,12 @@ def test_stored_hashes_match_an_independent_implementation(sqlite_logged: SQLite
                                                            db_path: Path) -> None:
     """Rows read with plain SQL hash, with this test's own code, to their stored hash."""
     columns = ("seq", "at", "instance", "playbook", "version", "actor", "action", "event",
-               "from", "to", "data", "prev", "hash")
+               "from", "to", "data", "principal", "prev", "hash")
     prev = "0" * 64
     with raw(db_path) as conn:
         rows = conn.execute('SELECT seq, at, instance, playbook, version, actor, action, '
-                            'event, "from", "to", data, prev, hash FROM audit_log ORDER BY seq')
+                            'event, "from", "to", data, principal, prev, hash FROM audit_log '
+                            'ORDER BY seq')
         for row in rows:
             record = dict(zip(columns, row, strict=True))
             record["data"] = json.loads(record["data"])

@@ -1,0 +1,139 @@
+"""``audit verify`` proves what docs/reference.md ("Audit log") lists, on both stores: the
+database refuses records that do not extend the chain, edits of the store's rows are named,
+dropped guards are reported by ``db status`` and ``verify`` until ``db migrate`` restores
+them, and ``--anchor`` takes exactly what ``audit head`` prints."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from typing import Any
+
+import pytest
+from frontdesk_testing import Frontdesk
+
+GUARD_SQL = {
+    "sqlite": "DROP TRIGGER audit_log_chain",
+    "postgresql": "DROP TRIGGER audit_log_chain ON audit_log",
+}
+
+
+@pytest.fixture
+def fd(frontdesk: Frontdesk) -> Iterator[Frontdesk]:
+    """A store with an intake moved to ``scheduled`` and a second one just started."""
+    first = frontdesk.ok("start", "rt-intake", "--set", "client=Ann", "--set", "visits=2").strip()
+    frontdesk.ok("fire", first, "schedule", "--set", "visit_on=2026-01-12")
+    frontdesk.ok("start", "rt-intake", "--set", "client=Bo")
+    yield frontdesk
+
+
+def _write(fd: Frontdesk, sql: str, params: Sequence[Any] = ()) -> None:
+    """Run one statement on the store, committed (as someone with the file or the database
+    would, behind frontdesk's back)."""
+    if fd.store_kind == "postgresql":
+        import psycopg
+
+        with psycopg.connect(fd.store_url, autocommit=True) as pg:
+            pg.execute(sql.replace("?", "%s"), params)
+        return
+    with closing(sqlite3.connect(fd.db, isolation_level=None)) as conn:
+        conn.execute(sql, params)
+
+
+def _verify(fd: Frontdesk, *options: str) -> tuple[int, str, str]:
+    result = fd.run("audit", "verify", *options)
+    return result.returncode, result.stdout, result.stderr
+
+
+def _instance(fd: Frontdesk) -> str:
+    return str(fd.query("SELECT id FROM instances ORDER BY id")[0][0])
+
+
+def test_verify_prints_what_it_proved(fd: Frontdesk) -> None:
+    code, out, err = _verify(fd)
+    assert code == 0, err
+    assert "audit log ok:" in out
+    for proved in ("chain:", "guards:", "sources: 1 stored", "replay: 2 instances"):
+        assert proved in out, out
+
+
+@pytest.mark.parametrize("edit", ["state", "vars", "task"])
+def test_an_edited_row_is_named_by_the_replay(fd: Frontdesk, edit: str) -> None:
+    """Rows of instances and tasks can be changed without touching the audit log; the replay
+    of the log names the instance (exit 7)."""
+    target = _instance(fd)
+    if edit == "state":
+        _write(fd, "UPDATE instances SET state = 'done' WHERE id = ?", (target,))
+    elif edit == "vars":
+        (text,) = fd.query("SELECT vars FROM instances WHERE id = ?", (target,))[0]
+        changed = {**json.loads(text), "visits": 4}
+        _write(fd, "UPDATE instances SET vars = ? WHERE id = ?",
+                 (json.dumps(changed), target))
+    else:
+        _write(fd, "UPDATE tasks SET status = 'done' WHERE instance = ? AND status = 'open'",
+                 (target,))
+    code, _, err = _verify(fd)
+    assert code == 7, err
+    assert f"instance '{target}'" in err and "audit log" in err, err
+
+
+def test_an_edited_source_is_named(fd: Frontdesk) -> None:
+    (digest, text) = fd.query("SELECT digest, text FROM sources")[0]
+    _write(fd, "UPDATE sources SET text = ? WHERE digest = ?",
+             (text.replace("by: front_desk", "by: clinician"), digest))
+    code, _, err = _verify(fd)
+    assert code == 7 and "playbook source" in err and digest[:12] in err, err
+
+
+def test_the_database_refuses_a_record_that_does_not_extend_the_chain(fd: Frontdesk) -> None:
+    """A record inserted far ahead of the head, or one that replaces a record, is refused by
+    the database itself, with the guards in place."""
+    seq, at, instance, prev, hash_ = fd.query(
+        'SELECT seq, at, instance, prev, hash FROM audit_log ORDER BY seq DESC LIMIT 1')[0]
+    columns = ('seq, at, instance, playbook, version, actor, action, event, "from", "to", '
+               "data, prev, hash")
+    ahead = (seq + 1000, at, instance, "rt-intake", 1, "mallory", "set", None, None, None,
+             "{}", hash_, "f" * 64)
+    with pytest.raises(Exception, match="chain"):
+        _write(fd, f"INSERT INTO audit_log ({columns}) VALUES ({', '.join('?' * 13)})", ahead)
+    mislinked = (seq + 1, at, instance, "rt-intake", 1, "mallory", "set", None, None, None,
+                 "{}", "0" * 64, "f" * 64)
+    with pytest.raises(Exception, match="chain"):
+        _write(fd, f"INSERT INTO audit_log ({columns}) VALUES ({', '.join('?' * 13)})",
+                 mislinked)
+    if fd.store_kind == "sqlite":
+        replaced = (seq, at, instance, "rt-intake", 1, "mallory", "set", None, None, None,
+                    "{}", prev, "f" * 64)
+        with pytest.raises(Exception, match="chain"):
+            _write(fd, f"INSERT OR REPLACE INTO audit_log ({columns}) "
+                     f"VALUES ({', '.join('?' * 13)})", replaced)
+    assert _verify(fd)[0] == 0
+
+
+def test_dropped_guards_are_reported_until_db_migrate(fd: Frontdesk) -> None:
+    _write(fd, GUARD_SQL[fd.store_kind])
+    status = fd.run("db", "status")
+    assert status.returncode == 7 and "audit_log_chain missing" in status.stderr, status
+    code, _, err = _verify(fd)
+    assert code == 7 and "audit_log_chain missing" in err, err
+    migrate = fd.run("db", "migrate")
+    assert migrate.returncode == 0 and "restored: trigger audit_log_chain" in migrate.stdout
+    assert fd.run("db", "status").returncode == 0
+    assert _verify(fd)[0] == 0
+
+
+def test_anchor_takes_exactly_what_audit_head_prints(fd: Frontdesk) -> None:
+    head = fd.ok("audit", "head").strip()
+    code, out, err = _verify(fd, "--anchor", head)
+    assert code == 0 and "anchor: record" in out, err
+    seq, digest = head.split()
+    for wrong in (digest, f"{seq}:{digest}", f"{seq} {digest.upper()}", f"{seq} {digest[:-1]}",
+                  ""):
+        code, _, err = _verify(fd, "--anchor", wrong)
+        assert code == 2 and "audit head" in err, (wrong, err)
+    code, _, err = _verify(fd, "--anchor", f"{int(seq) + 5} {digest}")
+    assert code == 7 and "truncated" in err, err
+    code, _, err = _verify(fd, "--anchor", f"{seq} {'a' * 64}")
+    assert code == 7 and "rewritten" in err, err
