@@ -9,7 +9,6 @@ with ``by``, ``start`` of unknown playbooks, and the "no final state reachable" 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2.exceptions import TemplateSyntaxError
@@ -19,16 +18,8 @@ from ..errors import Issue, Location, did_you_mean
 from ..values import convert
 from .build import build_field
 from .describe import describe_path
+from .index import Signature as Signature  # re-exported: the pack commands import it here
 from .yamlsource import JsonPath, SourceMap
-
-
-@dataclass(frozen=True, slots=True)
-class Signature:
-    """What a ``start`` action needs to know of another playbook."""
-
-    id: str
-    inputs: frozenset[str]
-    required: frozenset[str]
 
 
 def _dict(value: Any) -> dict[str, Any]:

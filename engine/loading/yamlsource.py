@@ -5,8 +5,9 @@ Reads YAML with the YAML 1.2 core schema plus plain dates (SPEC section 3): only
 ``YYYY-MM-DD`` is a date. Nothing is ever constructed from a tag: only the standard
 ``!!str``/``!!int``/... tags are honoured.
 
-Limits (refused with a located error before any expansion): file size, node count after alias
-expansion (counted, never expanded, so an alias bomb costs nothing), and nesting depth.
+Limits (refused with a located error before any expansion): file size (files are read bounded,
+see ``files``), node count after alias expansion (counted, never expanded, so an alias bomb
+costs nothing), and nesting depth.
 Duplicate keys are errors naming both lines. Every value keeps the line and column of its node,
 and every mapping key the line and column of the key, in a ``SourceMap``.
 """
@@ -31,8 +32,8 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Issue, Location
+from .files import MAX_BYTES, read_source
 
-MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
 MAX_DEPTH = 64
 
@@ -320,27 +321,6 @@ def _yaml_issue(path: str, exc: yaml.YAMLError, text: str) -> Issue:
     return Issue("error", "yaml-syntax", message, _mark_location(path, mark), hint)
 
 
-def _read(path: Path, display: str) -> tuple[str | None, list[Issue]]:
-    where = Location(display, 1, 1)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return None, [Issue("error", "too-large",
-                                f"file is {size} bytes; the limit is {MAX_BYTES} (1 MiB)", where)]
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Issue("error", "unreadable", f"cannot read file: {exc.strerror}", where)]
-    if b"\x00" in raw:
-        return None, [Issue("error", "binary", "file is binary, not YAML text", where)]
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [Issue("error", "encoding", "file is not valid UTF-8 text",
-                            Location(display, line, col))]
-
-
 def parse_text(text: str, display: str) -> tuple[list[YamlDocument], list[Issue]]:
     """Parse every document of ``text``; returns the documents and any issues."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
@@ -379,7 +359,7 @@ def load_file(path: Path, display: str | None = None,
               ) -> tuple[list[YamlDocument], list[Issue]]:
     """Read and parse a YAML file with every limit applied."""
     name = display or str(path)
-    text, issues = _read(path, name)
+    text, issues = read_source(path, name)
     if text is None:
         return [], issues
     return parse_text(text, name)
