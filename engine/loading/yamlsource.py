@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,18 @@ _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
 _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+# The core schema's scalars, tried in order (a plain ``YYYY-MM-DD`` date comes after them).
+_CORE_SCALARS: tuple[tuple[re.Pattern[str], Callable[[str], Any]], ...] = (
+    (_NULL, lambda text: None),
+    (_BOOL, lambda text: text.lower() == "true"),
+    (_INT_DEC, lambda text: int(text, 10)),
+    (_INT_OCT, lambda text: int(text[2:], 8)),
+    (_INT_HEX, lambda text: int(text[2:], 16)),
+    (_FLOAT, float),  # the pattern asks for a digit, so '.' stays text
+    (_INF, lambda text: -math.inf if text.startswith("-") else math.inf),
+    (_NAN, lambda text: math.nan),
+)
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN = "?plain"  # marks a plain scalar whose type the core schema decides
@@ -257,29 +269,21 @@ class _Constructor:
         return self._tagged(node, node.value)
 
     def _resolve_plain(self, node: ScalarNode, text: str) -> Any:
-        if _NULL.match(text):
-            return None
-        if _BOOL.match(text):
-            return text.lower() == "true"
-        if _INT_DEC.match(text):
-            return int(text, 10)
-        if _INT_OCT.match(text):
-            return int(text[2:], 8)
-        if _INT_HEX.match(text):
-            return int(text[2:], 16)
-        if _FLOAT.match(text) and any(c.isdigit() for c in text):
-            return float(text)
-        if _INF.match(text):
-            return -math.inf if text.startswith("-") else math.inf
-        if _NAN.match(text):
-            return math.nan
+        """A plain scalar by the YAML 1.2 core schema plus dates; anything else is text."""
+        for pattern, resolve in _CORE_SCALARS:
+            if pattern.match(text):
+                try:
+                    return resolve(text)
+                except ValueError:  # more digits than Python converts (int_max_str_digits)
+                    self._error(node, "too-large", "a number with this many digits is not "
+                                "supported", "quote it if it is text")
+                    return text
         if _DATE.match(text):
             try:
                 return dt.date.fromisoformat(text)
             except ValueError:
                 self._error(node, "yaml-date", f"'{text}' is not a valid date",
                             "quote it if it is not meant as a date")
-                return text
         return text
 
     def _tagged(self, node: ScalarNode, text: str) -> Any:
