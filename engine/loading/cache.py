@@ -1,11 +1,12 @@
 """An on-disk cache of what was derived from a source text, keyed by that text's content.
 
 Parsing a playbook (YAML with marks) and validating it (JSON Schema, semantic checks) costs
-about 100 ms of imports and 10 ms of work, yet the validated ``Playbook`` is a pure function of
-the source text and of this frontdesk's code. So a command that has seen a source before loads
-its model from ``<home>/cache/compiled/`` and never imports ``yaml`` or ``jsonschema``. The same
-goes for the practice config, for the facts the search-path index keeps of each file
-(``index``) and for the issues ``validate`` reported (``validation``).
+a few hundred milliseconds, mostly importing ``yaml``, ``jsonschema`` and ``jinja2``, yet the
+validated ``Playbook`` is a pure function of the source text and of this frontdesk's code. So
+a command that has seen a source before loads its model from ``<home>/cache/compiled/`` and
+never imports ``yaml`` or ``jsonschema``. The same goes for the practice config, for the facts
+the search-path index keeps of each file (``index``) and for the issues ``validate`` reported
+(``validation``).
 
 Keys and invalidation: an entry's file name holds the SHA-256 of the source text it was built
 from and a *code key* (this frontdesk's version plus the size and modification time of the

@@ -1,4 +1,6 @@
-"""The playbook search path (SPEC section 2) and the catalog of playbooks found on it.
+"""The playbook search path and the catalog of playbooks found on it.
+
+See docs/reference.md, "The playbook search path".
 
 Order, earlier entries shadowing later ones with the same id: ``--playbooks DIR`` (repeatable),
 ``$FRONTDESK_PLAYBOOKS`` (os.pathsep separated), ``<home>/playbooks/``, installed packs (entry

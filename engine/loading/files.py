@@ -3,7 +3,7 @@
 At most ``MAX_BYTES`` plus one byte is ever read, and only from a regular file: a huge or
 sparse file, a FIFO, a device such as ``/dev/zero`` or a folder named like a playbook is
 refused at once with an issue at ``PATH:1:1`` instead of being read (or waited on) whole.
-The limits are those of docs/reference.md, "Playbook language".
+The limit is the one of docs/reference.md, "Playbook language", "How YAML is read".
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Strict, safe YAML loading with source locations.
 
-Reads YAML with the YAML 1.2 core schema plus plain dates (SPEC section 3): only
-``true``/``false`` are booleans, ``on``/``yes``/``NO`` stay strings, ``016`` is 16, a plain
-``YYYY-MM-DD`` is a date. Nothing is ever constructed from a tag: only the standard
-``!!str``/``!!int``/... tags are honoured.
+Reads YAML with the YAML 1.2 core schema plus plain dates (docs/reference.md, "Playbook
+language", "How YAML is read"): only ``true``/``false`` are booleans, ``on``/``yes``/``NO``
+stay strings, ``016`` is 16, a plain ``YYYY-MM-DD`` is a date. Nothing is ever constructed
+from a tag: only the standard ``!!str``/``!!int``/... tags are honoured.
 
 Limits (refused with a located error before any expansion): file size (files are read bounded,
 see ``files``), node count after alias expansion (counted, never expanded, so an alias bomb
-costs nothing), and nesting depth.
-Duplicate keys are errors naming both lines. Every value keeps the line and column of its node,
-and every mapping key the line and column of the key, in a ``SourceMap``.
+costs nothing), and nesting depth. Duplicate keys are errors naming both lines. Every value
+keeps the line and column of its node, and every mapping key the line and column of the key,
+in a ``SourceMap``.
 """
 
 from __future__ import annotations
