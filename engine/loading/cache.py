@@ -46,7 +46,7 @@ def content_hash(text: str) -> str:
 
 # The libraries whose version decides what is valid: YAML syntax errors, schema messages,
 # template syntax, the countries and subdivisions a calendar may name.
-_LIBRARIES = ("yaml", "jsonschema", "jinja2", "holidays")
+_LIBRARIES = ("yaml", "jsonschema", "referencing", "jinja2", "holidays")
 
 
 def _code_files() -> list[Path]:
