@@ -59,7 +59,7 @@ class IndexedFile:
 
     path: Path
     origin: str
-    text: str | None  # None: unreadable, too large, binary or not UTF-8
+    text: str | None  # None: unreadable, not a regular file, too large, binary or not UTF-8
     facts: FileFacts
 
     @property
