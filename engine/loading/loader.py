@@ -18,8 +18,6 @@ from .build import build_playbook
 from .cache import content_hash
 from .files import read_source
 from .index import Signature
-from .schema import schema_issues
-from .semantics import check_playbook
 from .yamlsource import SourceMap, YamlDocument, parse_text
 
 
@@ -116,6 +114,10 @@ def validate(loaded: LoadedPlaybook,
     """Run schema and semantic checks on a parsed playbook; builds the model if error-free."""
     if loaded.source is None or not isinstance(loaded.data, dict):
         return loaded
+    # Imported here: they import jsonschema and jinja2, which parsing alone never needs.
+    from .schema import schema_issues
+    from .semantics import check_playbook
+
     document = YamlDocument(loaded.data, loaded.source)
     issues = schema_issues(document, "playbook")
     issues += check_playbook(loaded.data, loaded.source, known)
