@@ -182,28 +182,50 @@ def _values_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
 def check_binop(operator: str, left: Any, right: Any) -> None:
     """Refuse ``left <operator> right`` when its result would be over the limits."""
     charge()
-    numbers = (int, float)
-    if operator == "*":
-        for seq, times in ((left, right), (right, left)):
-            if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                _need(size(seq) * max(times, 0), "the result of '*'")
-        if isinstance(left, int) and isinstance(right, int):
-            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                raise LimitError(f"the result of '*' would be over {MAX_INT_BITS} bits")
-    elif operator == "**":
-        if isinstance(left, numbers) and isinstance(right, numbers):
-            if abs(right) > MAX_EXPONENT:
-                raise LimitError(f"exponents above {MAX_EXPONENT} are not allowed")
-            if isinstance(left, int) and isinstance(right, int) and right > 0 and (
-                    left.bit_length() * right > MAX_INT_BITS):
-                raise LimitError(f"the result of '**' would be over {MAX_INT_BITS} bits")
-    elif operator == "+":
-        if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
-            _need(size(left) + size(right), "the result of '+'")
-    elif operator == "%" and isinstance(left, str):
-        values = right if isinstance(right, tuple) else (right,)
-        values = tuple(right.values()) if isinstance(right, dict) else values
-        _need(format_estimate(left, values, "%"), "the result of '%'")
+    check = _BINOP_CHECKS.get(operator)
+    if check is not None:
+        check(left, right)
+
+
+def _check_times(left: Any, right: Any) -> None:
+    """``*``: a repeated string or list, or a product of integers."""
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+            _need(size(seq) * max(times, 0), "the result of '*'")
+    if isinstance(left, int) and isinstance(right, int):
+        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise LimitError(f"the result of '*' would be over {MAX_INT_BITS} bits")
+
+
+def _check_power(left: Any, right: Any) -> None:
+    """``**``: a bounded exponent, and a bounded integer result."""
+    if not (isinstance(left, int | float) and isinstance(right, int | float)):
+        return
+    if abs(right) > MAX_EXPONENT:
+        raise LimitError(f"exponents above {MAX_EXPONENT} are not allowed")
+    if isinstance(left, int) and isinstance(right, int) and right > 0 and (
+            left.bit_length() * right > MAX_INT_BITS):
+        raise LimitError(f"the result of '**' would be over {MAX_INT_BITS} bits")
+
+
+def _check_plus(left: Any, right: Any) -> None:
+    """``+``: two strings or lists joined."""
+    if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+        _need(size(left) + size(right), "the result of '+'")
+
+
+def _check_percent(left: Any, right: Any) -> None:
+    """``%``: a string formatted with a value, a tuple or a mapping of values."""
+    if not isinstance(left, str):
+        return
+    values = right if isinstance(right, tuple) else (right,)
+    values = tuple(right.values()) if isinstance(right, dict) else values
+    _need(format_estimate(left, values, "%"), "the result of '%'")
+
+
+_BINOP_CHECKS: dict[str, Callable[[Any, Any], None]] = {
+    "*": _check_times, "**": _check_power, "+": _check_plus, "%": _check_percent,
+}
 
 
 # -- calls: string methods ---------------------------------------------------------------------

@@ -11,12 +11,14 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .model import FieldSpec
 
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
+_WHOLE = re.compile(r"[-+]?[0-9]+")
 
 
 def convert(spec: FieldSpec, value: Any, *, tz: dt.tzinfo | None = None) -> Any:
@@ -61,76 +63,116 @@ def _no_constant(name: str) -> Any:
 
 
 def _convert_type(kind: str, value: Any, tz: dt.tzinfo | None) -> Any:
-    text = value.strip() if isinstance(value, str) else None
-    if kind == "string":
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool) or value is None or isinstance(value, dict | list):
-            raise ValueError("expected text")
-        if isinstance(value, int | float):
-            raise ValueError("expected text, got a number (quote it to keep it as text)")
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        raise ValueError("expected text")
-    if kind == "integer":
-        if isinstance(value, bool):
-            raise ValueError("expected a whole number")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if text is not None and re.fullmatch(r"[-+]?[0-9]+", text):
-            return int(text, 10)
-        raise ValueError("expected a whole number")
-    if kind == "number":
-        if isinstance(value, bool):
-            raise ValueError("expected a number")
-        if isinstance(value, int | float):
-            result = value
-        elif text is not None:
-            try:
-                result = int(text) if re.fullmatch(r"[-+]?[0-9]+", text) else float(text)
-            except ValueError:
-                raise ValueError("expected a number") from None
-        else:
-            raise ValueError("expected a number")
-        if isinstance(result, float) and not math.isfinite(result):
-            raise ValueError("expected a finite number")
-        return result
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if text is not None and text.lower() in _TRUE | _FALSE:
-            return text.lower() in _TRUE
-        raise ValueError("expected true or false")
-    if kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if text is not None:
-            try:
-                return dt.date.fromisoformat(text)
-            except ValueError:
-                raise ValueError("expected a date YYYY-MM-DD") from None
-        raise ValueError("expected a date YYYY-MM-DD")
     if kind == "datetime":
         return parse_datetime(value, tz)
-    if kind == "list":
-        if isinstance(value, list):
-            return value
-        if text is not None:
-            if text.startswith("["):
-                try:  # JSON as the standard has it: no NaN or Infinity
-                    parsed = json.loads(text, parse_constant=_no_constant,
-                                        parse_float=_finite)
-                except (ValueError, RecursionError):
-                    raise ValueError("expected a list: a,b,c or a JSON list") from None
-                if isinstance(parsed, list):
-                    return parsed
-            return [part.strip() for part in text.split(",") if part.strip()]
+    converter = _CONVERTERS.get(kind)
+    if converter is None:
+        raise ValueError(f"unknown type '{kind}'")
+    return converter(value)
+
+
+def _to_string(value: Any) -> str:
+    """Text as given; a date as ISO text; a number is refused (a code like 016 must be quoted
+    to keep its zero)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("expected text, got a number (quote it to keep it as text)")
+    raise ValueError("expected text")
+
+
+def _to_integer(value: Any) -> int:
+    """An int, a whole float, or decimal digits with an optional sign."""
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        return int(value.strip(), 10)
+    raise ValueError("expected a whole number")
+
+
+def _to_number(value: Any) -> int | float:
+    """An int or a finite float, from a number or its text."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    if isinstance(value, int | float):
+        result = value
+    elif isinstance(value, str):
+        result = _number_from_text(value.strip())
+    else:
+        raise ValueError("expected a number")
+    if isinstance(result, float) and not math.isfinite(result):
+        raise ValueError("expected a finite number")
+    return result
+
+
+def _number_from_text(text: str) -> int | float:
+    try:
+        return int(text) if _WHOLE.fullmatch(text) else float(text)
+    except ValueError:
+        raise ValueError("expected a number") from None
+
+
+def _to_boolean(value: Any) -> bool:
+    """A bool, or one of the words of ``_TRUE`` / ``_FALSE`` in any case."""
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _TRUE | _FALSE:
+        return word in _TRUE
+    raise ValueError("expected true or false")
+
+
+def _to_date(value: Any) -> dt.date:
+    """A date; a datetime's date; ISO text ``YYYY-MM-DD``."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("expected a date YYYY-MM-DD") from None
+
+
+def _to_list(value: Any) -> list[Any]:
+    """A list; text as a JSON list (``[...]``) or as comma-separated items."""
+    if isinstance(value, list):
+        return value
+    if not isinstance(value, str):
         raise ValueError("expected a list")
-    raise ValueError(f"unknown type '{kind}'")
+    text = value.strip()
+    parsed = _json_list(text) if text.startswith("[") else None
+    if parsed is not None:
+        return parsed
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _json_list(text: str) -> list[Any] | None:
+    """The list a JSON text holds (None: it holds something else); JSON as the standard has
+    it, so no NaN or Infinity."""
+    try:
+        parsed = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError):
+        raise ValueError("expected a list: a,b,c or a JSON list") from None
+    return parsed if isinstance(parsed, list) else None
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "string": _to_string,
+    "integer": _to_integer,
+    "number": _to_number,
+    "boolean": _to_boolean,
+    "date": _to_date,
+    "list": _to_list,
+}
 
 
 def parse_datetime(value: Any, tz: dt.tzinfo | None) -> dt.datetime:

@@ -8,9 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ExitCode, Issue, Location
-from ..loading.catalog import Catalog, playbook_files, search_path
-from ..loading.loader import LoadedPlaybook, parse_playbook_file, validate
-from ..loading.practice import check_tailoring, parse_practice
+from ..loading.catalog import Catalog, search_path
 from ..report import issue_dict, issues_text, to_json
 from ..settings import Options
 
@@ -30,39 +28,16 @@ def catalog_for(options: Options) -> Catalog:
     return Catalog.scan(search_path(options.playbooks, options.home_path, options.env))
 
 
-def _expand(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        files.extend(playbook_files(path) if path.is_dir() else [path])
-    return files
-
-
-def _validate_practice(path: Path, catalog: Catalog) -> tuple[str, list[Issue]]:
-    from ..errors import InvalidError
-
-    display = _display(path)
-    try:
-        document = parse_practice(path, display=display)
-    except InvalidError as exc:
-        return display, exc.issues
-
-    def lookup(playbook_id: str) -> object:
-        try:
-            return catalog.load(playbook_id).playbook
-        except Exception:
-            return None
-
-    known = [entry.id for entry in catalog.active()]
-    return display, check_tailoring(document, lookup, known_ids=known)  # type: ignore[arg-type]
-
-
 def run_validate(options: Options, paths: list[str], fmt: str) -> int:
     """Validate files (or the search path); print every issue; exit 3 on any error."""
-    catalog = catalog_for(options)
+    from ..loading.cache import DiskCache
+    from ..loading.validation import Validator, expand
+
+    validator = Validator(search_path(options.playbooks, options.home_path, options.env),
+                          DiskCache.for_home(options.home_path), _display)
     results: list[tuple[str, str | None, list[Issue]]] = []
     if paths:
-        files = _expand(paths)
+        files = expand(paths)
         missing = [p for p in files if not p.exists()]
         for path in missing:
             results.append((str(path), None, [Issue("error", "not-found", "no such file",
@@ -70,17 +45,10 @@ def run_validate(options: Options, paths: list[str], fmt: str) -> int:
         playbook_paths = [p for p in files if p.exists() and p.name not in PRACTICE_NAMES]
         practice_paths = [p for p in files if p.exists() and p.name in PRACTICE_NAMES]
     else:
-        playbook_paths = [e.path for e in catalog.entries]
+        playbook_paths = validator.search_path_files()
         practice_paths = [options.practice_path] if options.practice_path.exists() else []
-    loaded: list[LoadedPlaybook] = [parse_playbook_file(p, _display(p)) for p in playbook_paths]
-    known = catalog.signatures(loaded)
-    for item in loaded:
-        if not item.errors:
-            validate(item, known)
-        results.append((item.display, item.id, item.issues))
-    for path in practice_paths:
-        display, issues = _validate_practice(path, catalog)
-        results.append((display, None, issues))
+    reports = [*validator.playbooks(playbook_paths), *map(validator.practice, practice_paths)]
+    results += [(r.display, r.playbook, list(r.issues)) for r in reports]
     return _report(results, fmt)
 
 
@@ -129,6 +97,7 @@ def run_playbooks(options: Options, as_json: bool) -> int:
 def run_graph(options: Options, playbook: str, fmt: str) -> int:
     """Print the state diagram of a playbook id or file."""
     from .. import graph
+    from ..loading.loader import parse_playbook_file, validate
 
     path = Path(playbook)
     if path.suffix in (".yaml", ".yml") and path.is_file():

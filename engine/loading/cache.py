@@ -1,18 +1,19 @@
-"""An on-disk cache of validated models, keyed by the content they were built from.
+"""An on-disk cache of what was derived from a source text, keyed by that text's content.
 
 Parsing a playbook (YAML with marks) and validating it (JSON Schema, semantic checks) costs
-about 100 ms of imports and 10 ms of work, yet the validated ``Playbook`` is a pure function of
-the source text and of this frontdesk's code. So a command that has seen a source before loads
-its model from ``<home>/cache/compiled/`` and never imports ``yaml`` or ``jsonschema``. The same
-goes for the practice config, and for a small index of the playbook files on the search path.
+a few hundred milliseconds, mostly importing ``yaml``, ``jsonschema`` and ``jinja2``, yet the
+validated ``Playbook`` is a pure function of the source text and of this frontdesk's code. So
+a command that has seen a source before loads its model from ``<home>/cache/compiled/`` and
+never imports ``yaml`` or ``jsonschema``. The same goes for the practice config, for the facts
+the search-path index keeps of each file (``index``) and for the issues ``validate`` reported
+(``validation``).
 
 Keys and invalidation: an entry's file name holds the SHA-256 of the source text it was built
 from and a *code key* (this frontdesk's version plus the size and modification time of the
-modules and schemas that decide what a valid model is). A changed source has another digest,
-so it can never be served a stale model; the code key retires every entry when frontdesk
-changes. Nothing is keyed by a source file's modification time alone: the catalog index uses
-``(size, mtime_ns)`` only to find a file's *digest* cheaply, and the caller compares that
-digest with the digest of the text it reads before it runs anything.
+modules, schemas and libraries that decide what a valid model is). A changed source has
+another digest, so it can never be served a stale entry; the code key retires every entry
+when frontdesk or one of those libraries changes. Nothing is keyed by a source file's
+modification time: callers read the file and hash the text they read.
 
 Format: pickle, because the models are frozen dataclasses holding dates and arbitrary setting
 values that pickle round-trips exactly and loads in about 0.1 ms. Unpickling runs code, so
@@ -43,8 +44,15 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# The libraries whose version decides what is valid: YAML syntax errors, schema messages,
+# template syntax, the countries and subdivisions a calendar may name.
+_LIBRARIES = ("yaml", "jsonschema", "referencing", "jinja2", "holidays")
+
+
 def _code_files() -> list[Path]:
-    """The modules and schemas that decide what a valid model is."""
+    """The modules, schemas and libraries that decide what a valid model is."""
+    from importlib.util import find_spec
+
     from ..resources import data_dir
 
     files = [_PACKAGE / "model.py", _PACKAGE / "values.py", _PACKAGE / "sandbox.py",
@@ -54,6 +62,10 @@ def _code_files() -> list[Path]:
         files += sorted(data_dir("schemas").glob("*.json"))
     except FileNotFoundError:
         pass
+    for name in _LIBRARIES:  # found, not imported: an upgrade rewrites its __init__.py
+        spec = find_spec(name)
+        if spec is not None and spec.origin is not None:
+            files.append(Path(spec.origin))
     return files
 
 

@@ -1,4 +1,6 @@
-"""The playbook search path (SPEC section 2) and the catalog of playbooks found on it.
+"""The playbook search path and the catalog of playbooks found on it.
+
+See docs/reference.md, "The playbook search path".
 
 Order, earlier entries shadowing later ones with the same id: ``--playbooks DIR`` (repeatable),
 ``$FRONTDESK_PLAYBOOKS`` (os.pathsep separated), ``<home>/playbooks/``, installed packs (entry
@@ -17,8 +19,8 @@ from ..errors import NotFoundError, did_you_mean
 from ..resources import data_dir
 
 if TYPE_CHECKING:  # the loader imports yaml and jsonschema: only when a file is parsed
+    from .index import Signature
     from .loader import LoadedPlaybook
-    from .semantics import Signature
 
 ENTRY_POINT_GROUP = "frontdesk.playbooks"
 
@@ -94,11 +96,16 @@ def search_path(cli_dirs: Sequence[str | Path] = (), home: Path | None = None,
 
 
 def playbook_files(folder: Path) -> list[Path]:
-    """The ``*.yaml`` / ``*.yml`` files directly in ``folder``, sorted by name."""
+    """The entries named ``*.yaml`` / ``*.yml`` directly in ``folder``, sorted by name.
+
+    One so named that is not a regular file (a folder, a FIFO, a device) is listed too, so
+    that reading it reports it (``files.read_source``); a dangling symlink (an editor's lock
+    file) is not.
+    """
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir()
-                  if p.suffix in (".yaml", ".yml") and p.is_file())
+                  if p.suffix in (".yaml", ".yml") and p.exists())
 
 
 def is_scenario(loaded: LoadedPlaybook) -> bool:

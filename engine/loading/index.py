@@ -2,10 +2,11 @@
 
 ``start PLAYBOOK`` needs the file that wins for that id (the first on the search path) and the
 inputs of every playbook (its ``start`` actions are checked against them). The catalog parses
-every file to learn that. Here every file is still read and hashed (microseconds), but what
-parsing it gave (its id, whether it is a scenario, whether it parsed cleanly, its inputs) is
-taken from the disk cache under that content hash; only a file never seen before is parsed.
-Nothing is trusted by modification time: the facts belong to the exact text that was read.
+every file to learn that. Here every file is still read (bounded, see ``files``) and hashed
+(microseconds), but what parsing it gave (its id, whether it is a scenario, whether it parsed
+cleanly, its inputs) is taken from the disk cache under that content hash; only a file never
+seen before is parsed. Nothing is trusted by modification time: the facts belong to the exact
+text that was read.
 
 Whenever anything here is unsure (a file that does not parse, a ``start`` action that does not
 fit) the caller falls back to the catalog, which reports the located issues.
@@ -18,14 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..model import Playbook, StartAction
 from .cache import DiskCache, content_hash
 from .catalog import SearchDir, playbook_files
+from .files import read_source
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the model only where a playbook is looked at (``validate`` needs none)
+    from ..model import Playbook
     from .loader import LoadedPlaybook
 
-MAX_BYTES = 1024 * 1024  # as yamlsource.MAX_BYTES: a bigger file is left to the catalog
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What a ``start`` action needs to know of another playbook: its inputs."""
+
+    id: str
+    inputs: frozenset[str]
+    required: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,11 @@ class FileFacts:
     inputs: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
 
+    @property
+    def signature(self) -> Signature | None:
+        """The inputs of a file that declares its id (others cannot be started)."""
+        return None if self.id is None else Signature(self.id, self.inputs, self.required)
+
 
 @dataclass(frozen=True, slots=True)
 class IndexedFile:
@@ -45,7 +59,7 @@ class IndexedFile:
 
     path: Path
     origin: str
-    text: str | None  # None: unreadable, too large, binary or not UTF-8
+    text: str | None  # None: unreadable, not a regular file, too large, binary or not UTF-8
     facts: FileFacts
 
     @property
@@ -68,17 +82,17 @@ def facts_of(loaded: LoadedPlaybook) -> FileFacts:
         required=signature.required if signature else frozenset())
 
 
-def _read(path: Path) -> str | None:
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    if len(raw) > MAX_BYTES or b"\x00" in raw:
-        return None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
+def facts_for(text: str, path: Path, cache: DiskCache) -> FileFacts:
+    """The facts of a source text: from the cache, else by parsing it (then cached)."""
+    digest = content_hash(text)
+    cached = cache.load("facts", digest)
+    if isinstance(cached, FileFacts):
+        return cached
+    from .loader import parse_playbook_text
+
+    facts = facts_of(parse_playbook_text(text, str(path)))
+    cache.save("facts", digest, facts)
+    return facts
 
 
 def index_files(dirs: Iterable[SearchDir], cache: DiskCache) -> list[IndexedFile]:
@@ -86,19 +100,8 @@ def index_files(dirs: Iterable[SearchDir], cache: DiskCache) -> list[IndexedFile
     found: list[IndexedFile] = []
     for folder in dirs:
         for path in playbook_files(folder.path):
-            text = _read(path)
-            if text is None:
-                facts = FileFacts(None, False, False)
-            else:
-                digest = content_hash(text)
-                cached = cache.load("facts", digest)
-                if isinstance(cached, FileFacts):
-                    facts = cached
-                else:
-                    from .loader import parse_playbook_text
-
-                    facts = facts_of(parse_playbook_text(text, str(path)))
-                    cache.save("facts", digest, facts)
+            text, _ = read_source(path, str(path))  # its issues are the catalog's to report
+            facts = FileFacts(None, False, False) if text is None else facts_for(text, path, cache)
             found.append(IndexedFile(path, folder.origin, text, facts))
     return found
 
@@ -112,14 +115,16 @@ def winners(files: Iterable[IndexedFile]) -> dict[str, IndexedFile]:
     return active
 
 
-def signatures(active: Mapping[str, IndexedFile]) -> dict[str, FileFacts]:
-    """The facts (inputs) of every active playbook that declares its id."""
-    return {f.facts.id: f.facts for f in active.values() if f.facts.id is not None}
+def signatures(active: Mapping[str, IndexedFile]) -> dict[str, Signature]:
+    """The inputs of every active playbook that declares its id."""
+    return {s.id: s for s in (f.facts.signature for f in active.values()) if s is not None}
 
 
-def start_actions_fit(playbook: Playbook, known: Mapping[str, FileFacts]) -> bool:
+def start_actions_fit(playbook: Playbook, known: Mapping[str, Signature]) -> bool:
     """Whether every ``start`` action names a known playbook with exactly fitting inputs (the
     checks validation makes with the search path's signatures)."""
+    from ..model import StartAction
+
     for state in playbook.states.values():
         actions = list(state.enter)
         for transitions in state.on.values():

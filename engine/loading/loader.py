@@ -16,9 +16,9 @@ from ..errors import InvalidError, Issue, Location
 from ..model import Playbook
 from .build import build_playbook
 from .cache import content_hash
-from .schema import schema_issues
-from .semantics import Signature, check_playbook
-from .yamlsource import SourceMap, YamlDocument, load_file, parse_text
+from .files import read_source
+from .index import Signature
+from .yamlsource import SourceMap, YamlDocument, parse_text
 
 
 @dataclass(slots=True)
@@ -88,11 +88,11 @@ def parse_playbook_text(text: str, display: str) -> LoadedPlaybook:
 def parse_playbook_file(path: Path, display: str | None = None) -> LoadedPlaybook:
     """Read and parse (not validate) a playbook file."""
     name = display or str(path)
-    documents, issues = load_file(path, name)
-    text = None
-    if documents or not issues:
-        text = path.read_text("utf-8-sig")
-    return _from_documents(text, documents, issues, name)
+    text, issues = read_source(path, name)
+    if text is None:
+        return _from_documents(None, [], issues, name)
+    documents, issues = parse_text(text, name)
+    return _from_documents(text if documents or not issues else None, documents, issues, name)
 
 
 def _from_documents(text: str | None, documents: list[YamlDocument], issues: list[Issue],
@@ -114,6 +114,10 @@ def validate(loaded: LoadedPlaybook,
     """Run schema and semantic checks on a parsed playbook; builds the model if error-free."""
     if loaded.source is None or not isinstance(loaded.data, dict):
         return loaded
+    # Imported here: they import jsonschema and jinja2, which parsing alone never needs.
+    from .schema import schema_issues
+    from .semantics import check_playbook
+
     document = YamlDocument(loaded.data, loaded.source)
     issues = schema_issues(document, "playbook")
     issues += check_playbook(loaded.data, loaded.source, known)

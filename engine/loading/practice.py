@@ -7,6 +7,7 @@ is a located error with a did-you-mean), so a typo never silently changes nothin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,16 +118,13 @@ def check_tailoring(document: YamlDocument,
     ``lookup`` returns the playbook for an id, or None when no such playbook exists;
     ``known_ids`` (the ids on the search path) feed the did-you-mean of an unknown one.
     """
-    from .tailoring import override_issues
-
     known_ids = list(known_ids)
     data = document.data if isinstance(document.data, dict) else {}
     source = document.source
     issues: list[Issue] = []
-    sections = data.get("playbooks") or {}
-    known_people_roles = {r for p in (data.get("people") or {}).values()
-                          for r in (p or {}).get("roles") or ()}
-    for playbook_id, spec in sections.items():
+    people_roles = {r for p in (data.get("people") or {}).values()
+                    for r in (p or {}).get("roles") or ()}
+    for playbook_id, spec in (data.get("playbooks") or {}).items():
         if only is not None and playbook_id != only:
             continue
         base: JsonPath = ("playbooks", playbook_id)
@@ -136,33 +134,55 @@ def check_tailoring(document: YamlDocument,
                                 f"tailoring of unknown playbook '{playbook_id}'",
                                 source.at(base, key=True), did_you_mean(playbook_id, known_ids)))
             continue
-        spec = spec or {}
-        tasks = playbook.all_tasks()
-        checks: list[tuple[str, list[str], str]] = [
-            ("settings", list(playbook.settings), "setting"),
-            ("roles", list(playbook.roles), "role"),
-            ("tasks", list(tasks), "task"),
-        ]
-        for section, allowed, noun in checks:
-            for name in spec.get(section) or {}:
-                if name not in allowed:
-                    issues.append(Issue(
-                        "error", f"unknown-{noun}",
-                        f"playbook '{playbook_id}' has no {noun} '{name}'",
-                        source.at((*base, section, name), key=True),
-                        did_you_mean(name, allowed)))
-        for i, task_id in enumerate(spec.get("disabled_tasks") or ()):
-            if task_id not in tasks:
-                issues.append(Issue("error", "unknown-task",
-                                    f"playbook '{playbook_id}' has no task '{task_id}'",
-                                    source.at((*base, "disabled_tasks", i)),
-                                    did_you_mean(task_id, tasks)))
-        for role, target in (spec.get("roles") or {}).items():
-            if known_people_roles and target not in known_people_roles:
-                issues.append(Issue("error", "unknown-role",
-                                    f"no person holds the practice role '{target}'",
-                                    source.at((*base, "roles", role)),
-                                    did_you_mean(target, known_people_roles)))
-        if isinstance(spec, dict):
-            issues += override_issues(playbook, spec, source, base)
+        issues += _tailoring_issues(playbook, spec or {}, _Where(source, base, playbook_id),
+                                    people_roles)
     return sorted(issues, key=Issue.sort_key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where one playbook's tailoring is: its source, its path and the playbook's id."""
+
+    source: SourceMap
+    base: JsonPath
+    playbook_id: str
+
+    def issue(self, code: str, message: str, path: JsonPath, hint: str | None,
+              *, key: bool = False) -> Issue:
+        return Issue("error", code, message, self.source.at((*self.base, *path), key=key), hint)
+
+
+def _tailoring_issues(playbook: Playbook, spec: Any, where: _Where,
+                      people_roles: set[str]) -> list[Issue]:
+    """The issues of one playbook's tailoring: names the playbook does not have, roles no
+    person holds, and overrides that do not fit."""
+    from .tailoring import override_issues
+
+    issues = _unknown_names(playbook, spec, where)
+    if people_roles:
+        issues += [where.issue("unknown-role", f"no person holds the practice role '{target}'",
+                               ("roles", role), did_you_mean(target, people_roles))
+                   for role, target in (spec.get("roles") or {}).items()
+                   if target not in people_roles]
+    if isinstance(spec, dict):
+        issues += override_issues(playbook, spec, where.source, where.base)
+    return issues
+
+
+def _unknown_names(playbook: Playbook, spec: Any, where: _Where) -> list[Issue]:
+    """The settings, roles and tasks a tailoring names that the playbook does not have."""
+    tasks = playbook.all_tasks()
+    checks: list[tuple[str, list[str], str]] = [
+        ("settings", list(playbook.settings), "setting"),
+        ("roles", list(playbook.roles), "role"),
+        ("tasks", list(tasks), "task"),
+    ]
+    issues = [where.issue(f"unknown-{noun}", f"playbook '{where.playbook_id}' has no {noun} "
+                          f"'{name}'", (section, name), did_you_mean(name, allowed), key=True)
+              for section, allowed, noun in checks
+              for name in spec.get(section) or {} if name not in allowed]
+    issues += [where.issue("unknown-task", f"playbook '{where.playbook_id}' has no task "
+                           f"'{task_id}'", ("disabled_tasks", i), did_you_mean(task_id, tasks))
+               for i, task_id in enumerate(spec.get("disabled_tasks") or ())
+               if task_id not in tasks]
+    return issues

@@ -9,7 +9,6 @@ with ``by``, ``start`` of unknown playbooks, and the "no final state reachable" 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2.exceptions import TemplateSyntaxError
@@ -19,16 +18,8 @@ from ..errors import Issue, Location, did_you_mean
 from ..values import convert
 from .build import build_field
 from .describe import describe_path
+from .index import Signature as Signature  # re-exported: the pack commands import it here
 from .yamlsource import JsonPath, SourceMap
-
-
-@dataclass(frozen=True, slots=True)
-class Signature:
-    """What a ``start`` action needs to know of another playbook."""
-
-    id: str
-    inputs: frozenset[str]
-    required: frozenset[str]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -166,28 +157,39 @@ class PlaybookChecker:
                        did_you_mean(target, self.states))
 
     def _check_state(self, name: str, state: dict[str, Any]) -> None:
-        base: JsonPath = ("states", name)
         rules = _list(state.get("choose"))
         if rules:
-            for key in ("tasks", "on", "timers", "final"):
-                if key in state:
-                    self.error((*base, key), "choice-state",
-                               f"state '{name}': a choice state cannot have '{key}'",
-                               "move the work to the states it chooses between", key=True)
-            for i, rule in enumerate(rules):
-                rule = _dict(rule)
-                self._check_state_ref((*base, "choose", i, "to"), rule.get("to"))
-                last = i == len(rules) - 1
-                if "when" in rule:
-                    self.expression((*base, "choose", i, "when"), rule["when"])
-                    if last:
-                        self.error((*base, "choose", i, "when"), "choice-last-when",
-                                   f"state '{name}': the last rule of a choice state must not "
-                                   "have 'when'", "make it the fallback: remove 'when'", key=True)
-                elif not last:
-                    self.error((*base, "choose", i), "choice-fallback",
-                               f"state '{name}': only the last rule may omit 'when'",
-                               "the rules after it can never be taken")
+            self._check_choice(name, state, rules)
+        self._check_final(name, state)
+        self._check_timers(name, state)
+
+    def _check_choice(self, name: str, state: dict[str, Any], rules: list[Any]) -> None:
+        """A choice state: nothing but its rules, each going somewhere, only the last one
+        without ``when``."""
+        base: JsonPath = ("states", name)
+        for key in ("tasks", "on", "timers", "final"):
+            if key in state:
+                self.error((*base, key), "choice-state",
+                           f"state '{name}': a choice state cannot have '{key}'",
+                           "move the work to the states it chooses between", key=True)
+        for i, rule in enumerate(rules):
+            rule = _dict(rule)
+            self._check_state_ref((*base, "choose", i, "to"), rule.get("to"))
+            last = i == len(rules) - 1
+            if "when" in rule:
+                self.expression((*base, "choose", i, "when"), rule["when"])
+                if last:
+                    self.error((*base, "choose", i, "when"), "choice-last-when",
+                               f"state '{name}': the last rule of a choice state must not "
+                               "have 'when'", "make it the fallback: remove 'when'", key=True)
+            elif not last:
+                self.error((*base, "choose", i), "choice-fallback",
+                           f"state '{name}': only the last rule may omit 'when'",
+                           "the rules after it can never be taken")
+
+    def _check_final(self, name: str, state: dict[str, Any]) -> None:
+        """A final state waits for nothing; only a final state has an ``outcome``."""
+        base: JsonPath = ("states", name)
         if state.get("final") is True:
             for key in ("on", "tasks", "timers"):
                 if state.get(key):
@@ -198,10 +200,14 @@ class PlaybookChecker:
             self.error((*base, "outcome"), "outcome-not-final",
                        f"state '{name}': 'outcome' is only for final states",
                        "add 'final: true' or remove 'outcome'", key=True)
+
+    def _check_timers(self, name: str, state: dict[str, Any]) -> None:
+        """Each timer's event has a transition in its state (one without ``by``), and its
+        offset is well formed."""
         on = _dict(state.get("on"))
         for i, timer in enumerate(_list(state.get("timers"))):
             timer = _dict(timer)
-            path = (*base, "timers", i)
+            path: JsonPath = ("states", name, "timers", i)
             event = _str(timer.get("event"))
             if event is not None and event not in on:
                 self.error((*path, "event"), "event-no-transition",
@@ -283,15 +289,21 @@ class PlaybookChecker:
             self.value((*path, "set", var), value)
         message = action.get("message")
         if isinstance(message, dict):
-            if "to" in message:
-                self._check_roles((*path, "message", "to"), message["to"])
-            for key in ("subject", "body"):
-                if isinstance(message.get(key), str):
-                    self.template((*path, "message", key), message[key])
+            self._check_message((*path, "message"), message)
         playbook = _str(action.get("start"))
-        if playbook is None:
-            return
-        given = _dict(action.get("with"))
+        if playbook is not None:
+            self._check_start(path, playbook, _dict(action.get("with")))
+
+    def _check_message(self, path: JsonPath, message: dict[str, Any]) -> None:
+        if "to" in message:
+            self._check_roles((*path, "to"), message["to"])
+        for key in ("subject", "body"):
+            if isinstance(message.get(key), str):
+                self.template((*path, key), message[key])
+
+    def _check_start(self, path: JsonPath, playbook: str, given: dict[str, Any]) -> None:
+        """A ``start`` action: its values, and (when the search path is known) a known
+        playbook given exactly its inputs."""
         for var, value in given.items():
             self.value((*path, "with", var), value)
         if self.known is None:

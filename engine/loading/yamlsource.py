@@ -1,14 +1,15 @@
 """Strict, safe YAML loading with source locations.
 
-Reads YAML with the YAML 1.2 core schema plus plain dates (SPEC section 3): only
-``true``/``false`` are booleans, ``on``/``yes``/``NO`` stay strings, ``016`` is 16, a plain
-``YYYY-MM-DD`` is a date. Nothing is ever constructed from a tag: only the standard
-``!!str``/``!!int``/... tags are honoured.
+Reads YAML with the YAML 1.2 core schema plus plain dates (docs/reference.md, "Playbook
+language", "How YAML is read"): only ``true``/``false`` are booleans, ``on``/``yes``/``NO``
+stay strings, ``016`` is 16, a plain ``YYYY-MM-DD`` is a date. Nothing is ever constructed
+from a tag: only the standard ``!!str``/``!!int``/... tags are honoured.
 
-Limits (refused with a located error before any expansion): file size, node count after alias
-expansion (counted, never expanded, so an alias bomb costs nothing), and nesting depth.
-Duplicate keys are errors naming both lines. Every value keeps the line and column of its node,
-and every mapping key the line and column of the key, in a ``SourceMap``.
+Limits (refused with a located error before any expansion): file size (files are read bounded,
+see ``files``), node count after alias expansion (counted, never expanded, so an alias bomb
+costs nothing), and nesting depth. Duplicate keys are errors naming both lines. Every value
+keeps the line and column of its node, and every mapping key the line and column of the key,
+in a ``SourceMap``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,8 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Issue, Location
+from .files import MAX_BYTES, read_source
 
-MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
 MAX_DEPTH = 64
 
@@ -47,6 +48,18 @@ _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
 _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+# The core schema's scalars, tried in order (a plain ``YYYY-MM-DD`` date comes after them).
+_CORE_SCALARS: tuple[tuple[re.Pattern[str], Callable[[str], Any]], ...] = (
+    (_NULL, lambda text: None),
+    (_BOOL, lambda text: text.lower() == "true"),
+    (_INT_DEC, lambda text: int(text, 10)),
+    (_INT_OCT, lambda text: int(text[2:], 8)),
+    (_INT_HEX, lambda text: int(text[2:], 16)),
+    (_FLOAT, float),  # the pattern asks for a digit, so '.' stays text
+    (_INF, lambda text: -math.inf if text.startswith("-") else math.inf),
+    (_NAN, lambda text: math.nan),
+)
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN = "?plain"  # marks a plain scalar whose type the core schema decides
@@ -256,29 +269,21 @@ class _Constructor:
         return self._tagged(node, node.value)
 
     def _resolve_plain(self, node: ScalarNode, text: str) -> Any:
-        if _NULL.match(text):
-            return None
-        if _BOOL.match(text):
-            return text.lower() == "true"
-        if _INT_DEC.match(text):
-            return int(text, 10)
-        if _INT_OCT.match(text):
-            return int(text[2:], 8)
-        if _INT_HEX.match(text):
-            return int(text[2:], 16)
-        if _FLOAT.match(text) and any(c.isdigit() for c in text):
-            return float(text)
-        if _INF.match(text):
-            return -math.inf if text.startswith("-") else math.inf
-        if _NAN.match(text):
-            return math.nan
+        """A plain scalar by the YAML 1.2 core schema plus dates; anything else is text."""
+        for pattern, resolve in _CORE_SCALARS:
+            if pattern.match(text):
+                try:
+                    return resolve(text)
+                except ValueError:  # more digits than Python converts (int_max_str_digits)
+                    self._error(node, "too-large", "a number with this many digits is not "
+                                "supported", "quote it if it is text")
+                    return text
         if _DATE.match(text):
             try:
                 return dt.date.fromisoformat(text)
             except ValueError:
                 self._error(node, "yaml-date", f"'{text}' is not a valid date",
                             "quote it if it is not meant as a date")
-                return text
         return text
 
     def _tagged(self, node: ScalarNode, text: str) -> Any:
@@ -320,27 +325,6 @@ def _yaml_issue(path: str, exc: yaml.YAMLError, text: str) -> Issue:
     return Issue("error", "yaml-syntax", message, _mark_location(path, mark), hint)
 
 
-def _read(path: Path, display: str) -> tuple[str | None, list[Issue]]:
-    where = Location(display, 1, 1)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return None, [Issue("error", "too-large",
-                                f"file is {size} bytes; the limit is {MAX_BYTES} (1 MiB)", where)]
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Issue("error", "unreadable", f"cannot read file: {exc.strerror}", where)]
-    if b"\x00" in raw:
-        return None, [Issue("error", "binary", "file is binary, not YAML text", where)]
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [Issue("error", "encoding", "file is not valid UTF-8 text",
-                            Location(display, line, col))]
-
-
 def parse_text(text: str, display: str) -> tuple[list[YamlDocument], list[Issue]]:
     """Parse every document of ``text``; returns the documents and any issues."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
@@ -379,7 +363,7 @@ def load_file(path: Path, display: str | None = None,
               ) -> tuple[list[YamlDocument], list[Issue]]:
     """Read and parse a YAML file with every limit applied."""
     name = display or str(path)
-    text, issues = _read(path, name)
+    text, issues = read_source(path, name)
     if text is None:
         return [], issues
     return parse_text(text, name)
