@@ -353,46 +353,63 @@ class SqlTxn:
         return self._q.get_source(digest)
 
     def apply(self, change: Change) -> None:
-        q = self._q
+        """Write ``change`` (sources, instances with the task and timer rows it touched,
+        messages) and chain its audit records after the head, all in this transaction."""
+        self._write_sources(change)
+        revisions: dict[str, int] = {}  # id -> revision once written by this change
+        for inst in change.instances:
+            new = inst.id in change.new_instances and inst.id not in revisions
+            revisions[inst.id] = self._write_instance(inst, revisions.get(inst.id,
+                                                                          inst.revision), new)
+            self._write_rows(inst, everything=inst.id in change.new_instances)
+        for message in change.messages:
+            self._q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+        self._append_audit(change)
+        for inst in change.instances:  # only once every statement has succeeded
+            inst.revision = revisions[inst.id]
+            inst.dirty.clear()
+
+    def _write_sources(self, change: Change) -> None:
         for row in source_rows(change):
             digest = row["digest"]
             if digest not in self._stored_sources and digest not in self.written_sources:
-                q.execute(_INSERT_SOURCE, values(row, SOURCE_COLUMNS))
+                self._q.execute(_INSERT_SOURCE, values(row, SOURCE_COLUMNS))
                 self.written_sources.add(digest)
-        revisions: dict[str, int] = {}  # id -> revision once written by this change
-        for inst in change.instances:
-            current = revisions.get(inst.id, inst.revision)
-            row = instance_row(inst, current + 1)
-            if inst.id in change.new_instances and inst.id not in revisions:
-                if q.execute("SELECT 1 FROM instances WHERE id = ?", (inst.id,)).fetchone():
-                    raise ConflictError(f"instance '{inst.id}' already exists; retry")
-                q.execute(_INSERT_INSTANCE, values(row, INSTANCE_COLUMNS))
-            else:
-                cursor = q.execute(_UPDATE_INSTANCE,
-                                   (*values(row, _UPDATE_COLUMNS), inst.id, current))
-                if cursor.rowcount == 0:
-                    raise ConflictError(f"instance '{inst.id}' was changed by someone else; "
-                                        "retry")
-            revisions[inst.id] = current + 1
-            everything = inst.id in change.new_instances
-            # Only rows the step changed: the cost of a change must not grow with history.
-            for seq, task in enumerate(inst.tasks):
-                if everything or task.id in inst.dirty:
-                    q.execute(_UPSERT_TASK, values(task_row(task, inst.playbook, seq),
-                                                   TASK_COLUMNS))
-            for seq, timer in enumerate(inst.timers):
-                if everything or timer.id in inst.dirty:
-                    q.execute(_UPSERT_TIMER, values(timer_row(timer, seq), TIMER_COLUMNS))
-        for message in change.messages:
-            q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+
+    def _write_instance(self, inst: Instance, current: int, new: bool) -> int:
+        """Insert or update the instance row; its new revision. An update is checked against
+        the revision the change started from (a concurrent writer makes it a conflict)."""
+        q = self._q
+        row = instance_row(inst, current + 1)
+        if new:
+            if q.execute("SELECT 1 FROM instances WHERE id = ?", (inst.id,)).fetchone():
+                raise ConflictError(f"instance '{inst.id}' already exists; retry")
+            q.execute(_INSERT_INSTANCE, values(row, INSTANCE_COLUMNS))
+        else:
+            cursor = q.execute(_UPDATE_INSTANCE, (*values(row, _UPDATE_COLUMNS), inst.id,
+                                                  current))
+            if cursor.rowcount == 0:
+                raise ConflictError(f"instance '{inst.id}' was changed by someone else; retry")
+        return current + 1
+
+    def _write_rows(self, inst: Instance, everything: bool) -> None:
+        """The task and timer rows of ``inst``: only those the step changed (the cost of a
+        change must not grow with the instance's history), or all of a new instance."""
+        for seq, task in enumerate(inst.tasks):
+            if everything or task.id in inst.dirty:
+                self._q.execute(_UPSERT_TASK, values(task_row(task, inst.playbook, seq),
+                                                     TASK_COLUMNS))
+        for seq, timer in enumerate(inst.timers):
+            if everything or timer.id in inst.dirty:
+                self._q.execute(_UPSERT_TIMER, values(timer_row(timer, seq), TIMER_COLUMNS))
+
+    def _append_audit(self, change: Change) -> None:
+        q = self._q
         self._dialect.lock_chain(q.conn)  # held until commit: one linear chain
         last_seq, last_hash, last_at = q.audit_head_at()
         records = audit.chain_with_data(change.audit, last_seq, last_hash, self.principal,
                                         not_before=last_at, clamp=self.clock == "real")
         q.executemany(_INSERT_AUDIT, [audit_values(record, data) for record, data in records])
-        for inst in change.instances:  # only once every statement has succeeded
-            inst.revision = revisions[inst.id]
-            inst.dirty.clear()
 
 
 class SqlStore:
