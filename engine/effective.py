@@ -123,37 +123,48 @@ class _Tailor:
                                  ("tasks", task_id, key))
 
     def apply_roles(self) -> None:
+        """Rewrite every role the practice maps: the role list, task roles, ``by`` and
+        message recipients."""
         mapping: dict[str, str] = dict(self.spec.get("roles") or {})
         if not mapping:
             return
-        roles = self.data.get("roles")
-        if isinstance(roles, list):
-            seen: set[str] = set()
-            for i, role in enumerate(roles):
-                target = mapping.get(role, role)
-                if target in seen:
-                    roles[i] = Omitted(f"role '{role}' is '{target}' here "
-                                       f"({self.origin(('roles', role))})")
-                    continue
-                seen.add(target)
-                if role in mapping:
-                    self.map_role(roles, i, ("roles", i), mapping)
+        self._map_role_list(mapping)
         for _holder, _index, task, path in self.tasks():
             if isinstance(task, dict) and task.get("role") in mapping:
                 self.map_role(task, "role", (*path, "role"), mapping)
         for transition, path in self.transitions():
-            by = transition.get("by") if isinstance(transition, dict) else None
-            if isinstance(by, str) and by in mapping:
-                self.map_role(transition, "by", (*path, "by"), mapping)
-            elif isinstance(by, list):
-                for i, role in enumerate(by):
-                    if role in mapping:
-                        self.map_role(by, i, (*path, "by", i), mapping)
+            self._map_by(transition, path, mapping)
         for actions, path in self.action_lists():
             for i, action in enumerate(actions):
                 message = action.get("message") if isinstance(action, dict) else None
                 if isinstance(message, dict) and message.get("to") in mapping:
                     self.map_role(message, "to", (*path, i, "message", "to"), mapping)
+
+    def _map_role_list(self, mapping: dict[str, str]) -> None:
+        """The playbook's ``roles``: mapped, and a second role mapped onto the same practice
+        role left out (with where it went)."""
+        roles = self.data.get("roles")
+        if not isinstance(roles, list):
+            return
+        seen: set[str] = set()
+        for i, role in enumerate(roles):
+            target = mapping.get(role, role)
+            if target in seen:
+                roles[i] = Omitted(f"role '{role}' is '{target}' here "
+                                   f"({self.origin(('roles', role))})")
+                continue
+            seen.add(target)
+            if role in mapping:
+                self.map_role(roles, i, ("roles", i), mapping)
+
+    def _map_by(self, transition: Any, path: JsonPath, mapping: dict[str, str]) -> None:
+        by = transition.get("by") if isinstance(transition, dict) else None
+        if isinstance(by, str) and by in mapping:
+            self.map_role(transition, "by", (*path, "by"), mapping)
+        elif isinstance(by, list):
+            for i, role in enumerate(by):
+                if role in mapping:
+                    self.map_role(by, i, (*path, "by", i), mapping)
 
     def map_role(self, container: Any, key: Any, path: JsonPath,
                  mapping: dict[str, str]) -> None:
