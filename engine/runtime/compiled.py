@@ -2,7 +2,7 @@
 
 The machine owns the playbook's states and transitions. Every ``on`` transition, every choice
 rule and the entry into the initial state is a machine transition; taking one runs, in the
-machine's own order (docs/reference.md, "Runtime semantics"):
+machine's own order, which is the order docs/reference.md gives:
 
 - ``prepare``: the actor's fields are converted for this candidate;
 - conditions: the fields fit, then the ``when`` guard holds (candidates are tried in the
