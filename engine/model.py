@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "list")
 ALL_TASKS_DONE = "all_tasks_done"
 
 
@@ -175,12 +174,20 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskOverride:
+    """A practice's own ``title`` and ``due`` for one task; None keeps the playbook's."""
+
+    title: str | None = None
+    due: Offset | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Tailoring:
     """A practice's overrides of one playbook, without editing it."""
 
     settings: Mapping[str, Any] = field(default_factory=dict)
     roles: Mapping[str, str] = field(default_factory=dict)
-    tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tasks: Mapping[str, TaskOverride] = field(default_factory=dict)
     disabled_tasks: tuple[str, ...] = ()
 
 

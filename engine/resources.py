@@ -20,8 +20,3 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"frontdesk's '{name}' folder is missing from this installation")
-
-
-def schema_path(name: str) -> Path:
-    """Path of ``schemas/<name>.schema.json``."""
-    return data_dir("schemas") / f"{name}.schema.json"

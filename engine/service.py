@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConflictError, FrontdeskError, InvalidError, NotFoundError, RefusedError
@@ -35,32 +34,6 @@ if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands t
 
 MAX_START_DEPTH = 10
 BATCH = 200  # instances per transaction in ``tick`` and ``fire --all``
-
-
-def _codes_key(digest: str) -> str:
-    """The cache key of a playbook's compiled expressions: marshalled code is only valid for
-    this exact Python build and Jinja2 version."""
-    import sys
-
-    import jinja2
-
-    return content_hash(f"{digest}:{sys.version}:{jinja2.__version__}")
-
-
-def _codes(blob: Any) -> dict[str, CodeType] | None:
-    """The code objects of a cached blob; None when it is missing or damaged."""
-    if not isinstance(blob, bytes):
-        return None
-    import marshal
-
-    try:
-        codes = marshal.loads(blob)
-    except (EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(codes, dict) or not all(
-            isinstance(k, str) and isinstance(v, CodeType) for k, v in codes.items()):
-        return None
-    return codes
 
 
 def new_instance_id() -> str:
@@ -216,13 +189,7 @@ class Engine:
         return winners(index_files(self.search_dirs, self.cache))
 
     def close(self) -> None:
-        """Close the store; keep the expression and template code compiled by this command."""
-        for compiled in self._compiled.values():
-            if compiled.codes_added:
-                import marshal
-
-                self.cache.save("jinja", _codes_key(compiled.digest), marshal.dumps(compiled.codes))
-                compiled.codes_added = False
+        """Close the store."""
         if self._store is not None:
             try:
                 self._save_holidays()
@@ -312,8 +279,7 @@ class Engine:
         if compiled is None:
             from .runtime.compiled import compile_playbook
 
-            codes = _codes(self.cache.load("jinja", _codes_key(digest)))
-            compiled = self._compiled[digest] = compile_playbook(playbook, digest, text, codes)
+            compiled = self._compiled[digest] = compile_playbook(playbook, digest, text)
         return compiled
 
     # -- commands ------------------------------------------------------------------------

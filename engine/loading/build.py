@@ -17,6 +17,7 @@ from ..model import (
     StartAction,
     State,
     TaskAction,
+    TaskOverride,
     TaskSpec,
     Timer,
     Transition,
@@ -58,6 +59,12 @@ def build_offset(value: Any) -> Offset:
         return Offset(value)
     direction = "before" if "before" in value else "after"
     return Offset(_text(value[direction]), direction, value.get("from"))
+
+
+def build_task_override(data: Mapping[str, Any]) -> TaskOverride:
+    """A practice's ``title``/``due`` override of one task."""
+    return TaskOverride(title=_opt_text(data.get("title")),
+                        due=build_offset(data["due"]) if data.get("due") else None)
 
 
 def build_task(data: Mapping[str, Any]) -> TaskSpec:

@@ -35,7 +35,7 @@ from typing import Any
 
 from .. import __version__
 
-MAGIC = "frontdesk-cache-1"
+MAGIC = "frontdesk-cache-2"
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 

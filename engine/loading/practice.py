@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import InvalidError, Issue, Location, did_you_mean
 from ..model import Person, Playbook, Practice, Tailoring
+from .build import build_task_override
 from .schema import schema_issues
 from .yamlsource import JsonPath, SourceMap, YamlDocument, load_file, parse_text
 
@@ -75,7 +76,8 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         pid: Tailoring(
             settings=dict(spec.get("settings") or {}),
             roles=dict(spec.get("roles") or {}),
-            tasks={tid: dict(t or {}) for tid, t in (spec.get("tasks") or {}).items()},
+            tasks={tid: build_task_override(t or {})
+                   for tid, t in (spec.get("tasks") or {}).items()},
             disabled_tasks=tuple(spec.get("disabled_tasks") or ()),
         )
         for pid, spec in ((k, v or {}) for k, v in (data.get("playbooks") or {}).items())

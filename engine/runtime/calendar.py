@@ -1,7 +1,7 @@
 """The practice's business calendar: Mon-Fri minus holidays and closed dates.
 
 Business-day arithmetic for durations such as ``3 business days`` and for the expression helpers
-``next_business_day`` and ``business_days_between`` (SPEC section 3). Holidays come from a
+``next_business_day`` and ``business_days_between`` (docs/reference.md). Holidays come from a
 ``HolidaysForYear`` function, usually :func:`package_holidays`, asked once per year and cached.
 The ``holidays`` package is imported only when holidays are actually computed, because importing
 it costs about 100 ms and most commands never need it.

@@ -1,6 +1,6 @@
 """Durations such as ``3 business days``: parsing, checking and adding them to dates and times.
 
-SPEC section 3: a duration is ``N unit``. Day-based units (days and longer) count from the
+A duration is ``N unit`` (docs/reference.md). Day-based units (days and longer) count from the
 practice-local *date* of their start and give a ``date``; minutes and hours give an aware
 ``datetime`` in the practice time zone, after exactly that much elapsed time.
 """
@@ -148,7 +148,7 @@ def add(
     tz: tzinfo,
     sign: int = 1,
 ) -> date | datetime:
-    """``start`` plus ``duration`` (or minus it when ``sign`` is -1), per SPEC section 3.
+    """``start`` plus ``duration`` (or minus it when ``sign`` is -1), as docs/reference.md says.
 
     Day-based units count from the practice-local date of ``start`` (in ``tz``) and give a
     ``date``: business days skip the calendar's weekends, holidays and closed dates; days and

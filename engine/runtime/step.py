@@ -5,6 +5,11 @@ practice, and commits the returned ``Change`` (instance rows, audit drafts, outb
 one transaction. Every refusal is a ``RefusedError`` raised before anything is returned, so a
 refused command writes nothing. ``start`` actions come back as ``StartRequest``s for the caller
 to run in the same transaction.
+
+The compiled playbook's machine decides which transition an event takes and in what order its
+parts run (``runtime.compiled``); a step is the model it moves, and its callbacks here say
+what each part does to the instance: records, variables, tasks, timers, actions. The practice's
+tailoring (settings, role names, task overrides) arrives as data in ``RunContext.practice``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ..errors import RefusedError
 from ..model import (
     ALL_TASKS_DONE,
     Action,
+    ChoiceRule,
     FieldSpec,
     MessageAction,
     Offset,
@@ -31,11 +37,12 @@ from ..model import (
     StartAction,
     TaskAction,
     TaskSpec,
+    Timer,
     Transition,
 )
 from ..values import convert
 from .calendar import BusinessCalendar
-from .compiled import CHOOSE, CompiledPlaybook
+from .compiled import UNSTARTED, CompiledPlaybook
 from .durations import Duration, DurationError, add, parse_duration
 from .instance import AuditDraft, Change, Due, Instance, Message, TaskOccurrence, TimerState
 
@@ -90,7 +97,13 @@ class Outcome:
 
 
 class _Step:
-    """One step's working copy of an instance and what it records."""
+    """One step's working copy of an instance and what it records.
+
+    It is also the model the compiled playbook's machine moves (``compiled.StepModel``): the
+    machine reads and sets ``state`` (the instance's state) and calls back ``offer``,
+    ``fields_fit``, ``holds``, ``take``, ``take_choice``, ``leave``, ``enter``, ``close`` and
+    ``run_actions`` as it takes a transition.
+    """
 
     def __init__(self, cp: CompiledPlaybook, instance: Instance, rc: RunContext,
                  actor: str) -> None:
@@ -103,9 +116,23 @@ class _Step:
         self.starts: list[StartRequest] = []
         self.event: str | None = None
         self.fields: dict[str, Any] = {}
+        self.given: Mapping[str, Any] = {}  # the fields the actor gave with the event
+        self.note: str | None = None
+        self.offered: dict[str, Any] | None = None  # fields of the transition last offered
+        self.field_error: RefusedError | None = None  # why the first unfit one did not fit
+        self.choices = 0  # choice rules taken in a row
         tailoring = rc.practice.tailoring(self.pb.id)
         self.tailoring = tailoring
         self.settings = {**self.pb.settings, **tailoring.settings}
+
+    @property
+    def state(self) -> str:
+        """The instance's state: the machine's model attribute."""
+        return self.inst.state
+
+    @state.setter
+    def state(self, name: str) -> None:
+        self.inst.state = name
 
     # -- records -----------------------------------------------------------------------
     def record(self, action: str, *, event: str | None = None, from_state: str | None = None,
@@ -235,16 +262,14 @@ class _Step:
 
     # -- tasks ---------------------------------------------------------------------------
     def _task_spec(self, spec: TaskSpec) -> TaskSpec | None:
+        """``spec`` as the practice tailors it; None when the practice disabled it."""
         if spec.id in self.tailoring.disabled_tasks:
             return None
-        override = self.tailoring.tasks.get(spec.id) or {}
-        if not override:
+        override = self.tailoring.tasks.get(spec.id)
+        if override is None:
             return spec
-        from ..loading.build import build_offset
-
-        due = build_offset(override["due"]) if override.get("due") else spec.due
-        return dataclasses.replace(spec, title=str(override.get("title", spec.title)),
-                                        due=due)
+        return dataclasses.replace(spec, title=override.title or spec.title,
+                                   due=override.due or spec.due)
 
     def create_task(self, spec: TaskSpec, index: int = 0, anchor: Due | None = None) -> None:
         effective = self._task_spec(spec)
@@ -285,47 +310,54 @@ class _Step:
             self.record("task_cancelled", from_state=task.state,
                         data={"id": task.id, "task": task.task})
 
-    # -- states --------------------------------------------------------------------------
+    # -- states (machine callbacks) -------------------------------------------------------
     def leave(self) -> None:
+        """Leaving the current state: its open tasks are cancelled, its timers disarmed."""
         inst = self.inst
         for task in inst.open_tasks(inst.state):
             self.close_task(task, "cancelled")
         for timer in inst.armed_timers():
             inst.own_timer(timer).status = "cancelled"
 
-    def enter(self, name: str, depth: int = 0) -> None:
+    def enter(self, name: str) -> None:
+        """Entering ``name`` (the machine has made it the state): its tasks, its timers, its
+        ``enter`` actions. The machine then follows a choice state's rules or closes the
+        instance in a final state."""
+        self.count_choice(name)
         inst = self.inst
         state = self.pb.states[name]
-        inst.state = name
         inst.entered_at = self.rc.now
         for spec in state.tasks:
             self.create_task(spec)
         for timer in state.timers:
-            due = self.due(timer.offset, f"timer '{timer.event}'")
-            armed = TimerState(
-                id=f"{inst.id}-timer-{len(inst.timers) + 1}", instance=inst.id, state=name,
-                event=timer.event, due=due, due_date=self.rc.local_date(due))
-            inst.timers.append(armed)
-            inst.dirty.add(armed.id)
-        self.run_actions(state.enter)
-        if state.is_choice:
-            if depth > MAX_CHOICE_CHAIN:
-                raise self.refuse(f"choice states chain more than {MAX_CHOICE_CHAIN} times")
-            context = self.context()
-            selected = self._guarded(f"state '{name}'", lambda: self.cp.select(
-                name, CHOOSE, {id(rule): context for rule in state.choose}))
-            if selected is None:
-                raise self.refuse(f"choice state '{name}': no rule holds")
-            target = selected[1]
-            self.record("transition", from_state=name, to_state=target,
-                        data={"choice": True})
-            self.enter(target, depth + 1)
-            return
-        if state.final:
-            inst.status = "closed"
-            inst.outcome = state.outcome
+            self.arm(timer, name)
+        self.do(state.enter)
 
-    def run_actions(self, actions: tuple[Action, ...]) -> None:
+    def count_choice(self, name: str) -> None:
+        """Refuse entering a choice state after ``MAX_CHOICE_CHAIN`` choice rules in a row
+        (validation refuses a cycle of choice states: only a playbook that skipped it can get
+        here)."""
+        if not self.pb.states[name].is_choice:
+            self.choices = 0
+        elif self.choices > MAX_CHOICE_CHAIN:
+            raise self.refuse(f"choice states chain more than {MAX_CHOICE_CHAIN} times")
+
+    def arm(self, timer: Timer, state: str) -> None:
+        inst = self.inst
+        due = self.due(timer.offset, f"timer '{timer.event}'")
+        armed = TimerState(
+            id=f"{inst.id}-timer-{len(inst.timers) + 1}", instance=inst.id, state=state,
+            event=timer.event, due=due, due_date=self.rc.local_date(due))
+        inst.timers.append(armed)
+        inst.dirty.add(armed.id)
+
+    def close(self, name: str) -> None:
+        """``name`` is a final state: the instance is closed with its outcome."""
+        self.inst.status = "closed"
+        self.inst.outcome = self.pb.states[name].outcome
+
+    def do(self, actions: tuple[Action, ...]) -> None:
+        """Run ``actions`` in order."""
         for action in actions:
             if isinstance(action, SetAction):
                 self.set_vars(action.values)
@@ -362,56 +394,78 @@ class _Step:
         return convert_fields(specs, given, self.rc.tz, lambda m: self.refuse(m))
 
     def fire(self, event: str, given: Mapping[str, Any], note: str | None = None) -> None:
+        """Fire ``event`` with the actor's fields ``given``: the machine takes the first of the
+        event's transitions in this state whose fields fit and whose guard holds."""
+        self.event, self.given, self.note = event, given, note
+        self.field_error = None
+        self.check_allowed(event)
+        if self.cp.fire(event, self):
+            return
+        if self.field_error:
+            raise self.field_error
+        state = self.inst.state
+        conditions = "; ".join(t.when for t in self.pb.states[state].on[event] if t.when)
+        raise self.refuse(f"not allowed now in state '{state}': its condition does not hold "
+                          f"({conditions})")
+
+    def check_allowed(self, event: str) -> None:
+        """Refuse an event at a closed instance or one its state has no transition for."""
         inst = self.inst
-        self.event = event
         if inst.status == "closed":
             raise self.refuse(f"instance is closed ({inst.outcome or inst.state})")
         state = self.pb.states[inst.state]
         if event not in state.on:
             allowed = ", ".join(sorted(state.on)) or "none"
             raise self.refuse(f"not allowed in state '{inst.state}' (allowed: {allowed})")
-        candidates = state.on[event]
-        field_error: RefusedError | None = None
-        fields_of: dict[int, dict[str, Any]] = {}
-        for transition in candidates:
-            try:
-                fields_of[id(transition)] = self.fields_for(transition.fields, given,
-                                                        f"event '{event}'")
-            except RefusedError as exc:
-                field_error = field_error or exc
-        if not fields_of and field_error:
-            raise field_error
-        contexts = {}
-        for key, values in fields_of.items():
-            self.fields = values
-            contexts[key] = self.context()
-        selected = self._guarded("guard 'when'", lambda: self.cp.select(
-            inst.state, event, contexts))
-        if selected is None:
-            if field_error:
-                raise field_error
-            conditions = "; ".join(t.when for t in candidates if t.when)
-            raise self.refuse(f"not allowed now in state '{inst.state}': its condition does "
-                              f"not hold ({conditions})")
-        chosen: Transition = selected[0]
-        self.fields = fields_of[id(chosen)]
-        self.check_role(chosen)
-        source = inst.state
+
+    # -- transitions (machine callbacks) -------------------------------------------------
+    def offer(self, transition: Transition) -> None:
+        """Convert the given fields for ``transition``; keep the first refusal of a candidate
+        whose fields do not fit (it is the answer when no candidate is taken)."""
+        try:
+            self.offered = self.fields_for(transition.fields, self.given,
+                                           f"event '{transition.event}'")
+        except RefusedError as exc:
+            self.offered = None
+            self.field_error = self.field_error or exc
+            return
+        self.fields = self.offered
+
+    def fields_fit(self) -> bool:
+        """Whether the fields of the transition last offered fit (its first condition)."""
+        return self.offered is not None
+
+    def holds(self, guard: Callable[..., Any], rule: Transition | ChoiceRule) -> bool:
+        """Whether ``guard`` holds on what expressions see now."""
+        what = "guard 'when'" if isinstance(rule, Transition) else f"state '{self.inst.state}'"
+        return bool(self._guarded(what, lambda: guard(**self.context())))
+
+    def take(self, transition: Transition) -> None:
+        """The chosen transition, before the state changes: the actor's role, the transition
+        record (with the fields, which become variables, and the note), then ``set``."""
+        self.check_role(transition)
+        source = self.inst.state
         data: dict[str, Any] = {}
         if self.fields:
             data["fields"] = dict(self.fields)
-            inst.vars.update(self.fields)
-        if note:
-            data["note"] = note
-        if chosen.note:
-            data["note_text"] = self.render(chosen.note, "note")
-        self.record("transition", event=event, from_state=source,
-                    to_state=chosen.to or source, data=data)
-        self.set_vars(chosen.set)
-        if chosen.to is not None:
-            self.leave()
-            self.enter(chosen.to)
-        self.run_actions(chosen.do)
+            self.inst.vars.update(self.fields)
+        if self.note:
+            data["note"] = self.note
+        if transition.note:
+            data["note_text"] = self.render(transition.note, "note")
+        self.record("transition", event=self.event, from_state=source,
+                    to_state=transition.to or source, data=data)
+        self.set_vars(transition.set)
+
+    def take_choice(self, rule: ChoiceRule) -> None:
+        """A choice rule taken, before the state changes: its record."""
+        self.choices += 1
+        self.record("transition", from_state=self.inst.state, to_state=rule.to,
+                    data={"choice": True})
+
+    def run_actions(self, transition: Transition) -> None:
+        """After the transition (the target entered): its ``do`` actions."""
+        self.do(transition.do)
 
     def check_role(self, transition: Transition) -> None:
         if not transition.by:
@@ -525,7 +579,7 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
     """Create an instance in the initial state and enter it."""
     pb = cp.playbook
     instance = Instance(id=rc.new_id(), playbook=pb.id, version=pb.version, digest=cp.digest,
-                        state=pb.initial, started_at=rc.now, entered_at=rc.now, parent=parent)
+                        state=UNSTARTED, started_at=rc.now, entered_at=rc.now, parent=parent)
     step = _Step(cp, instance, rc, rc.actor)
     unknown = sorted(set(inputs) - set(pb.inputs))
     if unknown:
@@ -537,7 +591,7 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
     if parent:
         data["parent"] = parent
     step.record("start", to_state=pb.initial, data=data)
-    step.enter(pb.initial)
+    cp.start(step)
     outcome = step.finish()
     outcome.change.new_instances.add(instance.id)
     return outcome

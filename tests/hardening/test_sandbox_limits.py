@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from frontdesk import limits, sandbox
-from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
 CONTEXT: dict[str, Any] = {"client": "Zoë", "amount": 1234.5, "items": ["a", "b", "c"],
                            "today": dt.date(2026, 1, 5), "count": 3}
@@ -35,6 +35,24 @@ CONTEXT: dict[str, Any] = {"client": "Zoë", "amount": 1234.5, "items": ["a", "b
 def test_ordinary_templates_render(text: str, expected: str) -> None:
     """What playbooks write still renders the same."""
     assert sandbox.compile_template(text)(dict(CONTEXT)) == expected
+
+
+@pytest.mark.parametrize(("source", "values"), [
+    ("a + 1 >= b", {"a": 1, "b": 2}), ("[x, 2] | max", {"x": 5}),
+    ("'%s-%s' % (a, b)", {"a": "x", "b": 3}), ("a ~ b", {"a": "x", "b": 3}),
+])
+def test_expressions_evaluate_as_jinja_does(source: str, values: dict[str, Any]) -> None:
+    """A compiled guard gives what Jinja's own ``compile_expression`` gives."""
+    jinja = sandbox.environment().compile_expression(source, undefined_to_none=False)
+    assert sandbox.compile_expression(source)(**values) == jinja(**values)
+
+
+def test_undefined_names_raise() -> None:
+    """Strict undefined: a missing name in a guard or a template is an error, not a blank."""
+    with pytest.raises(UndefinedError):
+        sandbox.compile_expression("missing + 1")()
+    with pytest.raises(UndefinedError):
+        sandbox.compile_template("Hi {{ missing }}")({})
 
 
 @pytest.mark.parametrize("expression", [

@@ -106,33 +106,6 @@ def test_symlinked_entry_is_not_followed(cache: DiskCache, tmp_path: Path) -> No
     assert cache.load("playbook", DIGEST) is None
 
 
-def test_expression_code_runs_like_compile_expression() -> None:
-    """Code kept for an expression or template behaves as Jinja's own compilation: values,
-    strict undefined names, and the sandbox's limits."""
-    from frontdesk import sandbox
-    from jinja2.exceptions import SecurityError, UndefinedError
-
-    for source, values in [("a + 1 >= b", {"a": 1, "b": 2}), ("[x, 2] | max", {"x": 5}),
-                           ("'%s-%s' % (a, b)", {"a": "x", "b": 3})]:
-        code = sandbox.expression_code(source)
-        assert sandbox.expression_from_code(code)(**values) == (
-            sandbox.compile_expression(source)(**values))
-    with pytest.raises(UndefinedError):
-        sandbox.expression_from_code(sandbox.expression_code("missing + 1"))()
-    with pytest.raises(SecurityError):
-        sandbox.expression_from_code(sandbox.expression_code("'x' * 200000"))()
-    render = sandbox.template_from_code(sandbox.template_code("Hi {{ who }}!"))
-    assert render({"who": "Zoë"}) == "Hi Zoë!"
-
-
-@pytest.mark.parametrize("blob", [b"", b"garbage", None, 42])
-def test_damaged_code_blob_is_ignored(blob: object) -> None:
-    """Kept code that does not unmarshal to a mapping of code objects is a miss."""
-    from frontdesk.service import _codes
-
-    assert _codes(blob) is None
-
-
 def test_entries_of_other_code_are_pruned_on_save(cache: DiskCache) -> None:
     """Saving removes entries another frontdesk (another code key) left behind."""
     cache.save("playbook", DIGEST, model())

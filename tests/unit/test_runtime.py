@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from frontdesk.errors import RefusedError
 from frontdesk.loading.loader import content_hash, load_playbook_text
-from frontdesk.model import Person, Practice, Tailoring
+from frontdesk.model import Offset, Person, Practice, Tailoring, TaskOverride
 from frontdesk.runtime import step
 from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
 from frontdesk.runtime.compiled import CompiledPlaybook, compile_playbook
@@ -145,6 +145,23 @@ def test_choice_states_and_chains() -> None:
     # a transition into a choice state follows the chain too, with the variables just set
     after = fired(cp, slow, "recheck")
     assert (after.state, after.status, after.vars["amount"]) == ("small", "closed", 1)
+
+
+def chain_of_choices(length: int) -> str:
+    """A playbook whose initial state starts a chain of ``length`` choice states."""
+    states = "".join(f"  c{i}:\n    choose:\n      - to: c{i + 1}\n" for i in range(length))
+    return (f"playbook: u-chain\nversion: 1\ntitle: Chain\nroles: [clerk]\ninitial: c0\n"
+            f"states:\n{states}  c{length}: {{final: true}}\n")
+
+
+def test_long_choice_chains() -> None:
+    """A chain of choice states is followed however long (no recursion per choice state), up to
+    ``MAX_CHOICE_CHAIN`` rules in a row; a longer one is refused."""
+    longest = step.MAX_CHOICE_CHAIN + 1  # choice states: the last is entered after 100 rules
+    inst = started(compile_text(chain_of_choices(longest)))
+    assert (inst.state, inst.status) == (f"c{longest}", "closed")
+    with pytest.raises(RefusedError, match="choice states chain more than"):
+        started(compile_text(chain_of_choices(longest + 1)))
 
 
 # -- internal transitions ------------------------------------------------------------------------
@@ -833,7 +850,7 @@ def test_task_due_with_closed_dates_and_tailoring() -> None:
     assert started(cp, now=at(23, month=11), practice=practice).tasks[0].due == dt.date(
         2026, 12, 1)
     practice = Practice(playbooks={"u-due": Tailoring(
-        tasks={"task": {"title": "Renamed", "due": "1 week"}}, disabled_tasks=())})
+        tasks={"task": TaskOverride(title="Renamed", due=Offset("1 week"))}, disabled_tasks=())})
     task = started(cp, practice=practice).tasks[0]
     assert (task.title, task.due) == ("Renamed", dt.date(2026, 1, 12))
     practice = Practice(playbooks={"u-due": Tailoring(disabled_tasks=("task",))})
