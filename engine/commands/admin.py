@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..errors import AuditBrokenError, ExitCode
+from ..service import Engine
 from ..settings import Options
 
 PRACTICE_TEMPLATE = """\
@@ -31,13 +32,10 @@ calendar:
 """
 
 
-def _store(options: Options):  # type: ignore[no-untyped-def]
+def run_init(options: Options) -> int:
+    """``init``: create the home folder, a practice.yaml template and the store."""
     from ..store import open_store
 
-    return open_store(options.db_url)
-
-
-def run_init(options: Options) -> int:
     home = options.home_path
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     (home / "playbooks").mkdir(exist_ok=True, mode=0o700)
@@ -48,24 +46,18 @@ def run_init(options: Options) -> int:
         practice.write_text(PRACTICE_TEMPLATE, "utf-8")
         practice.chmod(0o600)
         click.echo(f"created {practice}", err=True)
-    store = _store(options)
-    try:
-        store.audit_head()  # stores are created and migrated on first use: use it once
-    finally:
-        store.close()
+    with open_store(options.db_url) as store:
+        store.migrate()
     click.echo(f"store ready: {options.db_url}", err=True)
     click.echo(str(home))
     return ExitCode.OK
 
 
-def run_audit_verify(options: Options, anchor: str | None) -> int:
+def run_audit_verify(engine: Engine, *, anchor: str | None) -> int:
+    """``audit verify``: recompute the hash chain; exit 7 at the first record that fails."""
     from ..audit import verify
 
-    store = _store(options)
-    try:
-        result = verify(store.audit_records(), anchor=anchor)
-    finally:
-        store.close()
+    result = verify(engine.audit_records(), anchor=anchor)
     if not result.ok:
         raise AuditBrokenError(f"audit chain broken: {result.reason}"
                                + (f" (first bad seq {result.first_bad_seq})"
@@ -75,24 +67,18 @@ def run_audit_verify(options: Options, anchor: str | None) -> int:
     return ExitCode.OK
 
 
-def run_audit_export(options: Options, fmt: str, instance: str | None,
+def run_audit_export(engine: Engine, *, fmt: str, instance: str | None,
                      since: dt.date | None) -> int:
+    """``audit export``: the records as JSON Lines or CSV on stdout."""
     from ..audit import write_csv, write_jsonl
 
-    store = _store(options)
-    try:
-        records = store.audit_records(instance=instance, since=since)
-        (write_csv if fmt == "csv" else write_jsonl)(records, sys.stdout)
-    finally:
-        store.close()
+    records = engine.audit_records(instance=instance, since=since)
+    (write_csv if fmt == "csv" else write_jsonl)(records, sys.stdout)
     return ExitCode.OK
 
 
-def run_audit_head(options: Options) -> int:
-    store = _store(options)
-    try:
-        seq, digest = store.audit_head()
-    finally:
-        store.close()
+def run_audit_head(engine: Engine) -> int:
+    """``audit head``: the last record's seq and hash, to write down and verify against."""
+    seq, digest = engine.audit_head()
     click.echo(f"{seq} {digest}")
     return ExitCode.OK

@@ -57,7 +57,7 @@ def _validate_practice(path: Path, catalog: Catalog) -> tuple[str, list[Issue]]:
     return display, check_tailoring(document, lookup, known_ids=known)  # type: ignore[arg-type]
 
 
-def run_validate(options: Options, paths: list[str], fmt: str) -> int:
+def run_validate(options: Options, *, paths: list[str], fmt: str) -> int:
     """Validate files (or the search path); print every issue; exit 3 on any error."""
     catalog = catalog_for(options)
     results: list[tuple[str, str | None, list[Issue]]] = []
@@ -105,7 +105,7 @@ def _report(results: list[tuple[str, str | None, list[Issue]]], fmt: str) -> int
     return ExitCode.INVALID if errors else ExitCode.OK
 
 
-def run_playbooks(options: Options, as_json: bool) -> int:
+def run_playbooks(options: Options, *, as_json: bool) -> int:
     """List the playbooks of the search path with their source and shadowing."""
     catalog = catalog_for(options)
     rows = []
@@ -126,7 +126,7 @@ def run_playbooks(options: Options, as_json: bool) -> int:
     return ExitCode.OK
 
 
-def run_graph(options: Options, playbook: str, fmt: str) -> int:
+def run_graph(options: Options, *, playbook: str, fmt: str) -> int:
     """Print the state diagram of a playbook id or file."""
     from .. import graph
 

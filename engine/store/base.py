@@ -122,14 +122,6 @@ class Store(Protocol):
         """Create and migrate the store now; the names of the migrations this applied."""
         ...
 
-    def cached_holidays(self, calendar: str, year: int) -> frozenset[dt.date] | None:
-        """A year of holidays cached under a calendar key, or None."""
-        ...
-
-    def cache_holidays(self, calendar: str, years: Mapping[int, frozenset[dt.date]]) -> None:
-        """Cache years of holidays under a calendar key."""
-        ...
-
     def is_empty(self) -> bool:
         """Nothing stored yet: no instance, source, message or audit record."""
         ...

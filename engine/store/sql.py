@@ -15,9 +15,8 @@ to the other keeps every byte, and the row conversions in :mod:`.base` serve bot
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
@@ -341,46 +340,60 @@ class SqlTxn:
         return self._q.get_source(digest)
 
     def apply(self, change: Change) -> None:
-        q = self._q
-        for row in source_rows(change):
-            digest = row["digest"]
-            if digest not in self._stored_sources and digest not in self.written_sources:
-                q.execute(_INSERT_SOURCE, values(row, SOURCE_COLUMNS))
-                self.written_sources.add(digest)
+        """Write the change: sources, instances (revision-checked) with their changed tasks
+        and timers, outbox messages, then the audit records chained onto the log."""
+        self._write_sources(change)
         revisions: dict[str, int] = {}  # id -> revision once written by this change
         for inst in change.instances:
             current = revisions.get(inst.id, inst.revision)
-            row = instance_row(inst, current + 1)
-            if inst.id in change.new_instances and inst.id not in revisions:
-                if q.execute("SELECT 1 FROM instances WHERE id = ?", (inst.id,)).fetchone():
-                    raise ConflictError(f"instance '{inst.id}' already exists; retry")
-                q.execute(_INSERT_INSTANCE, values(row, INSTANCE_COLUMNS))
-            else:
-                cursor = q.execute(_UPDATE_INSTANCE,
-                                   (*values(row, _UPDATE_COLUMNS), inst.id, current))
-                if cursor.rowcount == 0:
-                    raise ConflictError(f"instance '{inst.id}' was changed by someone else; "
-                                        "retry")
+            new = inst.id in change.new_instances and inst.id not in revisions
+            self._write_instance(inst, current, new)
             revisions[inst.id] = current + 1
-            everything = inst.id in change.new_instances
-            # Only rows the step changed: the cost of a change must not grow with history.
-            for seq, task in enumerate(inst.tasks):
-                if everything or task.id in inst.dirty:
-                    q.execute(_UPSERT_TASK, values(task_row(task, inst.playbook, seq),
-                                                   TASK_COLUMNS))
-            for seq, timer in enumerate(inst.timers):
-                if everything or timer.id in inst.dirty:
-                    q.execute(_UPSERT_TIMER, values(timer_row(timer, seq), TIMER_COLUMNS))
+            self._write_tasks_and_timers(inst, everything=inst.id in change.new_instances)
         for message in change.messages:
-            q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+            self._q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+        self._append_audit(change)
+        for inst in change.instances:  # only once every statement has succeeded
+            inst.revision = revisions[inst.id]
+            inst.dirty.clear()
+
+    def _write_sources(self, change: Change) -> None:
+        for row in source_rows(change):
+            digest = row["digest"]
+            if digest not in self._stored_sources and digest not in self.written_sources:
+                self._q.execute(_INSERT_SOURCE, values(row, SOURCE_COLUMNS))
+                self.written_sources.add(digest)
+
+    def _write_instance(self, inst: Instance, current: int, new: bool) -> None:
+        """Insert a new instance, or update one still at revision ``current`` (else exit 6)."""
+        q = self._q
+        row = instance_row(inst, current + 1)
+        if new:
+            if q.execute("SELECT 1 FROM instances WHERE id = ?", (inst.id,)).fetchone():
+                raise ConflictError(f"instance '{inst.id}' already exists; retry")
+            q.execute(_INSERT_INSTANCE, values(row, INSTANCE_COLUMNS))
+            return
+        cursor = q.execute(_UPDATE_INSTANCE, (*values(row, _UPDATE_COLUMNS), inst.id, current))
+        if cursor.rowcount == 0:
+            raise ConflictError(f"instance '{inst.id}' was changed by someone else; retry")
+
+    def _write_tasks_and_timers(self, inst: Instance, everything: bool) -> None:
+        # Only rows the step changed: the cost of a change must not grow with history.
+        for seq, task in enumerate(inst.tasks):
+            if everything or task.id in inst.dirty:
+                self._q.execute(_UPSERT_TASK, values(task_row(task, inst.playbook, seq),
+                                                     TASK_COLUMNS))
+        for seq, timer in enumerate(inst.timers):
+            if everything or timer.id in inst.dirty:
+                self._q.execute(_UPSERT_TIMER, values(timer_row(timer, seq), TIMER_COLUMNS))
+
+    def _append_audit(self, change: Change) -> None:
+        q = self._q
         self._dialect.lock_chain(q.conn)  # held until commit: one linear chain
         last_seq, last_hash = q.audit_head()
         q.executemany(_INSERT_AUDIT, [audit_values(record, data) for record, data
                                       in audit.chain_with_data(change.audit, last_seq,
                                                                last_hash)])
-        for inst in change.instances:  # only once every statement has succeeded
-            inst.revision = revisions[inst.id]
-            inst.dirty.clear()
 
 
 class SqlStore:
@@ -389,8 +402,8 @@ class SqlStore:
     A store object keeps one connection for its life (one command), opened and migrated on
     first use by the backend's ``_connection()``; ``_read()`` runs a block in one read-only
     snapshot and ``_write()`` in a write transaction, committed on a clean exit and rolled back
-    on an exception. A read asked for inside an open block joins it (the holiday cache is read
-    while a command writes); a write inside a read is a bug and refused.
+    on an exception. A read asked for inside an open block joins it; a write inside a read is a
+    bug and refused.
     """
 
     dialect_info: Dialect
@@ -547,26 +560,6 @@ class SqlStore:
     def is_empty(self) -> bool:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).is_empty()
-
-    def cached_holidays(self, calendar: str, year: int) -> frozenset[dt.date] | None:
-        """The holidays of ``year`` cached under ``calendar``, or None if not cached."""
-        with self._read() as conn:
-            row = Queries(conn, self.dialect_info).execute(
-                "SELECT dates FROM holiday_cache WHERE calendar = ? AND year = ?",
-                (calendar, year)).fetchone()
-        if row is None:
-            return None
-        return frozenset(dt.date.fromisoformat(d) for d in json.loads(row[0]))
-
-    def cache_holidays(self, calendar: str, years: Mapping[int, frozenset[dt.date]]) -> None:
-        """Remember years of holidays under ``calendar`` (first writer wins)."""
-        sql = insert_sql("holiday_cache", ("calendar", "year", "dates"),
-                         " ON CONFLICT (calendar, year) DO NOTHING")
-        with self._write() as conn:
-            q = Queries(conn, self.dialect_info)
-            for year, dates in sorted(years.items()):
-                q.execute(sql, (calendar, year, json.dumps(sorted(d.isoformat()
-                                                                  for d in dates))))
 
     @contextmanager
     def exported(self) -> Iterator[Callable[[str], Iterator[dict[str, Any]]]]:

@@ -125,14 +125,6 @@ def test_expression_code_runs_like_compile_expression() -> None:
     assert render({"who": "Zoë"}) == "Hi Zoë!"
 
 
-@pytest.mark.parametrize("blob", [b"", b"garbage", None, 42])
-def test_damaged_code_blob_is_ignored(blob: object) -> None:
-    """Kept code that does not unmarshal to a mapping of code objects is a miss."""
-    from frontdesk.service import _codes
-
-    assert _codes(blob) is None
-
-
 def test_entries_of_other_code_are_pruned_on_save(cache: DiskCache) -> None:
     """Saving removes entries another frontdesk (another code key) left behind."""
     cache.save("playbook", DIGEST, model())
