@@ -111,7 +111,7 @@ def run_playbooks(options: Options, *, as_json: bool) -> int:
     rows = []
     for entry in catalog.entries:
         source = f"{entry.origin}: {entry.path}"
-        if entry.shadowed_by is not None:  # SPEC keys only; the shadowing is part of source
+        if entry.shadowed_by is not None:  # the documented keys only; shadowing goes in source
             source += f" (shadowed by {entry.shadowed_by.origin}: {entry.shadowed_by.path})"
         rows.append({"id": entry.id, "version": entry.version, "title": entry.title,
                      "source": source})

@@ -264,7 +264,7 @@ def audit_values(record: Mapping[str, Any], data: str) -> tuple[Any, ...]:
 
 
 def record_from_row(row: Row) -> dict[str, Any]:
-    """An exported record (SPEC section 5) from an ``audit_log`` row."""
+    """An exported audit record (docs/reference.md, "JSON shapes") from an ``audit_log`` row."""
     record = {key: row[key] for key in AUDIT_COLUMNS}
     record["data"] = json.loads(row["data"])
     return record

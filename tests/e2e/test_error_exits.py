@@ -18,7 +18,8 @@ from pathlib import Path
 
 import click
 import pytest
-from frontdesk.cli import describe, main
+from frontdesk.cli import main
+from frontdesk.error_handler import describe
 from frontdesk.errors import (
     AuditBrokenError,
     ConflictError,
