@@ -28,7 +28,7 @@ def describe(exc: Exception) -> tuple[str, int]:
         return "aborted", ExitCode.INTERNAL
     # A bug, or an installation that lacks a module: never a traceback without --debug, and
     # never the exception's text, which may hold a patient's data.
-    if isinstance(exc, ImportError):
+    if isinstance(exc, ImportError) and exc.name:
         return (f"internal error: the module '{exc.name}' cannot be imported "
                 f"({type(exc).__name__}); reinstall frontdesk, or run with --debug for "
                 "details"), ExitCode.INTERNAL

@@ -65,12 +65,12 @@ class Engine:
     """One command's view of a practice: its workspace, its playbooks and its store."""
 
     def __init__(self, options: Options, *, practice_text: str | None = None,
-                 clock: Clock | None = None, store: Store | None = None,
-                 omnipotent: frozenset[str] = frozenset()) -> None:
+                 clock: Clock | None = None, omnipotent: frozenset[str] = frozenset()) -> None:
+        """``practice_text``, ``clock`` and ``omnipotent``: see ``workspace.Workspace``."""
         self.workspace = Workspace(options, practice_text=practice_text, clock=clock,
                                    omnipotent=omnipotent)
         self.playbooks = PlaybookRegistry(self.workspace)
-        self._store = store
+        self._store: Store | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -80,7 +80,8 @@ class Engine:
 
     @property
     def store(self) -> Store:
-        """The store, opened on first use."""
+        """The store, opened on first use. Commands read through the methods below; the
+        engine's own steps (here and in ``upgrade``) and tests use the store itself."""
         if self._store is None:
             self._store = open_store(self.workspace.options.db_url)
         return self._store

@@ -145,10 +145,9 @@ def cached_holidays(country: str, subdivision: str | None,
     computes the year again.
     """
     from_package = package_holidays(country, subdivision)
-    key = calendar_key(country, subdivision)
 
     def holidays_for_year(year: int) -> frozenset[dt.date]:
-        digest = content_hash(f"{key}:{year}")
+        digest = content_hash(f"{calendar_key(country, subdivision)}:{year}")
         cached = cache.load("holidays", digest)
         if isinstance(cached, frozenset):
             return cached

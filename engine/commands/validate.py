@@ -1,4 +1,5 @@
-"""``frontdesk validate`` and ``frontdesk playbooks``."""
+"""``frontdesk validate``, ``frontdesk playbooks`` and ``frontdesk graph``: the playbook files
+themselves, parsed and validated on the search path; no store is opened."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import ExitCode, Issue, Location
+from ..errors import ExitCode, InvalidError, Issue, Location, NotFoundError
 from ..loading.catalog import Catalog, playbook_files, search_path
 from ..loading.loader import LoadedPlaybook, parse_playbook_file, validate
 from ..loading.practice import check_tailoring, parse_practice
+from ..model import Playbook
 from ..report import issue_dict, issues_text, to_json
 from ..settings import Options
 
@@ -39,22 +41,21 @@ def _expand(paths: list[str]) -> list[Path]:
 
 
 def _validate_practice(path: Path, catalog: Catalog) -> tuple[str, list[Issue]]:
-    from ..errors import InvalidError
-
     display = _display(path)
     try:
         document = parse_practice(path, display=display)
     except InvalidError as exc:
         return display, exc.issues
 
-    def lookup(playbook_id: str) -> object:
+    def lookup(playbook_id: str) -> Playbook | None:
+        """The valid playbook ``playbook_id``; None when it is unknown or invalid."""
         try:
             return catalog.load(playbook_id).playbook
-        except Exception:
+        except NotFoundError:
             return None
 
     known = [entry.id for entry in catalog.active()]
-    return display, check_tailoring(document, lookup, known_ids=known)  # type: ignore[arg-type]
+    return display, check_tailoring(document, lookup, known_ids=known)
 
 
 def run_validate(options: Options, *, paths: list[str], fmt: str) -> int:
