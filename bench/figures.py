@@ -1,7 +1,7 @@
 """The figures of issue 7, each measured against its floor in the same run.
 
 Subprocess figures run the installed ``frontdesk`` (next to this interpreter) exactly as staff
-and cron do; in-process figures drive ``engine.service.Engine`` and the store directly. Each
+and cron do; in-process figures drive ``frontdesk.service.Engine`` and the store directly. Each
 function returns one :class:`~bench.common.Result`; ``bench.run`` prints them.
 """
 
@@ -310,12 +310,13 @@ def _start_many(engine: Any, playbook: str, count: int) -> list[str]:
     from frontdesk.runtime.instance import Change
     from frontdesk.service import new_instance_id
 
-    compiled = engine.playbook_for_start(playbook)
+    compiled = engine.playbooks.current(playbook)
     change = Change()
     ids = []
     for _ in range(count):
-        rc = step.RunContext(engine.clock.now(), engine.tz, engine.calendar, engine.practice,
-                             ACTOR, new_instance_id)
+        rc = step.RunContext(engine.workspace.clock.now(), engine.workspace.tz,
+                             engine.workspace.calendar, engine.workspace.practice, ACTOR,
+                             new_instance_id)
         outcome = step.start(compiled, {}, rc)
         change.merge(outcome.change)
         ids.append(outcome.instance.id)
@@ -500,7 +501,7 @@ def tick_batch_figure(ctx: Context) -> Result:
         rc = engine.run_context(step.SYSTEM)
         with engine.store.transaction() as txn:
             instance = txn.load_instance(instance_id)
-            compiled = engine.playbook_of(instance, txn.get_source)
+            compiled = engine.playbooks.of_instance(instance, txn.get_source)
             txn.apply(step.fire_timers(compiled, instance, rc).change)
 
     floor = _one_per_transaction(ctx, built, "tick-batch-floor", tick_one, ids)

@@ -218,7 +218,7 @@ _COMPILED: dict[str, Any] = {}  # playbook id -> CompiledPlaybook, shared by eve
 def _compiled(engine: Any, playbook: str) -> Any:
     """The shipped playbook, validated and compiled once per process."""
     if playbook not in _COMPILED:
-        _COMPILED[playbook] = engine.playbook_for_start(playbook)
+        _COMPILED[playbook] = engine.playbooks.current(playbook)
     return _COMPILED[playbook]
 
 
@@ -273,7 +273,8 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     new_id = _ids("b")
 
     def context(now: dt.datetime) -> Any:
-        return step.RunContext(now, engine.tz, engine.calendar, engine.practice, ACTOR, new_id)
+        return step.RunContext(now, engine.workspace.tz, engine.workspace.calendar,
+                               engine.workspace.practice, ACTOR, new_id)
 
     def with_starts(outcome: Any, now: dt.datetime) -> Any:
         change = outcome.change
@@ -321,7 +322,8 @@ def build_audit(home: Path, spec: AuditSpec) -> None:
     new_id = _ids("a")
     templates = []
     for i, playbook in enumerate(SHIPPED):
-        rc = step.RunContext(base, engine.tz, engine.calendar, engine.practice, ACTOR, new_id)
+        rc = step.RunContext(base, engine.workspace.tz, engine.workspace.calendar,
+                             engine.workspace.practice, ACTOR, new_id)
         cp = _compiled(engine, playbook)
         templates += step.start(cp, inputs_for(playbook, i, base, False), rc).change.audit
     store = engine.store

@@ -68,7 +68,7 @@ class Story:
             self.say(f"   (clock) {self.label(instance_id)}: timer '{event}'")
 
     def label(self, instance_id: str) -> str:
-        return self.names.get(instance_id) or self.engine.store.get_instance(
+        return self.names.get(instance_id) or self.engine.get_instance(
             instance_id).subject or instance_id
 
     def start(self, playbook: str, actor: str, **inputs: Any) -> str:
@@ -78,7 +78,7 @@ class Story:
         return instance.id
 
     def done(self, instance_id: str, task: str, actor: str, **fields: Any) -> None:
-        instance = self.engine.store.get_instance(instance_id)
+        instance = self.engine.get_instance(instance_id)
         occurrence = next(t for t in reversed(instance.tasks) if t.task == task and t.is_open)
         after = self.engine.done(occurrence.id, {k: str(v) for k, v in fields.items()}, actor)
         self.say(f"   {actor} completes '{occurrence.title}' ({self.label(instance_id)})"
@@ -94,19 +94,18 @@ class Story:
     def refused(self, instance_id: str, task: str, actor: str) -> None:
         from .errors import RefusedError
 
-        instance = self.engine.store.get_instance(instance_id)
+        instance = self.engine.get_instance(instance_id)
         occurrence = next(t for t in instance.tasks if t.task == task and t.is_open)
         try:
             self.engine.done(occurrence.id, {}, actor)
         except RefusedError as exc:
-            reason = exc.message.split(": ", 1)[-1]
-            self.say(f"   {actor} tries '{occurrence.title}': refused ({reason})")
+            self.say(f"   {actor} tries '{occurrence.title}': refused ({exc.reason})")
 
     def today(self, actor: str | None = None, everyone: bool = False, days: int = 0) -> None:
         from .commands.today import collect, table_text
 
         who = " --everyone" if everyone else f" --as {actor}"
-        rows = collect(self.engine, actor or "maria", None, everyone, days)
+        rows = collect(self.engine, actor=actor or "maria", everyone=everyone, days=days)
         self.say(f"   -- frontdesk today{who}{f' --days {days}' if days else ''} --")
         table = table_text(rows, self.clock.now().date())
         self.say("\n".join("   " + line for line in table.splitlines()))
@@ -121,7 +120,7 @@ def _check_home(home: Path | None) -> Path | None:
     return home
 
 
-def run_demo(home: Path | None) -> int:
+def run_demo(*, home: Path | None) -> int:
     """Run the story; the home is temporary unless ``home`` names an empty folder."""
     chosen = _check_home(home)
     began = time.perf_counter()
@@ -140,10 +139,8 @@ def _story(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     (home / "practice.yaml").write_text(PRACTICE, "utf-8")
     story = Story(home)
-    try:
+    with story.engine:
         _chapters(story)
-    finally:
-        story.engine.close()
 
 
 def _at(day: str, hour: int = 9) -> dt.datetime:
@@ -252,16 +249,16 @@ def _chapters(s: Story) -> None:
 
     s.say()
     s.say(click.style("== The outbox (reminders and escalations the engine wrote)", bold=True))
-    for message in s.engine.store.outbox():
+    for message in s.engine.outbox():
         s.say(f"   [{message['at'][:10]}] to {message['to']}: {message['subject']}")
     s.say()
     s.say(click.style("== Where everything stands", bold=True))
-    for instance in s.engine.store.list_instances():
+    for instance in s.engine.list_instances():
         status = f"closed: {instance.outcome}" if instance.status == "closed" else "open"
         s.say(f"   {instance.subject or instance.id:<34} {instance.state:<22} {status}")
     from .audit import verify
 
-    result = verify(s.engine.store.audit_records())
+    result = verify(s.engine.audit_records())
     s.say()
     s.say(click.style(f"== frontdesk audit verify: {'ok' if result.ok else 'BROKEN'}, "
                       f"{result.count} records, head {result.last_hash[:16]}...", bold=True))

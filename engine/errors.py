@@ -1,7 +1,10 @@
 """Exit codes, source locations, validation issues and the one exception hierarchy.
 
-Every user-facing failure is a ``FrontdeskError`` subclass that carries its exit code
-(SPEC section 6); the CLI's single handler turns it into ``frontdesk: error: ...``.
+Every user-facing failure is a ``FrontdeskError`` subclass: its class decides the exit code
+(docs/reference.md, "Exit codes"), its fields say what failed and where, and its ``message``
+is built from those fields. Code that needs a part of an error (the reason a refusal gives, the
+issues of an invalid file) reads the field, never the text. The CLI's one handler
+(``cli.main``) prints ``frontdesk: error: <message>`` and exits with the code.
 This module imports nothing of the project.
 """
 
@@ -10,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import ClassVar
 
 
 class ExitCode(IntEnum):
-    """The process exit codes of SPEC section 6."""
+    """The process exit codes (docs/reference.md, "Exit codes")."""
 
     OK = 0
     INTERNAL = 1
@@ -74,16 +78,30 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 
 
 class FrontdeskError(Exception):
-    """Base of every user-facing error; ``exit_code`` decides the process exit status."""
+    """Base of every user-facing error; the class's ``exit_code`` is the process exit status.
 
-    exit_code: ExitCode = ExitCode.INTERNAL
+    A plain ``FrontdeskError(text)`` (or a subclass given only text) says everything in
+    ``text``; subclasses with fields override ``message``.
+    """
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    @property
+    def message(self) -> str:
+        """What follows ``frontdesk: error:`` (one line, or several for a list of issues)."""
+        return self.text
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class UsageError(FrontdeskError):
+    """A command line that cannot run as given (exit 2)."""
+
     exit_code = ExitCode.USAGE
 
 
@@ -92,27 +110,95 @@ class InvalidError(FrontdeskError):
 
     exit_code = ExitCode.INVALID
 
-    def __init__(self, issues: Sequence[Issue], message: str | None = None) -> None:
+    def __init__(self, issues: Sequence[Issue]) -> None:
         self.issues = list(issues)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
         errors = [i for i in self.issues if i.is_error]
-        super().__init__(message or "\n".join(i.format() for i in errors or self.issues))
+        return "\n".join(i.format() for i in errors or self.issues)
 
 
 class NotFoundError(FrontdeskError):
+    """An instance, task, playbook or pack that does not exist (exit 4)."""
+
     exit_code = ExitCode.NOT_FOUND
 
 
 class RefusedError(FrontdeskError):
+    """A change the playbook, the practice or the clock does not allow (exit 5); nothing was
+    written.
+
+    ``reason`` says why, in words that stand alone (a timer that fired but was not applied
+    keeps it in its audit record). The other fields say where, when known: the ``instance``
+    and the ``event`` fired at it, or the ``task`` being done, or the ``playbook`` being
+    started (before the instance exists).
+    """
+
     exit_code = ExitCode.REFUSED
+
+    def __init__(self, reason: str, *, instance: str | None = None, event: str | None = None,
+                 task: str | None = None, playbook: str | None = None) -> None:
+        self.reason = reason
+        self.instance = instance
+        self.event = event
+        self.task = task
+        self.playbook = playbook
+        super().__init__(self.message)
+
+    @property
+    def where(self) -> str:
+        """``instance 'ID', event 'E'`` (or ``task 'T'``), ``start 'P'``, or empty."""
+        parts = []
+        if self.instance is not None:
+            parts.append(f"instance '{self.instance}'")
+        elif self.playbook is not None:
+            parts.append(f"start '{self.playbook}'")
+        if self.event is not None:
+            parts.append(f"event '{self.event}'")
+        if self.task is not None:
+            parts.append(f"task '{self.task}'")
+        return ", ".join(parts)
+
+    @property
+    def message(self) -> str:
+        where = self.where
+        return f"{where}: {self.reason}" if where else self.reason
 
 
 class ConflictError(FrontdeskError):
+    """A concurrent change, or a store busy past its timeout: retry (exit 6)."""
+
     exit_code = ExitCode.CONFLICT
 
 
+class LeftUnchangedError(ConflictError):
+    """A batch command (``tick``, ``fire --all``) finished, but ``instances`` changed under it
+    and were left as they were: run it again for them (exit 6)."""
+
+    SHOWN = 5  # ids named in the message; the rest are counted
+
+    def __init__(self, instances: Sequence[str]) -> None:
+        self.instances = list(instances)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        shown = ", ".join(self.instances[:self.SHOWN])
+        more = ", ..." if len(self.instances) > self.SHOWN else ""
+        return (f"{len(self.instances)} instance(s) changed meanwhile and were left unchanged "
+                f"({shown}{more}); run the command again")
+
+
 class AuditBrokenError(FrontdeskError):
+    """The audit log's hash chain does not verify (exit 7)."""
+
     exit_code = ExitCode.AUDIT_BROKEN
 
 
 class StoreUnavailableError(FrontdeskError):
+    """The store cannot be reached, opened or written: a missing driver, a missing or
+    read-only file, a server that refuses or went away (exit 8)."""
+
     exit_code = ExitCode.STORE_UNAVAILABLE

@@ -37,7 +37,7 @@ def _default(value: Any) -> Any:
 
 
 def task_json(task: Any, playbook: str, now: Any, today: Any) -> dict[str, Any]:
-    """A task occurrence in the SPEC's Task shape."""
+    """A task occurrence in the Task shape (docs/reference.md, "JSON shapes")."""
     import datetime as dt
 
     due = task.due
@@ -57,7 +57,7 @@ def _moment(value: Any, tz: Any) -> str | None:
 
 
 def instance_json(instance: Any, tz: Any, now: Any) -> dict[str, Any]:
-    """An instance in the SPEC's Instance shape."""
+    """An instance in the Instance shape (docs/reference.md, "JSON shapes")."""
     from .runtime.instance import plain
 
     today = now.astimezone(tz).date()

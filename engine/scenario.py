@@ -1,4 +1,5 @@
-"""Scenario tests (SPEC section 7): drive one playbook through simulated time and check it.
+"""Scenario tests (docs/reference.md, "Scenario tests"): drive one playbook through simulated
+time and check it.
 
 Each scenario runs in a throwaway SQLite store with a fixed clock, through the same ``Engine``
 the CLI uses. A scenario whose file or steps are invalid fails with a located message; it never
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import FrontdeskError, Issue, Location, RefusedError
+from .errors import FrontdeskError, Issue, Location, RefusedError, did_you_mean
 from .loading.schema import schema_issues
 from .loading.yamlsource import JsonPath, YamlDocument, load_file
 from .runtime.clock import FixedClock
@@ -121,8 +122,8 @@ class _Runner:
         env.pop("FRONTDESK_DB", None)
         self.options = Options(home=options.home, db=f"sqlite:///{tmp / 'scenario.db'}",
                                now=None, playbooks=dirs, env=env)
-        self.engine = Engine(self.options, practice_text=practice_text)
-        self.engine.omnipotent = frozenset({SCENARIO_ACTOR})
+        self.engine = Engine(self.options, practice_text=practice_text,
+                             omnipotent=frozenset({SCENARIO_ACTOR}))
         self.actor = data.get("as") or SCENARIO_ACTOR
         self.instance_id: str | None = None
 
@@ -136,11 +137,11 @@ class _Runner:
     def run(self) -> None:
         data = self.scenario.data
         start = data.get("start") or {}
-        tz = self.engine.tz
+        tz = self.engine.workspace.tz
         moment = _moment(start.get("at"), tz) if start.get("at") else dt.datetime.now(tz)
         self.clock = FixedClock(moment)
-        self.engine.use_clock(self.clock)
-        compiled = self.engine.playbook_for_start(data["playbook"])
+        self.engine.workspace.use_clock(self.clock)
+        compiled = self.engine.playbooks.current(data["playbook"])
         self.playbook = compiled.playbook
         self._check_names()
         instance = self.engine.start(data["playbook"], start.get("with") or {}, self.actor)
@@ -150,35 +151,38 @@ class _Runner:
 
     # -- static checks: unknown task ids, events and states fail with their location -------
     def _check_names(self) -> None:
+        """Fail at the first task id, event or state a step names that the playbook lacks."""
+        for index, step in enumerate(self.scenario.data.get("steps") or [], start=1):
+            for where, noun, name, known in self._names_in(index, step):
+                if name not in known:
+                    hint = did_you_mean(str(name), known)
+                    raise StepFailed(f"step {index}: {self.scenario.at(where)}: unknown {noun} "
+                                     f"'{name}'" + (f" ({hint})" if hint else ""))
+
+    def _names_in(self, index: int, step: dict[str, Any],
+                  ) -> list[tuple[JsonPath, str, Any, set[str]]]:
+        """What one step names, in order: (where, what it is, the name, the names it may be)."""
         tasks = set(self.playbook.all_tasks())
         events = {e for s in self.playbook.states.values() for e in s.on}
-        states = set(self.playbook.states)
-        for index, step in enumerate(self.scenario.data.get("steps") or [], start=1):
-            inner = step.get("refuse", step)
-            path: JsonPath = ("steps", index - 1) + (("refuse",) if "refuse" in step else ())
-            problems = []
-            if "done" in inner and inner["done"] not in tasks:
-                problems.append((path + ("done",), f"unknown task id '{inner['done']}'", tasks))
-            if "fire" in inner and inner["fire"] not in events:
-                problems.append((path + ("fire",), f"unknown event '{inner['fire']}'", events))
-            expect = step.get("expect") or {}
-            for task_id in [*(expect.get("open_tasks") or []), *(expect.get("tasks") or {})]:
-                if task_id not in tasks:
-                    problems.append((path + ("expect",), f"unknown task id '{task_id}'", tasks))
-            if "state" in expect and expect["state"] not in states:
-                problems.append((path + ("expect", "state"),
-                                 f"unknown state '{expect['state']}'", states))
-            for where, message, known in problems:
-                from .errors import did_you_mean
-
-                hint = did_you_mean(str(message.split("'")[1]), known)
-                raise StepFailed(f"step {index}: {self.scenario.at(where)}: {message}"
-                                 + (f" ({hint})" if hint else ""))
+        inner = step.get("refuse", step)
+        path: JsonPath = ("steps", index - 1) + (("refuse",) if "refuse" in step else ())
+        named: list[tuple[JsonPath, str, Any, set[str]]] = []
+        if "done" in inner:
+            named.append((path + ("done",), "task id", inner["done"], tasks))
+        if "fire" in inner:
+            named.append((path + ("fire",), "event", inner["fire"], events))
+        expect = step.get("expect") or {}
+        for task_id in [*(expect.get("open_tasks") or []), *(expect.get("tasks") or {})]:
+            named.append((path + ("expect",), "task id", task_id, tasks))
+        if "state" in expect:
+            named.append((path + ("expect", "state"), "state", expect["state"],
+                          set(self.playbook.states)))
+        return named
 
     # -- steps ---------------------------------------------------------------------------
     def instance(self) -> Instance:
         assert self.instance_id is not None
-        return self.engine.store.get_instance(self.instance_id)
+        return self.engine.get_instance(self.instance_id)
 
     def step(self, index: int, step: dict[str, Any]) -> None:
         kind = next(iter(step))
@@ -218,13 +222,12 @@ class _Runner:
         self.engine.done(open_[-1].id, values, actor)
 
     def snapshot(self) -> tuple[Any, ...]:
-        store = self.engine.store
         return (plain(self.instance().vars), self.instance().state,
-                store.audit_head(), len(store.outbox()))
+                self.engine.audit_head(), len(self.engine.outbox()))
 
     def advance(self, value: Any, index: int) -> None:
         now = self.clock.now()
-        tz = self.engine.tz
+        tz = self.engine.workspace.tz
         if isinstance(value, dict):
             target = _moment(value["to"], tz)
         else:
@@ -232,7 +235,7 @@ class _Runner:
                 duration = parse_duration(str(value))
             except DurationError as exc:
                 raise self.fail(index, "advance", str(exc)) from None
-            moved = add(now, duration, self.engine.calendar, tz)
+            moved = add(now, duration, self.engine.workspace.calendar, tz)
             if isinstance(moved, dt.datetime):
                 target = moved
             else:
@@ -278,9 +281,9 @@ class _Runner:
             armed = {t.event: plain(t.due) for t in instance.timers if t.status == "armed"}
             return {event: armed.get(event) for event in want}
         if key == "outbox":
-            return len(self.engine.store.outbox())
+            return len(self.engine.outbox())
         if key == "started":
-            children = [i for i in self.engine.store.list_instances()
+            children = [i for i in self.engine.list_instances()
                         if i.parent == instance.id]
             return {pid: sum(1 for c in children if c.playbook == pid) for pid in want}
         raise StepFailed(f"unknown expectation '{key}'")

@@ -1,36 +1,37 @@
-"""The engine facade: load -> validate -> compile -> run -> store + audit, for one command.
+"""The engine: runs the commands on instances against the store, and answers the reads.
 
-The CLI and the scenario runner call this; it opens the practice config, the store and the
-playbook catalog lazily, builds the run context from the clock, runs the pure step functions and
-commits each change with its audit records in one transaction. ``start`` actions become
-instances in the same transaction.
+``Engine`` is what the CLI commands, the demo and the scenario runner call. A change goes the
+same way whatever asks for it: the workspace (``workspace``) gives the practice, clock and
+calendar; the registry (``registry``) gives the compiled playbook; the pure step functions
+(``runtime.step``) compute the new instance and its audit records; the store commits them in
+one transaction, with the instances that ``start`` actions began.
 
-Validated playbooks and the practice config come from the disk cache (``loading.cache``) when
-their exact source was seen before, so a command on an instance imports neither ``yaml`` nor
-``jsonschema``; ``jinja2`` and ``transitions`` are imported only by commands that run a step.
+Read as a story, ``fire`` is: check the actor, open a write transaction, load the instance,
+get the playbook it started with, run the step, apply the change. ``tick`` and ``fire --all``
+do the same for many instances, ``BATCH`` per transaction and a savepoint each.
+
+Use it as a context manager (``with Engine(options) as engine:``): leaving the block closes
+the store. ``jinja2`` and ``transitions`` are imported only by the commands that run a step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from .errors import ConflictError, FrontdeskError, InvalidError, NotFoundError, RefusedError
-from .loading.cache import DiskCache, content_hash
-from .model import Playbook, Practice
-from .runtime.calendar import BusinessCalendar, calendar_key, package_holidays
-from .runtime.clock import Clock, make_clock
-from .runtime.instance import Change, Instance
+from .errors import ConflictError, NotFoundError, RefusedError
+from .registry import PlaybookRegistry
+from .runtime.clock import Clock
+from .runtime.instance import Change, Instance, TaskOccurrence
 from .settings import Options
-from .store import Store, open_store
+from .store import Store, Txn, open_store
+from .workspace import Workspace
 
 if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
-    from .loading.index import IndexedFile
     from .runtime import step
-    from .runtime.compiled import CompiledPlaybook
+    from .verification import Anchor, Proof
 
 MAX_START_DEPTH = 10
 BATCH = 200  # instances per transaction in ``tick`` and ``fire --all``
@@ -61,251 +62,64 @@ class FireAllResult:
     conflicts: list[str] = field(default_factory=list)  # changed meanwhile: retry
 
 
+StoreAccess = Literal["create", "write", "read"]
+
+
 class Engine:
-    """One command's view of a practice: config, clock, store and playbooks."""
+    """One command's view of a practice: its workspace, its playbooks and its store."""
 
     def __init__(self, options: Options, *, practice_text: str | None = None,
-                 clock: Clock | None = None, store: Store | None = None) -> None:
-        self.options = options
-        self._practice_text = practice_text
-        self._clock = clock
-        self._simulated = clock is not None or options.now_text is not None
-        self._store = store
-        self._compiled: dict[str, CompiledPlaybook] = {}
-        self._new_holidays: dict[int, frozenset[dt.date]] = {}
-        self.omnipotent: frozenset[str] = frozenset()  # actors with every role (scenarios)
+                 clock: Clock | None = None, omnipotent: frozenset[str] = frozenset(),
+                 access: StoreAccess = "create") -> None:
+        """``practice_text``, ``clock`` and ``omnipotent``: see ``workspace.Workspace``.
+        ``access``: how the command uses the store: ``create`` it when missing (``start``,
+        the demo, scenarios), ``write`` to an existing one (a missing store is exit 8 and
+        nothing is created), or only ``read`` it (opened read-only, never migrated)."""
+        self.workspace = Workspace(options, practice_text=practice_text, clock=clock,
+                                   omnipotent=omnipotent)
+        self.playbooks = PlaybookRegistry(self.workspace)
+        self.access = access
+        self._store: Store | None = None
 
-    # -- configuration -------------------------------------------------------------------
-    @cached_property
-    def cache(self) -> DiskCache:
-        """Validated models by content hash, in ``<home>/cache/compiled``."""
-        return DiskCache.for_home(self.options.home_path)
+    def __enter__(self) -> Self:
+        return self
 
-    @cached_property
-    def practice_document(self) -> Any:
-        from .loading.practice import parse_practice
-
-        return parse_practice(self.options.practice_path, text=self._practice_text,
-                              display=str(self.options.practice_path)
-                              if self._practice_text is None else "practice")
-
-    @cached_property
-    def practice_digest(self) -> str | None:
-        """The content hash of the practice config; None when there is none (or unreadable)."""
-        if self._practice_text is not None:
-            return content_hash(self._practice_text)
-        try:
-            return content_hash(self.options.practice_path.read_bytes().decode("utf-8-sig"))
-        except (OSError, UnicodeDecodeError):
-            return None  # parse_practice reports it (or finds no file)
-
-    @cached_property
-    def practice(self) -> Practice:
-        digest = self.practice_digest
-        if digest is None and self._practice_text is None and (
-                not self.options.practice_path.exists()):
-            return Practice()  # no practice.yaml: every default
-        cached = self.cache.load("practice", digest) if digest else None
-        if isinstance(cached, Practice):
-            return cached
-        from .loading.practice import build_practice
-
-        data = self.practice_document.data
-        practice = build_practice(data if isinstance(data, dict) else None)
-        if digest:
-            self.cache.save("practice", digest, practice)
-        return practice
-
-    @cached_property
-    def tz(self) -> dt.tzinfo:
-        if self.practice.timezone:
-            from zoneinfo import ZoneInfo
-
-            return ZoneInfo(self.practice.timezone)
-        from dateutil.tz import tzlocal
-
-        return tzlocal()
-
-    @cached_property
-    def calendar(self) -> BusinessCalendar:
-        closed = [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
-                  for d in self.practice.closed]
-        return BusinessCalendar(self._holidays_for_year, closed)
-
-    def _holidays_for_year(self, year: int) -> frozenset[dt.date]:
-        """A year's holidays from the store's cache, else from the ``holidays`` package (and
-        then cached when the engine closes): ``fire`` and ``done`` do not import it again."""
-        key = self._calendar_key
-        cached = self.store.cached_holidays(key, year)
-        if cached is None:
-            cached = self._package_holidays(year)
-            self._new_holidays[year] = cached
-        return cached
-
-    @cached_property
-    def _calendar_key(self) -> str:
-        return calendar_key(self.practice.country, self.practice.subdivision)
-
-    @cached_property
-    def _package_holidays(self) -> Callable[[int], frozenset[dt.date]]:
-        return package_holidays(self.practice.country, self.practice.subdivision)
-
-    @property
-    def clock(self) -> Clock:
-        if self._clock is None:
-            self._clock = make_clock(self.options.now_text, self.tz)
-        return self._clock
-
-    def use_clock(self, clock: Clock) -> None:
-        """Drive this engine with ``clock`` (scenario tests and the demo move it forward)."""
-        self._clock = clock
-        self._simulated = True
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def store(self) -> Store:
+        """The store, opened on first use. Commands read through the methods below; the
+        engine's own steps (here and in ``upgrade``) and tests use the store itself."""
         if self._store is None:
-            self._store = open_store(self.options.db_url, clock_override=self._simulated)
+            self._store = open_store(self.workspace.options.db_url,
+                                     create=self.access == "create",
+                                     read_only=self.access == "read",
+                                     clock_override=self.workspace.simulated)
         return self._store
 
-    @cached_property
-    def search_dirs(self) -> list[Any]:
-        from .loading.catalog import search_path
-
-        return search_path(self.options.playbooks, self.options.home_path, self.options.env)
-
-    @cached_property
-    def catalog(self) -> Any:
-        """Every playbook file on the search path, parsed (the slow, fully reported way)."""
-        from .loading.catalog import Catalog
-
-        return Catalog.scan(self.search_dirs)
-
-    @cached_property
-    def playbook_files(self) -> dict[str, IndexedFile]:
-        """The winning file of each playbook id, from the content-keyed index (no parsing of
-        files seen before)."""
-        from .loading.index import index_files, winners
-
-        return winners(index_files(self.search_dirs, self.cache))
-
     def close(self) -> None:
-        """Close the store."""
+        """Close the store (if it was opened)."""
         if self._store is not None:
-            try:
-                self._save_holidays()
-            finally:
-                self._store.close()
-                self._store = None
-
-    def _save_holidays(self) -> None:
-        if self._new_holidays and self._store is not None:
-            try:
-                self._store.cache_holidays(self._calendar_key, self._new_holidays)
-            except FrontdeskError:
-                pass  # only a cache: the next command computes the year again
-            self._new_holidays = {}
-
-    # -- actors --------------------------------------------------------------------------
-    def check_actor(self, actor: str) -> None:
-        """Refuse (exit 5) an actor unknown to a practice that lists its people."""
-        people = self.practice.people
-        if people and actor not in people and actor not in self.omnipotent:
-            raise RefusedError(f"unknown person '{actor}': not in practice.yaml people "
-                               f"({', '.join(sorted(people))})")
+            self._store.close()
+            self._store = None
 
     def run_context(self, actor: str) -> step.RunContext:
+        """What a step needs besides the instance: the clock's reading, the practice, the
+        calendar and the acting person."""
         from .runtime import step
 
-        return step.RunContext(self.clock.now(), self.tz, self.calendar, self.practice, actor,
-                               new_instance_id, self.omnipotent)
+        ws = self.workspace
+        return step.RunContext(ws.clock.now(), ws.tz, ws.calendar, ws.practice, actor,
+                               new_instance_id, ws.omnipotent)
 
-    # -- playbooks -----------------------------------------------------------------------
-    def _check_tailoring(self, playbook: Playbook, digest: str) -> None:
-        """Refuse (exit 3) practice tailoring that does not fit ``playbook``; a pair of practice
-        config and playbook source found fine before is not checked again."""
-        if playbook.id not in self.practice.playbooks:
-            return  # nothing tailored: nothing to check
-        key = content_hash(f"{self.practice_digest}:{digest}")
-        if self.cache.load("tailoring", key) is True:
-            return
-        from .loading.practice import check_tailoring
-
-        issues = check_tailoring(self.practice_document,
-                                 lambda pid: playbook if pid == playbook.id else None,
-                                 only=playbook.id)
-        if issues:
-            raise InvalidError(issues)
-        if self.practice_digest:
-            self.cache.save("tailoring", key, True)
-
-    def playbook_for_start(self, playbook_id: str) -> CompiledPlaybook:
-        """The current version of a playbook from the search path, validated and compiled."""
-        found = self.playbook_files.get(playbook_id)
-        if found is not None and found.facts.clean and found.text is not None:
-            digest = content_hash(found.text)
-            compiled = self._compiled.get(digest)
-            known = compiled.playbook if compiled else self.cache.load("playbook", digest)
-            if isinstance(known, Playbook):
-                from .loading.index import signatures, start_actions_fit
-
-                if start_actions_fit(known, signatures(self.playbook_files)):
-                    self._check_tailoring(known, digest)
-                    return self._compile(known, digest, found.text)
-        # Not seen before, or something to report: parse and validate with located issues.
-        loaded = self.catalog.load(playbook_id)
-        playbook = loaded.require()
-        assert loaded.text is not None and loaded.digest is not None
-        self._check_tailoring(playbook, loaded.digest)
-        self.cache.save("playbook", loaded.digest, playbook)
-        return self._compile(playbook, loaded.digest, loaded.text)
-
-    def playbook_of(self, instance: Instance, source: Callable[[str], str]) -> CompiledPlaybook:
-        """The exact playbook source ``instance`` started with (stored by content hash)."""
-        cached = self._compiled.get(instance.digest)
-        if cached is not None:
-            return cached
-        text = source(instance.digest)
-        playbook = self.cache.load("playbook", instance.digest)
-        if not isinstance(playbook, Playbook):
-            from .loading.loader import load_playbook_text
-
-            loaded = load_playbook_text(text, f"<stored {instance.playbook} v{instance.version}>")
-            playbook = loaded.require()
-            self.cache.save("playbook", instance.digest, playbook)
-        return self._compile(playbook, instance.digest, text)
-
-    def _compile(self, playbook: Playbook, digest: str, text: str) -> CompiledPlaybook:
-        compiled = self._compiled.get(digest)
-        if compiled is None:
-            from .runtime.compiled import compile_playbook
-
-            compiled = self._compiled[digest] = compile_playbook(playbook, digest, text)
-        return compiled
-
-    # -- commands ------------------------------------------------------------------------
-    def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0) -> Change:
-        from .runtime import step
-
-        change = outcome.change
-        for request in outcome.starts:
-            if depth >= MAX_START_DEPTH:
-                raise RefusedError(f"'start' actions nest deeper than {MAX_START_DEPTH}")
-            try:
-                compiled = self.playbook_for_start(request.playbook)
-            except NotFoundError as exc:
-                raise RefusedError(f"instance '{request.parent}': cannot start: "
-                                   f"{exc.message}") from None
-            child = step.start(compiled, request.inputs, self.run_context(actor),
-                               parent=request.parent)
-            change.merge(self._with_starts(child, actor, depth + 1))
-        return change
-
+    # -- commands that change instances ----------------------------------------------------
     def start(self, playbook_id: str, inputs: Mapping[str, Any], actor: str) -> Instance:
         """Start an instance of ``playbook_id``."""
         from .runtime import step
 
-        self.check_actor(actor)
-        compiled = self.playbook_for_start(playbook_id)
+        self.workspace.check_actor(actor)
+        compiled = self.playbooks.current(playbook_id)
         outcome = step.start(compiled, inputs, self.run_context(actor))
         change = self._with_starts(outcome, actor)
         with self.store.transaction() as txn:
@@ -317,27 +131,54 @@ class Engine:
         """Fire ``event`` at one instance."""
         from .runtime import step
 
-        self.check_actor(actor)
+        self.workspace.check_actor(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(instance_id)
-            compiled = self.playbook_of(instance, txn.get_source)
+            compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.fire(compiled, instance, event, fields, self.run_context(actor), note)
             txn.apply(self._with_starts(outcome, actor))
         return outcome.instance
 
+    def done(self, task_id: str, fields: Mapping[str, Any], actor: str) -> Instance:
+        """Complete one task occurrence."""
+        from .runtime import step
+
+        self.workspace.check_actor(actor)
+        with self.store.transaction() as txn:
+            instance = txn.load_instance(txn.instance_of_task(task_id))
+            compiled = self.playbooks.of_instance(instance, txn.get_source)
+            outcome = step.complete(compiled, instance, task_id, fields,
+                                    self.run_context(actor))
+            txn.apply(self._with_starts(outcome, actor))
+        return outcome.instance
+
+    def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0) -> Change:
+        """The outcome's change, with the instances its ``start`` actions begin (and theirs)."""
+        from .runtime import step
+
+        change = outcome.change
+        for request in outcome.starts:
+            if depth >= MAX_START_DEPTH:
+                raise RefusedError(f"'start' actions nest deeper than {MAX_START_DEPTH}")
+            try:
+                compiled = self.playbooks.current(request.playbook)
+            except NotFoundError as exc:
+                raise RefusedError(f"cannot start: {exc.message}",
+                                   instance=request.parent) from None
+            child = step.start(compiled, request.inputs, self.run_context(actor),
+                               parent=request.parent)
+            change.merge(self._with_starts(child, actor, depth + 1))
+        return change
+
+    # -- batches: many instances, BATCH per transaction, a savepoint each ------------------
     def fire_all(self, playbook_id: str, event: str, actor: str) -> FireAllResult:
         """Fire ``event`` at every open instance of a playbook where it is allowed.
 
-        The instances go in batches of ``BATCH`` per transaction, each instance's change under
-        its own savepoint, so one instance's change and its audit records commit or fail
-        together while the batch pays one commit. An instance whose write conflicts is left
-        for a retry and reported.
+        Each instance's change and its audit records commit or fail together (a savepoint);
+        a batch pays one commit. An instance whose write conflicts is left for a retry.
         """
-        from .runtime import step
-
-        self.check_actor(actor)
-        if playbook_id not in self.playbook_files:
-            self.catalog.find(playbook_id)  # an unknown playbook is exit 4
+        self.workspace.check_actor(actor)
+        self.playbooks.require(playbook_id)  # an unknown playbook is exit 4
         rc = self.run_context(actor)
         with self.store.transaction() as txn:
             ids = txn.open_instance_ids(playbook_id)
@@ -345,75 +186,107 @@ class Engine:
         for batch in _batches(ids):
             with self.store.transaction() as txn:
                 for instance in txn.load_instances(batch):
-                    if instance.status != "open":
-                        continue  # closed since the ids were read
-                    compiled = self.playbook_of(instance, txn.get_source)
-                    try:
-                        outcome = step.fire(compiled, instance, event, {}, rc)
-                        change = self._with_starts(outcome, actor)
-                    except RefusedError:
-                        result.not_allowed.append(instance.id)
-                        continue
-                    if self._apply_one(txn, change):
-                        result.fired.append(instance.id)
-                    else:
-                        result.conflicts.append(instance.id)
+                    if instance.status == "open":  # else closed since the ids were read
+                        self._fire_one(txn, instance, event, rc, result)
         return result
 
-    @staticmethod
-    def _apply_one(txn: Any, change: Change) -> bool:
-        """Apply one instance's change under a savepoint; False if it conflicted (undone)."""
-        try:
-            with txn.savepoint():
-                txn.apply(change)
-        except ConflictError:
-            return False
-        return True
-
-    def done(self, task_id: str, fields: Mapping[str, Any], actor: str) -> Instance:
-        """Complete one task occurrence."""
+    def _fire_one(self, txn: Txn, instance: Instance, event: str, rc: step.RunContext,
+                  result: FireAllResult) -> None:
         from .runtime import step
 
-        self.check_actor(actor)
-        with self.store.transaction() as txn:
-            instance = txn.load_instance(txn.instance_of_task(task_id))
-            compiled = self.playbook_of(instance, txn.get_source)
-            outcome = step.complete(compiled, instance, task_id, fields,
-                                    self.run_context(actor))
-            txn.apply(self._with_starts(outcome, actor))
-        return outcome.instance
+        compiled = self.playbooks.of_instance(instance, txn.get_source)
+        try:
+            outcome = step.fire(compiled, instance, event, {}, rc)
+            change = self._with_starts(outcome, rc.actor)
+        except RefusedError:
+            result.not_allowed.append(instance.id)
+            return
+        if _apply_one(txn, change):
+            result.fired.append(instance.id)
+        else:
+            result.conflicts.append(instance.id)
 
     def tick(self) -> TickResult:
-        """Fire every due timer; idempotent. Batched like ``fire_all``: one transaction per
-        ``BATCH`` instances, one savepoint per instance."""
+        """Fire every due timer; idempotent. A timer whose event is refused still fires once
+        (recorded as not applied), so one broken instance never blocks the others."""
         from .runtime import step
 
-        result = TickResult()
         rc = self.run_context(step.SYSTEM)
         with self.store.transaction() as txn:
             ids = txn.due_timer_instance_ids(rc.today, rc.now)
+        result = TickResult()
         for batch in _batches(ids):
             with self.store.transaction() as txn:
                 for instance in txn.load_instances(batch):
-                    if not step.due_timers(instance, rc):
-                        continue  # fired or closed since the ids were read
-                    compiled = self.playbook_of(instance, txn.get_source)
-                    try:
-                        outcome = step.fire_timers(compiled, instance, rc)
-                        change = self._with_starts(outcome, step.SYSTEM)
-                    except RefusedError as exc:
-                        outcome = step.expire_timers(compiled, instance, rc,
-                                                     exc.message.split(": ", 1)[-1])
-                        change = outcome.change
-                    if not self._apply_one(txn, change):
-                        result.conflicts.append(instance.id)
-                        continue
-                    for record in change.audit:
-                        if record.action == "timer_fired" and record.event:
-                            target = (result.fired if record.data.get("applied")
-                                      else result.not_applied)
-                            target.append((record.instance, record.event))
+                    if step.due_timers(instance, rc):  # else fired or closed meanwhile
+                        self._tick_one(txn, instance, rc, result)
         return result
+
+    def _tick_one(self, txn: Txn, instance: Instance, rc: step.RunContext,
+                  result: TickResult) -> None:
+        from .runtime import step
+
+        compiled = self.playbooks.of_instance(instance, txn.get_source)
+        try:
+            change = self._with_starts(step.fire_timers(compiled, instance, rc), step.SYSTEM)
+        except RefusedError as exc:
+            change = step.expire_timers(compiled, instance, rc, exc.reason).change
+        if not _apply_one(txn, change):
+            result.conflicts.append(instance.id)
+            return
+        for record in change.audit:
+            if record.action == "timer_fired" and record.event:
+                fired = result.fired if record.data.get("applied") else result.not_applied
+                fired.append((record.instance, record.event))
+
+    # -- reads -----------------------------------------------------------------------------
+    def get_instance(self, instance_id: str) -> Instance:
+        """One instance with its tasks and timers (exit 4 if unknown)."""
+        return self.store.get_instance(instance_id)
+
+    def list_instances(self, playbook: str | None = None, state: str | None = None,
+                       status: str | None = None) -> list[Instance]:
+        """Instances, oldest first, optionally of one playbook, state or status."""
+        return self.store.list_instances(playbook=playbook, state=state, status=status)
+
+    def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
+                   ) -> list[tuple[TaskOccurrence, Instance]]:
+        """Open task occurrences due by ``until`` (all when None) of ``roles`` (all when
+        None), each with its instance."""
+        return self.store.open_tasks(until=until, roles=roles)
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The audit records of one instance, in ``seq`` order."""
+        return list(self.store.audit_records(instance=instance_id))
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """The rendered messages, oldest first."""
+        return self.store.outbox()
+
+    def audit_records(self, instance: str | None = None, since: dt.date | None = None,
+                      ) -> Iterator[dict[str, Any]]:
+        """The audit log in ``seq`` order (streamed), of one instance or from a date."""
+        return self.store.audit_records(instance=instance, since=since)
+
+    def audit_head(self) -> tuple[int, str]:
+        """The last record's ``seq`` and ``hash``."""
+        return self.store.audit_head()
+
+    def prove(self, anchor: Anchor | None = None) -> Proof:
+        """Everything ``audit verify`` proves of the store (exit 7 at the first fault)."""
+        from .verification import prove
+
+        return prove(self.store, anchor)
+
+
+def _apply_one(txn: Txn, change: Change) -> bool:
+    """Apply one instance's change under a savepoint; False if it conflicted (undone)."""
+    try:
+        with txn.savepoint():
+            txn.apply(change)
+    except ConflictError:
+        return False
+    return True
 
 
 def _batches(ids: list[str]) -> Iterator[list[str]]:

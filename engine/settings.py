@@ -1,8 +1,9 @@
 """Where things are: home folder, store URL, clock and actor, from options then environment.
 
-SPEC section 2: ``--home`` else ``$FRONTDESK_HOME`` else the platform's user data dir; ``--db``
-else ``$FRONTDESK_DB`` else ``sqlite:///<home>/frontdesk.db``; ``--now`` else
-``$FRONTDESK_NOW`` else the real clock; actor ``--as`` else ``$FRONTDESK_USER`` else the OS user.
+As docs/reference.md ("CLI") documents them: ``--home`` else ``$FRONTDESK_HOME`` else the
+platform's user data dir; ``--db`` else ``$FRONTDESK_DB`` else ``sqlite:///<home>/frontdesk.db``;
+``--now`` else ``$FRONTDESK_NOW`` else the real clock; actor ``--as`` else ``$FRONTDESK_USER``
+else the OS user. ``workspace.Workspace`` turns these into the practice's config and clock.
 """
 
 from __future__ import annotations

@@ -1,19 +1,20 @@
 """``frontdesk upgrade``: move the open instances of a playbook to the version on the search
-path, through the store protocol only (``transaction``, ``open_instance_ids``,
+path, through the engine's store protocol only (``transaction``, ``open_instance_ids``,
 ``load_instance``, ``apply``), so it runs unchanged on every store.
 
-One transaction per instance, like ``fire --all``: each move is decided again on the instance as
-loaded inside its own transaction (so a change made meanwhile is seen, and a concurrent writer
-makes the store's revision check fail that one instance with a conflict, not the others), and
-the write lock is held for one instance at a time, never for the whole practice. The rules for
-a single instance are in ``runtime.upgrade``.
+One transaction per instance (``fire --all`` and ``tick`` batch theirs; an upgrade is rare and
+each move is worth its own commit): each move is decided again on the instance as loaded inside
+its own transaction (so a change made meanwhile is seen, and a concurrent writer makes the
+store's revision check fail that one instance with a conflict, not the others), and the write
+lock is held for one instance at a time, never for the whole practice. The rules for a single
+instance are in ``runtime.upgrade``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import ConflictError, NotFoundError, RefusedError
+from .errors import ConflictError, RefusedError
 from .runtime.compiled import CompiledPlaybook
 from .runtime.instance import Instance
 from .runtime.step import Outcome, RunContext
@@ -44,24 +45,6 @@ class UpgradeReport:
         return [p for p in self.plans if p.current]
 
 
-def _offered(engine: Engine, playbook_id: str, version: int) -> None:
-    """``NotFoundError`` (exit 4) unless the search path offers ``version`` of the playbook."""
-    entry = engine.catalog.find(playbook_id)
-    if entry.version == version:
-        return
-    if entry.version is None:  # unreadable: report its errors (exit 3), not "version None"
-        engine.catalog.load(playbook_id).require()
-    message = (f"playbook '{playbook_id}' version {version} is not on the search path: it "
-               f"offers version {entry.version} ({entry.origin}: {entry.path})")
-    for other in engine.catalog.entries:
-        if other.id == playbook_id and other.shadowed_by is not None and \
-                other.version == version:
-            message += (f"; version {version} is in {other.origin}: {other.path}, shadowed "
-                        f"by {other.shadowed_by.origin}")
-            break
-    raise NotFoundError(message)
-
-
 def _decide(compiled: CompiledPlaybook, instance: Instance, rc: RunContext,
             ) -> tuple[UpgradePlan, Outcome | None]:
     plan = plan_upgrade(instance, compiled.playbook, rc.tz)
@@ -70,7 +53,7 @@ def _decide(compiled: CompiledPlaybook, instance: Instance, rc: RunContext,
     try:
         return plan, upgrade(compiled, instance, plan, rc)
     except RefusedError as exc:  # the new version cannot run on this instance's variables
-        plan.reason = f"version {plan.to_version}: {exc.message.split(': ', 1)[-1]}"
+        plan.reason = f"version {plan.to_version}: {exc.reason}"
         return plan, None
 
 
@@ -82,10 +65,10 @@ def run_upgrade(engine: Engine, playbook_id: str, to_version: int, actor: str,
     tailoring of it) is invalid, 5 for an actor the practice does not know (not checked for
     a dry run, which changes nothing).
     """
-    _offered(engine, playbook_id, to_version)
+    engine.playbooks.require_version(playbook_id, to_version)
     if not dry_run:
-        engine.check_actor(actor)
-    compiled = engine.playbook_for_start(playbook_id)  # validated, tailoring checked
+        engine.workspace.check_actor(actor)
+    compiled = engine.playbooks.current(playbook_id)  # validated, tailoring checked
     report = UpgradeReport(playbook_id, to_version, dry_run)
     with engine.store.transaction() as txn:
         ids = txn.open_instance_ids(playbook_id)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..errors import ExitCode
+from ..service import Engine
 from ..settings import Options
 
 PRACTICE_TEMPLATE = """\
@@ -31,13 +32,10 @@ calendar:
 """
 
 
-def _store(options: Options):  # type: ignore[no-untyped-def]
+def run_init(options: Options) -> int:
+    """``init``: create the home folder, a practice.yaml template and the store."""
     from ..store import open_store
 
-    return open_store(options.db_url)
-
-
-def run_init(options: Options) -> int:
     home = options.home_path
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     (home / "playbooks").mkdir(exist_ok=True, mode=0o700)
@@ -48,26 +46,19 @@ def run_init(options: Options) -> int:
         practice.write_text(PRACTICE_TEMPLATE, "utf-8")
         practice.chmod(0o600)
         click.echo(f"created {practice}", err=True)
-    store = _store(options)
-    try:
-        store.audit_head()  # stores are created and migrated on first use: use it once
-    finally:
-        store.close()
+    with open_store(options.db_url) as store:
+        store.migrate()
     click.echo(f"store ready: {options.db_url}", err=True)
     click.echo(str(home))
     return ExitCode.OK
 
 
-def run_audit_verify(options: Options, anchor: str | None) -> int:
-    """Prove the audit log whole and the store consistent with it (``verification.prove``)."""
-    from ..verification import parse_anchor, prove
+def run_audit_verify(engine: Engine, *, anchor: str | None) -> int:
+    """``audit verify``: prove the audit log whole and the store consistent with it
+    (``verification.prove``); print what was proved."""
+    from ..verification import parse_anchor
 
-    anchored = parse_anchor(anchor) if anchor is not None else None
-    store = _store(options)
-    try:
-        proof = prove(store, anchored)
-    finally:
-        store.close()
+    proof = engine.prove(parse_anchor(anchor) if anchor is not None else None)
     click.echo(f"audit log ok: {proof.records} records, last seq {proof.head_seq}, "
                f"head {proof.head_hash}")
     for line in proof.lines():
@@ -75,24 +66,18 @@ def run_audit_verify(options: Options, anchor: str | None) -> int:
     return ExitCode.OK
 
 
-def run_audit_export(options: Options, fmt: str, instance: str | None,
+def run_audit_export(engine: Engine, *, fmt: str, instance: str | None,
                      since: dt.date | None) -> int:
+    """``audit export``: the records as JSON Lines or CSV on stdout."""
     from ..audit import write_csv, write_jsonl
 
-    store = _store(options)
-    try:
-        records = store.audit_records(instance=instance, since=since)
-        (write_csv if fmt == "csv" else write_jsonl)(records, sys.stdout)
-    finally:
-        store.close()
+    records = engine.audit_records(instance=instance, since=since)
+    (write_csv if fmt == "csv" else write_jsonl)(records, sys.stdout)
     return ExitCode.OK
 
 
-def run_audit_head(options: Options) -> int:
-    store = _store(options)
-    try:
-        seq, digest = store.audit_head()
-    finally:
-        store.close()
+def run_audit_head(engine: Engine) -> int:
+    """``audit head``: the last record's seq and hash, to write down and verify against."""
+    seq, digest = engine.audit_head()
     click.echo(f"{seq} {digest}")
     return ExitCode.OK

@@ -11,24 +11,22 @@ from ..audit import verify
 from ..errors import AuditBrokenError, ExitCode, UsageError
 from ..settings import Options
 from ..store import Store, migrations, open_store
+from ..store.postgres import PostgresStore
 
 _LABELS = {"sources": "playbook sources", "instances": "instances", "tasks": "tasks",
            "timers": "timers", "outbox": "outbox messages", "audit_log": "audit records"}
 
 
-def run_status(options: Options, as_json: bool) -> int:
+def run_status(options: Options, *, as_json: bool) -> int:
     """Where the store is, which migrations it has and which it would apply on first use,
     whether the audit log's guards are in place (exit 7 if not), and its clock kind. Opens the
     store read-only: it creates and migrates nothing."""
-    store = open_store(options.db_url, read_only=True)
-    try:
+    with open_store(options.db_url, read_only=True) as store:
         applied = store.applied_migrations()
         pending = migrations.pending(store)
         where = store.where
         guards = [str(p) for p in store.guard_problems()] if applied else []
         clock = store.clock_kind() if "0005_store_facts" in applied else "real"
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps({"store": where, "dialect": store.dialect, "applied": applied,
                                "pending": pending, "guard_problems": guards, "clock": clock},
@@ -47,13 +45,10 @@ def run_status(options: Options, as_json: bool) -> int:
 
 def run_migrate(options: Options) -> int:
     """Create the store if needed and apply its pending migrations; say which ran."""
-    store = open_store(options.db_url)
-    try:
+    with open_store(options.db_url) as store:
         applied = store.migrate()
         restored = store.restore_guards()
         where = store.where
-    finally:
-        store.close()
     for name in applied:
         click.echo(f"applied {name}")
     for problem in restored:
@@ -64,18 +59,14 @@ def run_migrate(options: Options) -> int:
     return ExitCode.OK
 
 
-def run_grant(options: Options, role: str) -> int:
+def run_grant(options: Options, *, role: str) -> int:
     """``db grant ROLE``: the PostgreSQL application role's rights (audit_log append-only)."""
-    store = open_store(options.db_url)
-    try:
-        grant = getattr(store, "grant", None)
-        if grant is None:
+    with open_store(options.db_url) as store:
+        if not isinstance(store, PostgresStore):
             raise UsageError("db grant is for PostgreSQL stores; a SQLite store is protected by "
                              "its file's mode (0600, owner only)")
-        for statement in grant(role):
+        for statement in store.grant(role):
             click.echo(statement)
-    finally:
-        store.close()
     return ExitCode.OK
 
 
@@ -93,12 +84,11 @@ def copy_store(source: Store, target: Store) -> dict[str, int]:
     return counts
 
 
-def run_copy(options: Options, to_url: str) -> int:
+def run_copy(options: Options, *, to_url: str) -> int:
     """``db copy --to URL``: move the practice's store to another (SQLite <-> PostgreSQL)."""
     if to_url == options.db_url:
         raise UsageError("--to names the store being copied; give another store URL")
-    source, target = open_store(options.db_url), open_store(to_url)
-    try:
+    with open_store(options.db_url) as source, open_store(to_url) as target:
         began = time.perf_counter()
         counts = copy_store(source, target)
         seconds = time.perf_counter() - began
@@ -106,7 +96,4 @@ def run_copy(options: Options, to_url: str) -> int:
         click.echo(f"copied {source.where} to {target.where} in {seconds:.2f} s: "
                    + ", ".join(f"{n} {_LABELS[table]}" for table, n in counts.items()))
         click.echo(f"audit verify ok on the copy: last seq {head[0]}, head {head[1]}")
-    finally:
-        source.close()
-        target.close()
     return ExitCode.OK

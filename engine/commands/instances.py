@@ -1,4 +1,5 @@
-"""Commands that change or read instances: start, fire, done, tick, list, show, outbox."""
+"""Commands that change or read instances: start, fire (one or --all), done, tick, list,
+show, outbox. Each parses its options, calls the engine and prints; it returns the exit code."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import ExitCode, UsageError
+from ..errors import ExitCode, LeftUnchangedError, UsageError
 from ..report import instance_json, to_json
 from ..runtime.instance import Instance, plain
 from ..service import Engine
@@ -25,56 +26,69 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def _print_instance(engine: Engine, instance: Instance, as_json: bool) -> None:
+def _print_instance(engine: Engine, instance: Instance) -> None:
+    """An instance in the Instance JSON shape (docs/reference.md, "JSON shapes")."""
+    ws = engine.workspace
+    click.echo(to_json(instance_json(instance, ws.tz, ws.clock.now())))
+
+
+def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], actor: str,
+              as_json: bool) -> int:
+    """``start PLAYBOOK``: print the new instance's id (or the instance)."""
+    instance = engine.start(playbook, parse_sets(sets), actor)
     if as_json:
-        click.echo(to_json(instance_json(instance, engine.tz, engine.clock.now())))
+        _print_instance(engine, instance)
     else:
         click.echo(instance.id)
-
-
-def run_start(engine: Engine, playbook: str, sets: Sequence[str], actor: str,
-              as_json: bool) -> int:
-    instance = engine.start(playbook, parse_sets(sets), actor)
-    _print_instance(engine, instance, as_json)
     return ExitCode.OK
 
 
-def run_fire(engine: Engine, target: str, event: str, sets: Sequence[str], note: str | None,
-             actor: str, as_json: bool, fire_all: bool) -> int:
-    if fire_all:
-        if sets:
-            raise UsageError("--all fires without --set values")
-        result = engine.fire_all(target, event, actor)
+def run_fire(engine: Engine, *, instance: str, event: str, sets: Sequence[str],
+             note: str | None, actor: str, as_json: bool) -> int:
+    """``fire INSTANCE EVENT``: print where the instance is now (or the instance)."""
+    after = engine.fire(instance, event, parse_sets(sets), actor, note)
+    if as_json:
+        _print_instance(engine, after)
+    else:
+        click.echo(f"{after.id}: {after.state}" + (
+            f" (closed: {after.outcome})" if after.status == "closed" else ""))
+    return ExitCode.OK
+
+
+def run_fire_all(engine: Engine, *, playbook: str, event: str, sets: Sequence[str],
+                 actor: str, as_json: bool) -> int:
+    """``fire --all PLAYBOOK EVENT``: print how many were fired and not allowed; exit 6 when
+    some changed meanwhile and were left unchanged."""
+    if sets:
+        raise UsageError("--all fires without --set values")
+    result = engine.fire_all(playbook, event, actor)
+    if as_json:
         document: dict[str, list[str]] = {"fired": result.fired,
                                           "not_allowed": result.not_allowed}
         if result.conflicts:
             document["conflicts"] = result.conflicts
-        if as_json:
-            click.echo(to_json(document))
-        else:
-            click.echo(f"fired {len(result.fired)}, not allowed {len(result.not_allowed)}"
-                       + (f", conflicts {len(result.conflicts)}" if result.conflicts else ""))
-        return _conflicts_left(result.conflicts)
-    instance = engine.fire(target, event, parse_sets(sets), actor, note)
-    if as_json:
-        _print_instance(engine, instance, True)
+        click.echo(to_json(document))
     else:
-        click.echo(f"{instance.id}: {instance.state}" + (
-            f" (closed: {instance.outcome})" if instance.status == "closed" else ""))
+        click.echo(f"fired {len(result.fired)}, not allowed {len(result.not_allowed)}"
+                   + (f", conflicts {len(result.conflicts)}" if result.conflicts else ""))
+    if result.conflicts:
+        raise LeftUnchangedError(result.conflicts)
     return ExitCode.OK
 
 
-def run_done(engine: Engine, task_id: str, sets: Sequence[str], actor: str,
+def run_done(engine: Engine, *, task: str, sets: Sequence[str], actor: str,
              as_json: bool) -> int:
-    instance = engine.done(task_id, parse_sets(sets), actor)
+    """``done TASK``: print where the task's instance is now (or the instance)."""
+    after = engine.done(task, parse_sets(sets), actor)
     if as_json:
-        _print_instance(engine, instance, True)
+        _print_instance(engine, after)
     else:
-        click.echo(f"{task_id} done; {instance.id}: {instance.state}")
+        click.echo(f"{task} done; {after.id}: {after.state}")
     return ExitCode.OK
 
 
-def run_tick(engine: Engine, as_json: bool) -> int:
+def run_tick(engine: Engine, *, as_json: bool) -> int:
+    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile."""
     result = engine.tick()
     if as_json:
         click.echo(to_json({
@@ -86,25 +100,19 @@ def run_tick(engine: Engine, as_json: bool) -> int:
         click.echo(f"tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
                       if result.not_applied else ""), err=True)
-    return _conflicts_left(result.conflicts)
+    if result.conflicts:
+        raise LeftUnchangedError(result.conflicts)
+    return ExitCode.OK
 
 
-def _conflicts_left(conflicts: Sequence[str]) -> int:
-    """Exit 6 when some instances changed under a batch command: run it again for them."""
-    if not conflicts:
-        return ExitCode.OK
-    click.echo(f"frontdesk: error: {len(conflicts)} instance(s) changed meanwhile and were left "
-               f"unchanged ({', '.join(conflicts[:5])}{', ...' if len(conflicts) > 5 else ''});"
-               " run the command again", err=True)
-    return ExitCode.CONFLICT
-
-
-def run_list(engine: Engine, playbook: str | None, state: str | None, status: str | None,
-             as_json: bool) -> int:
-    instances = engine.store.list_instances(playbook=playbook, state=state, status=status)
-    now = engine.clock.now()
+def run_list(engine: Engine, *, playbook: str | None, state: str | None,
+             status: str | None, as_json: bool) -> int:
+    """``list``: one line per instance (or a list of Instances)."""
+    instances = engine.list_instances(playbook=playbook, state=state, status=status)
     if as_json:
-        click.echo(to_json([instance_json(i, engine.tz, now) for i in instances]))
+        ws = engine.workspace
+        now = ws.clock.now()
+        click.echo(to_json([instance_json(i, ws.tz, now) for i in instances]))
         return ExitCode.OK
     for inst in instances:
         status_text = inst.outcome or inst.status
@@ -115,17 +123,23 @@ def run_list(engine: Engine, playbook: str | None, state: str | None, status: st
     return ExitCode.OK
 
 
-def run_show(engine: Engine, instance_id: str, as_json: bool) -> int:
-    instance = engine.store.get_instance(instance_id)
-    now = engine.clock.now()
-    history = list(engine.store.audit_records(instance=instance_id))
+def run_show(engine: Engine, *, instance: str, as_json: bool) -> int:
+    """``show INSTANCE``: state, variables, tasks, timers and history."""
+    found = engine.get_instance(instance)
+    history = engine.history(instance)
     if as_json:
-        data: dict[str, Any] = instance_json(instance, engine.tz, now)
+        ws = engine.workspace
+        data: dict[str, Any] = instance_json(found, ws.tz, ws.clock.now())
         data["timers"] = [{"event": t.event, "due": t.due.isoformat(), "status": t.status}
-                          for t in instance.timers]
+                          for t in found.timers]
         data["history"] = history
         click.echo(to_json(data))
-        return ExitCode.OK
+    else:
+        click.echo("\n".join(_show_lines(found, history)))
+    return ExitCode.OK
+
+
+def _show_lines(instance: Instance, history: list[dict[str, Any]]) -> list[str]:
     lines = [f"{instance.id}  {instance.playbook} v{instance.version}  {instance.subject or ''}",
              f"state: {instance.state}  status: {instance.status}"
              + (f"  outcome: {instance.outcome}" if instance.outcome else "")]
@@ -148,12 +162,12 @@ def run_show(engine: Engine, instance_id: str, as_json: bool) -> int:
             "start", "transition") else ""
         lines.append(f"  #{record['seq']:<5} {record['at'][:19]} {record['actor']:<10} "
                      f"{record['action']:<15} {record['event'] or '':<18} {move}")
-    click.echo("\n".join(lines))
-    return ExitCode.OK
+    return lines
 
 
-def run_outbox(engine: Engine, as_json: bool) -> int:
-    messages = engine.store.outbox()
+def run_outbox(engine: Engine, *, as_json: bool) -> int:
+    """``outbox``: the rendered messages."""
+    messages = engine.outbox()
     if as_json:
         click.echo(to_json(messages))
         return ExitCode.OK

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ExitCode, Issue, Location
+from ..errors import ExitCode, Issue, Location, RefusedError
 from ..loading.catalog import Catalog, is_scenario, playbook_files, search_path
 from ..loading.loader import LoadedPlaybook, parse_playbook_file, validate
 from ..loading.semantics import Signature
@@ -30,7 +30,7 @@ def _display(path: Path) -> str:
     return relative if not relative.startswith("..") else str(path)
 
 
-def run_pack_new(name: str, parent: Path) -> int:
+def run_pack_new(*, name: str, parent: Path) -> int:
     """Scaffold a pack; print the files written and what to do next."""
     from ..packs import new_pack
 
@@ -49,7 +49,7 @@ def _scenario_playbooks(path: Path) -> set[str]:
             if isinstance(d.data, dict) and "playbook" in d.data}
 
 
-def run_pack_test(options: Options, path: str) -> int:
+def run_pack_test(options: Options, *, path: str) -> int:
     """Validate a pack's playbooks, then run its scenarios; one line per problem/scenario."""
     from ..packs import read_pack
     from ..scenario import iter_results
@@ -88,9 +88,9 @@ def run_pack_test(options: Options, path: str) -> int:
             failed += not result.passed
     click.echo(f"{passed} passed, {failed} failed")
     if passed == 0 and failed == 0:
-        click.echo("frontdesk: error: no scenario tests found (put them in a scenarios/ "
-                   "folder beside the playbooks)", err=True)
-    return ExitCode.OK if failed == 0 and passed > 0 else ExitCode.REFUSED
+        raise RefusedError("no scenario tests found (put them in a scenarios/ folder beside "
+                           "the playbooks)")
+    return ExitCode.OK if failed == 0 else ExitCode.REFUSED
 
 
 def _check_playbooks(loaded: list[LoadedPlaybook], scenarios: list[Path],

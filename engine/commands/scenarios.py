@@ -23,7 +23,8 @@ def scenario_files(paths: list[str]) -> list[Path]:
     return files
 
 
-def run_test(options: Options, paths: list[str]) -> int:
+def run_test(options: Options, *, paths: list[str]) -> int:
+    """``test SCENARIO...``: one line per scenario and a summary; exit 5 unless all pass."""
     passed = failed = 0
     for result in iter_results(scenario_files(paths), options):
         click.echo(result.line())

@@ -11,7 +11,7 @@ from ..settings import Options
 from .validate import catalog_for
 
 
-def run_show_playbook(options: Options, playbook_id: str, effective: bool) -> int:
+def run_show_playbook(options: Options, *, playbook_id: str, effective: bool) -> int:
     """Print the source of ``playbook_id`` from the search path; with ``effective``, the
     playbook after practice.yaml's tailoring, each overridden line commented."""
     from ..effective import effective_yaml

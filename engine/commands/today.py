@@ -22,7 +22,7 @@ def _roles(engine: Engine, actor: str, role: str | None, everyone: bool) -> set[
         return None
     if role:
         return {role}
-    people = engine.practice.people
+    people = engine.workspace.practice.people
     if not people:
         return None  # a single-user practice: the actor holds every role
     person = people.get(actor)
@@ -32,17 +32,18 @@ def _roles(engine: Engine, actor: str, role: str | None, everyone: bool) -> set[
     return set(person.roles)
 
 
-def collect(engine: Engine, actor: str, role: str | None, everyone: bool,
-            days: int) -> list[tuple[dict[str, Any], str | None]]:
-    """The open tasks due by today + ``days`` as (Task JSON, subject), in SPEC order."""
+def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
+            days: int = 0) -> list[tuple[dict[str, Any], str | None]]:
+    """The open tasks due by today + ``days`` as (Task JSON, subject), sorted by due date,
+    instance and task (docs/reference.md, "JSON shapes")."""
     if days < 0:
         raise UsageError("--days must be 0 or more")
     roles = _roles(engine, actor, role, everyone)
-    now = engine.clock.now()
-    today = now.astimezone(engine.tz).date()
+    now = engine.workspace.clock.now()
+    today = now.astimezone(engine.workspace.tz).date()
     until = today + dt.timedelta(days=days)
     rows = []
-    for task, instance in engine.store.open_tasks(until=until, roles=roles):
+    for task, instance in engine.open_tasks(until=until, roles=roles):
         rows.append((task_json(task, instance.playbook, now, today), instance.subject))
     rows.sort(key=lambda r: (r[0]["due"] or "", r[0]["instance"], r[0]["task"]))
     return rows
@@ -128,10 +129,11 @@ def _ics(rows: list[tuple[dict[str, Any], str | None]], now: dt.datetime) -> str
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
-def run_today(engine: Engine, actor: str, role: str | None, everyone: bool, days: int,
+def run_today(engine: Engine, *, actor: str, role: str | None, everyone: bool, days: int,
               fmt: str) -> int:
-    rows = collect(engine, actor, role, everyone, days)
-    now = engine.clock.now()
+    """``today``: the open tasks due by today (+ ``days``) as a table, JSON, CSV or ICS."""
+    rows = collect(engine, actor=actor, role=role, everyone=everyone, days=days)
+    now = engine.workspace.clock.now()
     if fmt == "json":
         click.echo(to_json([task for task, _ in rows]))
     elif fmt == "csv":
@@ -139,5 +141,5 @@ def run_today(engine: Engine, actor: str, role: str | None, everyone: bool, days
     elif fmt == "ics":
         click.echo(_ics(rows, now), nl=False)
     else:
-        click.echo(table_text(rows, now.astimezone(engine.tz).date()))
+        click.echo(table_text(rows, now.astimezone(engine.workspace.tz).date()))
     return ExitCode.OK

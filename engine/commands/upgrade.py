@@ -43,7 +43,7 @@ def _json(report: UpgradeReport) -> str:
     })
 
 
-def run_upgrade_command(engine: Engine, playbook: str, to_version: int, dry_run: bool,
+def run_upgrade_command(engine: Engine, *, playbook: str, to_version: int, dry_run: bool,
                         actor: str, as_json: bool) -> int:
     """Move (or with ``dry_run`` list) the open instances; exit 6 if one changed meanwhile."""
     report = run_upgrade(engine, playbook, to_version, actor, dry_run)

@@ -1,4 +1,5 @@
-"""``frontdesk validate`` and ``frontdesk playbooks``."""
+"""``frontdesk validate``, ``frontdesk playbooks`` and ``frontdesk graph``: the playbook files
+themselves, parsed and validated on the search path; no store is opened."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def catalog_for(options: Options) -> Catalog:
     return Catalog.scan(search_path(options.playbooks, options.home_path, options.env))
 
 
-def run_validate(options: Options, paths: list[str], fmt: str) -> int:
+def run_validate(options: Options, *, paths: list[str], fmt: str) -> int:
     """Validate files (or the search path); print every issue; exit 3 on any error."""
     from ..loading.cache import DiskCache
     from ..loading.validation import Validator, expand
@@ -73,13 +74,13 @@ def _report(results: list[tuple[str, str | None, list[Issue]]], fmt: str) -> int
     return ExitCode.INVALID if errors else ExitCode.OK
 
 
-def run_playbooks(options: Options, as_json: bool) -> int:
+def run_playbooks(options: Options, *, as_json: bool) -> int:
     """List the playbooks of the search path with their source and shadowing."""
     catalog = catalog_for(options)
     rows = []
     for entry in catalog.entries:
         source = f"{entry.origin}: {entry.path}"
-        if entry.shadowed_by is not None:  # SPEC keys only; the shadowing is part of source
+        if entry.shadowed_by is not None:  # the documented keys only; shadowing goes in source
             source += f" (shadowed by {entry.shadowed_by.origin}: {entry.shadowed_by.path})"
         rows.append({"id": entry.id, "version": entry.version, "title": entry.title,
                      "source": source})
@@ -94,7 +95,7 @@ def run_playbooks(options: Options, as_json: bool) -> int:
     return ExitCode.OK
 
 
-def run_graph(options: Options, playbook: str, fmt: str) -> int:
+def run_graph(options: Options, *, playbook: str, fmt: str) -> int:
     """Print the state diagram of a playbook id or file."""
     from .. import graph
     from ..loading.loader import parse_playbook_file, validate

@@ -142,9 +142,8 @@ class _Step:
             actor=self.actor, action=action, event=event, from_state=from_state,
             to_state=to_state, data=data or {}))
 
-    def refuse(self, message: str) -> RefusedError:
-        where = f"instance '{self.inst.id}'" + (f", event '{self.event}'" if self.event else "")
-        return RefusedError(f"{where}: {message}")
+    def refuse(self, reason: str) -> RefusedError:
+        return RefusedError(reason, instance=self.inst.id, event=self.event)
 
     # -- expressions ---------------------------------------------------------------------
     def context(self) -> dict[str, Any]:
@@ -204,9 +203,11 @@ class _Step:
         except TemplateError as exc:
             raise self.refuse(f"{what}: {self.redact(exc.message or type(exc).__name__)}") \
                 from None
-        except MemoryError:
-            raise  # a limit of engine.limits is missing: a bug, not the playbook's fault
-        except Exception as exc:  # a playbook's expression failing is a refusal, not a crash
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+            # An expression given values it cannot work with (1 / 0, a date that is text) is
+            # the playbook's refusal. Anything else (a missing module, a store that went away,
+            # a MemoryError past a missing limit) is not the playbook's fault and keeps its own
+            # exit code.
             raise self.refuse(f"{what}: {type(exc).__name__}: {_safe(exc)}") from None
 
     def redact(self, message: str) -> str:
@@ -586,7 +587,7 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
         allowed = ", ".join(sorted(pb.inputs)) or "none"
         raise RefusedError(f"playbook '{pb.id}' has no input '{unknown[0]}' (inputs: {allowed})")
     instance.vars = convert_fields(list(pb.inputs.values()), inputs, rc.tz,
-                                   lambda m: RefusedError(f"start '{pb.id}': {m}"))
+                                   lambda m: RefusedError(m, playbook=pb.id))
     data: dict[str, Any] = {"inputs": dict(instance.vars), "digest": cp.digest}
     if parent:
         data["parent"] = parent
@@ -601,8 +602,8 @@ def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[s
          rc: RunContext, note: str | None = None) -> Outcome:
     """Fire ``event`` at ``instance`` as ``rc.actor``."""
     if event == ALL_TASKS_DONE:
-        raise RefusedError(f"instance '{instance.id}', event '{event}': reserved; the engine "
-                           "fires it when the last task of the state is done")
+        raise RefusedError("reserved; the engine fires it when the last task of the state is "
+                           "done", instance=instance.id, event=event)
     step = _Step(cp, instance.working_copy(), rc, rc.actor)
     step.fire(event, fields, note)
     return step.finish()
@@ -633,9 +634,8 @@ def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Map
         try:
             step.fire(spec.done, {})
         except RefusedError as exc:
-            reason = exc.message.split(": ", 1)[-1]
-            raise RefusedError(f"instance '{inst.id}': task '{task.task}' cannot be done yet: "
-                               f"its event '{spec.done}' is {reason}") from None
+            raise RefusedError(f"cannot be done yet: its event '{spec.done}' is {exc.reason}",
+                               instance=inst.id, task=task.task) from None
     state = cp.playbook.states[inst.state]
     if (inst.status == "open" and inst.state == state_before and ALL_TASKS_DONE in state.on
             and not [t for t in inst.open_tasks(inst.state) if not t.recurring]):
@@ -700,7 +700,7 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
         except RefusedError as exc:
             step.record("timer_fired", event=timer.event, from_state=timer.state,
                         data={"timer": timer.id, "due": timer.due, "applied": False,
-                              "reason": exc.message.split(": ", 1)[-1]})
+                              "reason": exc.reason})
         result = step.finish()
         current = result.instance
         change.audit.extend(result.change.audit)

@@ -1,8 +1,10 @@
 """The store: where instances, playbook sources, the outbox and the audit log live.
 
-``open_store`` picks the implementation from the store URL (docs/reference.md, "Files and
-locations"). Each backend keeps its own SQL in its own module; the PostgreSQL one is imported
-only when its URL is used, so importing this package never imports ``psycopg``.
+``open_store`` picks the implementation from the store URL (``--db``, docs/reference.md,
+"CLI"). The protocol and the row conversions are in ``base``, the queries both backends share
+in ``sql``; ``sqlite`` and ``postgres`` hold what differs (connections, locks, error
+translation). The PostgreSQL module is imported only when its URL is used, and ``psycopg``
+only when that store is first used, so importing this package never imports ``psycopg``.
 """
 
 from __future__ import annotations

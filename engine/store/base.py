@@ -123,14 +123,6 @@ class Store(Protocol):
         """Create and migrate the store now; the names of the migrations this applied."""
         ...
 
-    def cached_holidays(self, calendar: str, year: int) -> frozenset[dt.date] | None:
-        """A year of holidays cached under a calendar key, or None."""
-        ...
-
-    def cache_holidays(self, calendar: str, years: Mapping[int, frozenset[dt.date]]) -> None:
-        """Cache years of holidays under a calendar key."""
-        ...
-
     @property
     def principal(self) -> str:
         """Who is authenticated to this store (stamped on every audit record it writes)."""
@@ -309,7 +301,7 @@ def audit_values(record: Mapping[str, Any], data: str) -> tuple[Any, ...]:
 
 
 def record_from_row(row: Row) -> dict[str, Any]:
-    """An exported record (SPEC section 5) from an ``audit_log`` row."""
+    """An exported audit record (docs/reference.md, "JSON shapes") from an ``audit_log`` row."""
     record = {key: row[key] for key in AUDIT_COLUMNS}
     record["data"] = json.loads(row["data"])
     return record

@@ -151,9 +151,11 @@ _APPEND_ONLY = {
     ),
 }
 
-# A year's public holidays for one calendar key (region and ``holidays`` release), so that
-# commands doing business-day arithmetic do not import the ``holidays`` package (~100 ms) again.
-# A cache: never copied by ``db copy``, refilled on demand.
+# Once a cache of a year's public holidays per region; no longer read or written (the holidays
+# are kept in the home's disk cache, beside the validated playbooks). The table stays: a
+# migration that dropped it would make an older frontdesk sharing the database refuse the store
+# ("migrations this frontdesk does not know"), and an older one still fills it. Never copied by
+# ``db copy``.
 _HOLIDAY_CACHE = """CREATE TABLE holiday_cache (
             calendar TEXT NOT NULL,
             year INTEGER NOT NULL,

@@ -53,13 +53,25 @@ POSTGRES = Dialect(name="postgresql", placeholder="%s", instance_order="ord",
                    after_import=_after_import)
 
 
+def _psycopg() -> Any:
+    """The ``psycopg`` module; exit 8 with what to install when it cannot be imported."""
+    try:
+        import psycopg
+    except ImportError as e:  # not installed, or its libpq wrapper is missing
+        raise StoreUnavailableError(
+            f"a postgresql:// store needs psycopg ({e}): install it with "
+            "pip install 'frontdesk[postgres]'") from None
+    return psycopg
+
+
 def describe_url(url: str) -> str:
     """``database 'x' on host:port`` for messages: never the password, nor the raw URL."""
+    psycopg = _psycopg()
     from psycopg.conninfo import conninfo_to_dict
 
     try:
         info = conninfo_to_dict(url)
-    except Exception:  # noqa: BLE001 - psycopg raises ProgrammingError with the URL in it
+    except psycopg.Error:  # a ProgrammingError whose text holds the URL (and its password)
         return "a PostgreSQL URL that cannot be parsed"
     host = str(info.get("host") or "localhost")
     port = info.get("port")
@@ -74,7 +86,7 @@ def _reason(error: Exception, url: str) -> str:
     text = (str(error).strip().splitlines() or [type(error).__name__])[0]
     try:
         password = conninfo_to_dict(url).get("password")
-    except Exception:  # noqa: BLE001
+    except _psycopg().Error:
         password = None
     if password:
         text = text.replace(str(password), "***")
@@ -111,7 +123,7 @@ class PostgresStore(SqlStore):
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """psycopg's errors as exit 6 (lock waits, conflicts) and exit 8 (server, rights)."""
-        import psycopg
+        psycopg = _psycopg()
         from psycopg import errors
 
         try:
@@ -128,18 +140,14 @@ class PostgresStore(SqlStore):
                 f"cannot use PostgreSQL {self.where}: {_reason(e, self.url)}") from e
 
     def _connect(self) -> Any:
-        try:
-            import psycopg
-        except ImportError:
-            raise StoreUnavailableError(
-                "PostgreSQL needs psycopg: pip install 'frontdesk[postgres]'") from None
+        psycopg = _psycopg()
         try:
             conn = psycopg.connect(self.url, autocommit=True,
                                    connect_timeout=self.connect_timeout_s)
         except psycopg.Error as e:
             raise StoreUnavailableError(
                 f"cannot connect to PostgreSQL {self.where}: {_reason(e, self.url)}") from None
-        except Exception:  # noqa: BLE001 - a malformed URL; its text may hold the password
+        except (TypeError, ValueError):  # a malformed URL; the text may hold the password
             raise StoreUnavailableError(f"cannot connect to {self.where}") from None
         conn.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
         return conn
@@ -203,6 +211,7 @@ class PostgresStore(SqlStore):
                 sql.Identifier(self._current_schema()), who),
             sql.SQL("GRANT SELECT ON migrations, store_facts TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers TO {}").format(who),
+            # holiday_cache: unused now, granted for an older frontdesk sharing the database
             sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
                     "TO {}").format(who),
             sql.SQL("GRANT USAGE ON SEQUENCE instances_ord_seq, outbox_id_seq TO {}").format(
@@ -270,6 +279,6 @@ class PostgresStore(SqlStore):
 def _rollback(conn: Any) -> None:
     try:
         conn.execute("ROLLBACK")
-    except Exception:  # noqa: BLE001 - a broken connection rolls back by itself
-        pass
+    except _psycopg().Error:
+        pass  # a broken connection rolls back by itself; keep the original error
 

@@ -15,9 +15,8 @@ to the other keeps every byte, and the row conversions in :mod:`.base` serve bot
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
@@ -418,8 +417,8 @@ class SqlStore:
     A store object keeps one connection for its life (one command), opened and migrated on
     first use by the backend's ``_connection()``; ``_read()`` runs a block in one read-only
     snapshot and ``_write()`` in a write transaction, committed on a clean exit and rolled back
-    on an exception. A read asked for inside an open block joins it (the holiday cache is read
-    while a command writes); a write inside a read is a bug and refused.
+    on an exception. A read asked for inside an open block joins it; a write inside a read is a
+    bug and refused.
     """
 
     dialect_info: Dialect
@@ -678,26 +677,6 @@ class SqlStore:
     def is_empty(self) -> bool:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).is_empty()
-
-    def cached_holidays(self, calendar: str, year: int) -> frozenset[dt.date] | None:
-        """The holidays of ``year`` cached under ``calendar``, or None if not cached."""
-        with self._read() as conn:
-            row = Queries(conn, self.dialect_info).execute(
-                "SELECT dates FROM holiday_cache WHERE calendar = ? AND year = ?",
-                (calendar, year)).fetchone()
-        if row is None:
-            return None
-        return frozenset(dt.date.fromisoformat(d) for d in json.loads(row[0]))
-
-    def cache_holidays(self, calendar: str, years: Mapping[int, frozenset[dt.date]]) -> None:
-        """Remember years of holidays under ``calendar`` (first writer wins)."""
-        sql = insert_sql("holiday_cache", ("calendar", "year", "dates"),
-                         " ON CONFLICT (calendar, year) DO NOTHING")
-        with self._write() as conn:
-            q = Queries(conn, self.dialect_info)
-            for year, dates in sorted(years.items()):
-                q.execute(sql, (calendar, year, json.dumps(sorted(d.isoformat()
-                                                                  for d in dates))))
 
     @contextmanager
     def exported(self) -> Iterator[Callable[[str], Iterator[dict[str, Any]]]]:

@@ -1,6 +1,6 @@
 """Batched commands and the holiday cache, on each store: ``fire --all`` and ``tick`` over more
 instances than one batch holds, and business-day arithmetic that does not import the
-``holidays`` package once the store has cached the year."""
+``holidays`` package once the home's disk cache holds the year."""
 
 from __future__ import annotations
 
@@ -50,8 +50,9 @@ def test_fire_all_and_tick_across_batches(frontdesk: Frontdesk) -> None:
 
 
 def test_business_days_use_the_cached_holidays(frontdesk: Frontdesk) -> None:
-    """The first command that counts business days caches the year's holidays in the store;
-    the next ones do not import the holidays package."""
+    """The first command that counts business days keeps the year's holidays in the home's
+    disk cache; the next ones do not import the holidays package, and the store holds no
+    copy of them."""
     fd = frontdesk
     script = ("import sys\nfrom frontdesk.cli import main\n"
               "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
@@ -67,8 +68,9 @@ def test_business_days_use_the_cached_holidays(frontdesk: Frontdesk) -> None:
 
     first, imported = start()
     assert imported == "0 True"
-    assert fd.query("SELECT year FROM holiday_cache") == [(2026,)]
+    assert len(list((fd.home / "cache" / "compiled").glob("holidays-*.pickle"))) == 1
     second, imported = start()
     assert imported == "0 False"
+    assert fd.query("SELECT count(*) FROM holiday_cache") == [(0,)]
     due = [json.loads(fd.ok("show", i, "--json"))["tasks"][0]["due"] for i in (first, second)]
     assert due == ["2026-01-07", "2026-01-07"]

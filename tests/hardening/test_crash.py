@@ -243,7 +243,7 @@ class Harness:
                 left = [t.id for i in self.store.list_instances(status="open")
                         for t in i.timers if t.status == "armed" and t.state == i.state
                         and t.due <= (step.now if isinstance(t.due, dt.datetime)
-                                      else step.now.astimezone(engine.tz).date())]
+                                      else step.now.astimezone(engine.workspace.tz).date())]
             finally:
                 engine.close()
             if left:

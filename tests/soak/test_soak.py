@@ -83,7 +83,7 @@ def test_a_year_of_a_busy_practice(tmp_path: Path, capsys: pytest.CaptureFixture
         started = 0
         for day_index in range(DAYS):
             day = FIRST + dt.timedelta(days=day_index)
-            engine.use_clock(_clock(engine, day))
+            engine.workspace.use_clock(_clock(engine, day))
             due_starts = (day_index + 1) * INSTANCES // DAYS
             while started < due_starts:
                 playbook = PLAYBOOKS[started % len(PLAYBOOKS)]
@@ -91,7 +91,7 @@ def test_a_year_of_a_busy_practice(tmp_path: Path, capsys: pytest.CaptureFixture
                 started += 1
             counts["fired"] += len(engine.tick().fired)
             for task, instance in engine.store.open_tasks(until=day):
-                playbook = engine.playbook_of(instance, engine.store.get_source).playbook
+                playbook = engine.playbooks.of_instance(instance, engine.store.get_source).playbook
                 spec = playbook.task(task.task)
                 fields = {f.name: sample(f, day) for f in (spec.fields if spec else ())
                           if f.required}
@@ -126,7 +126,7 @@ def test_a_year_of_a_busy_practice(tmp_path: Path, capsys: pytest.CaptureFixture
 def _clock(engine: Engine, day: dt.date) -> Any:
     from frontdesk.runtime.clock import FixedClock
 
-    return FixedClock(dt.datetime.combine(day, dt.time(9, 0), engine.tz))
+    return FixedClock(dt.datetime.combine(day, dt.time(9, 0), engine.workspace.tz))
 
 
 def check_consistency(home: Path) -> None:

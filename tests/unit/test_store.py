@@ -395,16 +395,6 @@ def test_load_instances_reads_a_batch_in_order(store: Store) -> None:
     assert loaded == [store.get_instance("c"), store.get_instance("a")]
 
 
-def test_holiday_cache_round_trips(store: Store) -> None:
-    assert store.cached_holidays("US//holidays-1", 2026) is None
-    days = frozenset({dt.date(2026, 1, 1), dt.date(2026, 7, 3)})
-    store.cache_holidays("US//holidays-1", {2026: days, 2027: frozenset()})
-    store.cache_holidays("US//holidays-1", {2026: frozenset()})  # first writer wins
-    assert store.cached_holidays("US//holidays-1", 2026) == days
-    assert store.cached_holidays("US//holidays-1", 2027) == frozenset()
-    assert store.cached_holidays("US/NY/holidays-1", 2026) is None
-
-
 # -- audit log ---------------------------------------------------------------------------
 def test_audit_log_is_append_only(sqlite_logged: SQLiteStore, db_path: Path) -> None:
     """The database itself refuses UPDATE and DELETE on audit_log."""
