@@ -163,14 +163,16 @@ def test_db_grant_is_refused_on_sqlite(tmp_path: Path) -> None:
 
 
 def test_first_use_from_many_processes_migrates_once(postgres: PostgresServer) -> None:
-    """Four commands hit a new database at once: one migrates, the others wait and use it."""
+    """Four ``start``s hit a new database at once: one migrates, the others wait and use it."""
     url = postgres.database()
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    racers = [subprocess.Popen([*frontdesk_argv(), "--db", url, "list", "--json"], env=env,
+    racers = [subprocess.Popen([*frontdesk_argv(), "--db", url, "start", "hipaa-annual-refresh",
+                                "--as", "maria", "--set", f"employee=E{n}",
+                                "--set", "last_trained_on=2026-06-01"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-              for _ in range(4)]
+              for n in range(4)]
     results: list[Any] = [p.communicate(timeout=120) + (p.returncode,) for p in racers]
     assert [code for _, _, code in results] == [0] * 4, results
     assert ok("--db", url, "db", "status").splitlines()[1].startswith("applied: 0001_initial, ")

@@ -165,7 +165,7 @@ def test_every_bad_override_is_a_located_error(
     """``validate`` reports each bad override at its practice.yaml line and column, with a
     did-you-mean; ``start`` refuses with the same errors (exit 3) and writes nothing."""
     fd = _fd(make_frontdesk, tmp_path, BAD)
-    fd.ok("list")  # creates the store, so the refused start can be compared against it
+    fd.ok("db", "migrate")  # creates the store, so the refused start can be compared with it
     validated = fd.run("validate", str(fd.home / "practice.yaml"))
     assert validated.returncode == 3
     assert validated.stdout.replace(str(fd.home) + "/", "") == BAD_ERRORS

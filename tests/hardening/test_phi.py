@@ -200,7 +200,7 @@ def test_store_and_home_are_owner_only(tmp_path: Path,
     home = tmp_path / "fresh-home"
     old = os.umask(0o022)
     try:
-        result = subprocess.run(fd.command(("list",), extra=("--db", f"sqlite:///{db}")),
+        result = subprocess.run(fd.command(("db", "migrate"), extra=("--db", f"sqlite:///{db}")),
                                 env=fd.env(), capture_output=True, text=True, timeout=120,
                                 check=False)
         assert result.returncode == 0, result.stderr
