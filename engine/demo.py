@@ -256,9 +256,9 @@ def _chapters(s: Story) -> None:
     for instance in s.engine.list_instances():
         status = f"closed: {instance.outcome}" if instance.status == "closed" else "open"
         s.say(f"   {instance.subject or instance.id:<34} {instance.state:<22} {status}")
-    from .audit import verify
-
-    result = verify(s.engine.audit_records())
+    proof = s.engine.prove()  # raises (exit 7) if anything does not check out
     s.say()
-    s.say(click.style(f"== frontdesk audit verify: {'ok' if result.ok else 'BROKEN'}, "
-                      f"{result.count} records, head {result.last_hash[:16]}...", bold=True))
+    s.say(click.style(f"== frontdesk audit verify: ok, {proof.records} records, head "
+                      f"{proof.head_hash[:16]}...", bold=True))
+    for line in proof.lines():
+        s.say(f"   {line}")
