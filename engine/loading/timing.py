@@ -226,7 +226,8 @@ def from_problem(name: str, kinds: Mapping[str, set[str]]) -> str | None:
     if not found or found & DATE_KINDS:
         return None
     words = " or ".join(sorted("string" if k == "text" else k for k in found))
-    return f"'from' names '{name}', which holds a {words}, not a date or datetime"
+    article = "an" if words[0] in "aeiou" else "a"
+    return f"'from' names '{name}', which holds {article} {words}, not a date or datetime"
 
 
 FROM_HINT = "declare it with 'type: date' or 'type: datetime'"
