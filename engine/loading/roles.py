@@ -8,7 +8,8 @@ while ``validate`` said "0 errors, 0 warnings". Two warnings say so, located in 
   (the typo), for every playbook on the search path;
 - at the playbook's tailoring (or at ``people``), naming its unmapped roles nobody holds, for the
   playbooks the practice evidently uses: its own (``--playbooks``, ``$FRONTDESK_PLAYBOOKS``,
-  the home's ``playbooks/``) and those it tailors. An untailored shipped or pack playbook the
+  the home's ``playbooks/``) and those it tailors, unless that tailoring maps a role the
+  playbook lacks (an error that comes first). An untailored shipped or pack playbook the
   practice may never run is not held against it.
 
 A mapped role whose practice role nobody holds is an error of the tailoring itself
@@ -68,7 +69,8 @@ def role_warnings(data: Any, source: SourceMap, roles_of: Mapping[str, Collectio
                 typos.setdefault(close[0], (role, []))[1].append(pid)
             else:
                 unheld.append(role)
-        if unheld and pid in checked:
+        wrong_mapping = any(role not in roles for role in mappings.get(pid, {}))
+        if unheld and pid in checked and not wrong_mapping:  # else that error says it first
             issues.append(_unheld(pid, unheld, source, tailoring))
     for spare_role, (role, pids) in typos.items():
         person, path = held[spare_role]
