@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import InvalidError, Issue, Location, did_you_mean
 from ..model import RESERVED_ACTORS, Person, Playbook, Practice, Tailoring
+from .describe import shown
 from .schema import schema_issues
 from .yamlsource import JsonPath, SourceMap, YamlDocument, load_file, parse_text
 
@@ -82,7 +83,7 @@ def _people_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
     for i, pid in enumerate(admins if isinstance(admins, list) else ()):
         if isinstance(pid, str) and pid not in people:
             issues.append(Issue("error", "unknown-person",
-                                f"administrator '{pid}' is not a person in 'people'",
+                                f"administrator '{shown(pid)}' is not a person in 'people'",
                                 source.at(("administrators", i)),
                                 did_you_mean(pid, people) or "list them under 'people'"))
     return issues

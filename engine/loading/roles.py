@@ -23,6 +23,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..errors import Issue
+from .describe import shown
 from .yamlsource import JsonPath, SourceMap
 
 _TYPO_CUTOFF = 0.8  # closer than did_you_mean's 0.6: a warning must be about a likely typo
@@ -77,7 +78,7 @@ def role_warnings(data: Any, source: SourceMap, roles_of: Mapping[str, Collectio
         issues.append(Issue(
             "warning", "unknown-role",
             f"person '{person}': role '{spare_role}' is used by no playbook, and no person "
-            f"holds the role '{role}' of {', '.join(repr(p) for p in pids)}",
+            f"holds the role '{shown(role)}' of {', '.join(repr(p) for p in pids)}",
             source.at(path), f"did you mean '{role}'?"))
     return sorted(issues, key=Issue.sort_key)
 
@@ -88,7 +89,7 @@ def _unheld(pid: str, roles: list[str], source: SourceMap, tailoring: dict[str, 
     if pid in tailoring:
         path = ("playbooks", pid, "roles") if "roles" in _dict(tailoring[pid]) else (
             "playbooks", pid)
-    names = ", ".join(f"'{role}'" for role in roles)
+    names = ", ".join(f"'{shown(role)}'" for role in roles)
     noun = "role" if len(roles) == 1 else "roles"
     return Issue("warning", "unknown-role", f"playbook '{pid}': no person holds its {noun} "
                  f"{names}", source.at(path, key=True),

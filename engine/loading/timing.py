@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import sandbox
 from ..model import Playbook, SetAction
+from .describe import shown
 
 # "N unit" with a literal N, and with N given as exactly ``{{ settings.x }}`` (or
 # ``settings['x']``): the two shapes whose amount is known before anything runs.
@@ -41,7 +42,7 @@ class Amount:
 
     def describe(self, text: str) -> str:
         """``'0 days'``, or ``'{{ settings.x }} days' with setting 'x' = 0``."""
-        quoted = f"'{text.strip()}'"
+        quoted = f"'{shown(text.strip())}'"
         return quoted if self.setting is None else (
             f"{quoted} with setting '{self.setting}' = {self.value}")
 
@@ -110,14 +111,15 @@ def _closure(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
 
 def loop_message(timer: TimerEdge, amount: Amount) -> str:
     """What is wrong with a looping timer, in words."""
-    return (f"state '{timer.state}': timer '{timer.event}' is due at once "
+    state = shown(timer.state)
+    return (f"state '{state}': timer '{shown(timer.event)}' is due at once "
             f"({amount.describe(timer.duration)}) and its transition comes back to "
-            f"'{timer.state}', so every tick would fire it again, forever")
+            f"'{state}', so every tick would fire it again, forever")
 
 
 def every_message(task_id: str, every: str, amount: Amount) -> str:
     """What is wrong with a recurring task whose interval is not positive, in words."""
-    return (f"task '{task_id}': every {amount.describe(every)} never moves on to a later "
+    return (f"task '{shown(task_id)}': every {amount.describe(every)} never moves on to a later "
             "occurrence")
 
 
@@ -227,7 +229,8 @@ def from_problem(name: str, kinds: Mapping[str, set[str]]) -> str | None:
         return None
     words = " or ".join(sorted("string" if k == "text" else k for k in found))
     article = "an" if words[0] in "aeiou" else "a"
-    return f"'from' names '{name}', which holds {article} {words}, not a date or datetime"
+    return (f"'from' names '{shown(name)}', which holds {article} {words}, not a date or "
+            "datetime")
 
 
 FROM_HINT = "declare it with 'type: date' or 'type: datetime'"
