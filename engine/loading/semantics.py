@@ -311,11 +311,16 @@ class PlaybookChecker:
 
     def _check_timer_loops(self) -> None:
         """Timers due at once whose transition comes back to their state (``timing``)."""
-        loops = timing.timer_loops(timing.raw_timers(self.states), timing.raw_choices(
-            self.states), _dict(self.data.get("settings")))
-        for timer, amount in loops:
+        settings = _dict(self.data.get("settings"))
+        timers = timing.raw_timers(self.states)
+        for timer, amount in timing.timer_loops(timers, timing.raw_choices(self.states),
+                                                settings):
             path = timer.key if isinstance(timer.key, tuple) else ()
             self.error(path, "timer-loop", timing.loop_message(timer, amount), timing.LOOP_HINT)
+        for timer in timing.fixed_loops(timers, settings):
+            path = timer.key if isinstance(timer.key, tuple) else ()
+            self.error((*path[:-1], "from"), "timer-loop", timing.fixed_message(timer),
+                       timing.FIXED_HINT)
 
     def _check_action(self, state: str, path: JsonPath, action: dict[str, Any],
                       target: str | None) -> None:

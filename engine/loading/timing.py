@@ -5,7 +5,9 @@ first occurrence after today. So a timer whose due time does not move forward wh
 transition brings the instance back into its state (``after: 0 minutes`` going back where it
 was) fires again at once, forever, and ``every: 0 days`` never finds a later occurrence. Both
 are refused at ``validate``, for a literal zero and for a ``{{ settings.x }}`` whose value is
-zero or negative (the playbook's default, or a practice's override: ``tailoring``).
+zero or negative (the playbook's default, or a practice's override: ``tailoring``). So is a
+timer counted ``from`` a variable whose only transition goes straight back to its state without
+a guard and without setting anything: it is armed again with the same due time, already past.
 
 The checks work on a neutral shape (``TimerEdge``) that the semantic checks build from the raw
 document and the tailoring checks build from the model, so both say the same thing.
@@ -83,6 +85,8 @@ class TimerEdge:
     event: str
     duration: str
     targets: tuple[str, ...]
+    from_var: str | None = None
+    returns_unchanged: bool = False  # its event always comes straight back, setting nothing
 
 
 def timer_loops(timers: Iterable[TimerEdge], choices: Mapping[str, Iterable[str]],
@@ -96,6 +100,13 @@ def timer_loops(timers: Iterable[TimerEdge], choices: Mapping[str, Iterable[str]
         edges.setdefault(timer.state, set()).update(timer.targets)
     return [(timer, amount) for timer, amount in instant
             if timer.state in _closure(timer.targets, edges)]
+
+
+def fixed_loops(timers: Iterable[TimerEdge], settings: Mapping[str, Any]) -> list[TimerEdge]:
+    """The timers counted ``from`` a variable that come back to their state unchanged: armed
+    again with the due time that just passed (the zero ones are ``timer_loops``')."""
+    return [t for t in timers if t.from_var is not None and t.returns_unchanged
+            and not_positive(t.duration, settings) is None]
 
 
 def _closure(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
@@ -115,6 +126,18 @@ def loop_message(timer: TimerEdge, amount: Amount) -> str:
     return (f"state '{state}': timer '{shown(timer.event)}' is due at once "
             f"({amount.describe(timer.duration)}) and its transition comes back to "
             f"'{state}', so every tick would fire it again, forever")
+
+
+def fixed_message(timer: TimerEdge) -> str:
+    """What is wrong with a timer that comes back with the due time it had, in words."""
+    state = shown(timer.state)
+    return (f"state '{state}': timer '{shown(timer.event)}' counts from '{shown(timer.from_var)}'"
+            f" and its transition comes back to '{state}' changing nothing, so it is armed "
+            "again with the due time that just passed and every tick would fire it, forever")
+
+
+FIXED_HINT = ("let its event lead to another state, give the transition a 'when', or 'set' "
+              "the variable it counts from")
 
 
 def every_message(task_id: str, every: str, amount: Amount) -> str:
@@ -139,19 +162,37 @@ def raw_targets(on: dict[str, Any], event: str) -> tuple[str, ...]:
     return tuple(t for item in items if isinstance(t := _dict(item).get("to"), str))
 
 
+def _raw_sets(actions: Any) -> bool:
+    """Whether a raw action list holds a ``set`` action."""
+    return any("set" in _dict(a) for a in actions) if isinstance(actions, list) else False
+
+
+def _raw_unchanged(state_name: str, state: dict[str, Any], event: str) -> bool:
+    """Whether every transition of ``event`` goes straight back to ``state_name`` with no
+    guard and sets nothing, and entering the state sets nothing either."""
+    value = _dict(state.get("on")).get(event)
+    items = [_dict(i) for i in (value if isinstance(value, list) else [value])]
+    return bool(items) and not _raw_sets(state.get("enter")) and all(
+        item.get("to") == state_name and "when" not in item and not item.get("set")
+        and not _raw_sets(item.get("do")) for item in items)
+
+
 def raw_timers(states: dict[str, Any]) -> list[TimerEdge]:
     """Every timer of a raw ``states`` mapping, keyed by the path of its duration."""
     found = []
     for name, state in states.items():
-        timers = _dict(state).get("timers")
-        on = _dict(_dict(state).get("on"))
+        state = _dict(state)
+        timers = state.get("timers")
         for i, timer in enumerate(timers if isinstance(timers, list) else ()):
             timer = _dict(timer)
             key = "after" if "after" in timer else "before"
-            event = timer.get("event")
+            event, source = timer.get("event"), timer.get("from")
             if isinstance(timer.get(key), str) and isinstance(event, str):
-                found.append(TimerEdge(("states", name, "timers", i, key), name, event,
-                                       timer[key], raw_targets(on, event)))
+                found.append(TimerEdge(
+                    ("states", name, "timers", i, key), name, event, timer[key],
+                    raw_targets(_dict(state.get("on")), event),
+                    source if isinstance(source, str) else None,
+                    _raw_unchanged(name, state, event)))
     return found
 
 

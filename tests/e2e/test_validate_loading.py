@@ -375,3 +375,35 @@ def test_a_catastrophic_pattern_is_answered_at_once(started: Callable[..., Any])
     assert result.exit_code == 5
     assert "field 'code': expected text matching (a+)+$" in result.stderr
     assert time.monotonic() - began < 10
+
+
+def test_a_timer_counted_from_a_variable_that_comes_back_unchanged(run_cli: Run,
+                                                                   tmp_path: Path) -> None:
+    """A ``from`` timer whose event always goes straight back to its state, with no guard and
+    setting nothing, is armed again with the due time that just passed: an error. With a
+    guard, a ``set`` of anything, or another target it may end, and is left to run time."""
+    code, lines = validate(run_cli, tmp_path, HEAD + """\
+inputs:
+  visit_on: {type: date, required: true}
+initial: waiting
+states:
+  waiting:
+    timers:
+      - {before: 1 day, from: visit_on, event: remind}
+      - {after: 2 days, from: visit_on, event: guarded}
+      - {after: 3 days, from: visit_on, event: counted}
+      - {after: 4 days, from: visit_on, event: moved}
+    on:
+      remind: {to: waiting}
+      guarded: {to: waiting, when: "today < visit_on"}
+      counted: {to: waiting, set: {visit_on: "{{ add_duration(visit_on, '1 week') }}"}}
+      moved: {to: done}
+  done: {final: true}
+""")
+    assert code == 3
+    assert lines == [
+        "P:11:31: error[timer-loop]: state 'waiting': timer 'remind' counts from 'visit_on' and "
+        "its transition comes back to 'waiting' changing nothing, so it is armed again with the "
+        "due time that just passed and every tick would fire it, forever (let its event lead "
+        "to another state, give the transition a 'when', or 'set' the variable it counts from)",
+    ]
