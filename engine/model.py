@@ -164,13 +164,19 @@ class Playbook:
         return found
 
 
+RESERVED_ACTORS = ("system", "scenario")  # actors the engine itself uses; never a person
+OWNER_ROLE = "owner"  # without an explicit ``administrators`` list, its holders administer
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
-    """Someone who may act: an id from practice.yaml, a display name and roles."""
+    """Someone who may act: an id from practice.yaml, a display name, roles and the logins
+    (operating-system accounts, PostgreSQL roles) that authenticate as this person."""
 
     id: str
     name: str | None = None
     roles: tuple[str, ...] = ()
+    logins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +199,8 @@ class Tailoring:
 
 @dataclass(frozen=True, slots=True)
 class Practice:
-    """The practice config: name, time zone, business calendar, people, tailoring."""
+    """The practice config: name, time zone, business calendar, people, administrators and
+    tailoring. ``administrators`` is empty when practice.yaml names none."""
 
     name: str | None = None
     timezone: str | None = None
@@ -202,6 +209,34 @@ class Practice:
     closed: tuple[Any, ...] = ()
     people: Mapping[str, Person] = field(default_factory=dict)
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
+    administrators: tuple[str, ...] = ()
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether any person has a login: the actor of a writing command is then the person
+        whose login holds the principal (SPEC section 8); otherwise the practice is in trust
+        mode."""
+        return any(person.logins for person in self.people.values())
+
+    def persons_for_login(self, principal: str) -> list[str]:
+        """The ids of the persons one of whose logins is exactly ``principal``, in the order
+        practice.yaml lists them (several for a shared account, none for a stranger)."""
+        return [pid for pid, person in self.people.items() if principal in person.logins]
+
+    @property
+    def administrator_ids(self) -> tuple[str, ...] | None:
+        """Who administers: the ``administrators`` list; else the persons holding the role
+        ``owner`` (possibly nobody); else, without ``people``, None, meaning everyone."""
+        if self.administrators:
+            return self.administrators
+        if not self.people:
+            return None
+        return tuple(pid for pid, person in self.people.items() if OWNER_ROLE in person.roles)
+
+    def is_administrator(self, actor: str) -> bool:
+        """Whether ``actor`` may upgrade, cancel and correct (``administrator_ids``)."""
+        admins = self.administrator_ids
+        return admins is None or actor in admins

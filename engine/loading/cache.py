@@ -45,8 +45,8 @@ def content_hash(text: str) -> str:
 
 
 # The libraries whose version decides what is valid: YAML syntax errors, schema messages,
-# template syntax, the countries and subdivisions a calendar may name.
-_LIBRARIES = ("yaml", "jsonschema", "referencing", "jinja2", "holidays")
+# template syntax, the countries and subdivisions a calendar may name, the patterns RE2 takes.
+_LIBRARIES = ("yaml", "jsonschema", "referencing", "jinja2", "holidays", "re2")
 
 
 def _code_files() -> list[Path]:

@@ -40,13 +40,20 @@ def describe_path(path: JsonPath, data: Any) -> str:
     return ", ".join(parts)
 
 
+def shown(value: Any) -> str:
+    """``value`` as text fit for a one-line message: a name holding a newline, a control or
+    an invisible character (``dr\\u200blee``) shows it escaped, as Python writes it."""
+    text = str(value)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def _name_of(label: str, key: str | int, item: Any) -> str:
     if isinstance(key, str):
-        return f"'{key}'"
+        return f"'{shown(key)}'"
     if label == "task" and isinstance(item, dict) and isinstance(item.get("id"), str):
-        return f"'{item['id']}'"
+        return f"'{shown(item['id'])}'"
     if label == "timer" and isinstance(item, dict) and isinstance(item.get("event"), str):
-        return f"'{item['event']}'"
+        return f"'{shown(item['event'])}'"
     return f"{key + 1}"
 
 

@@ -46,6 +46,7 @@ class FileFacts:
     scenario: bool  # a scenario test, not a playbook
     inputs: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
+    roles: tuple[str, ...] = ()  # the ``roles`` it declares (what practice.yaml must cover)
 
     @property
     def signature(self) -> Signature | None:
@@ -76,10 +77,12 @@ def facts_of(loaded: LoadedPlaybook) -> FileFacts:
     from .catalog import is_scenario
 
     signature = loaded.signature()
+    roles = loaded.data.get("roles") if isinstance(loaded.data, dict) else None
     return FileFacts(
         id=loaded.id, clean=not loaded.issues, scenario=is_scenario(loaded),
         inputs=signature.inputs if signature else frozenset(),
-        required=signature.required if signature else frozenset())
+        required=signature.required if signature else frozenset(),
+        roles=tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else ())
 
 
 def facts_for(text: str, path: Path, cache: DiskCache) -> FileFacts:

@@ -1,7 +1,9 @@
 """Load and validate ``practice.yaml``: schema, time zone, calendar, people and tailoring.
 
-Tailoring is checked against the playbooks it names (unknown playbook, setting, role or task id
-is a located error with a did-you-mean), so a typo never silently changes nothing.
+People: person ids are plain ASCII (the schema), ``system`` and ``scenario`` are reserved, and
+every administrator is a listed person. Tailoring is checked against the playbooks it names
+(unknown playbook, setting, role or task id is a located error with a did-you-mean), so a typo
+never silently changes nothing; ``role_warnings`` says which playbook roles nobody holds.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidError, Issue, Location, did_you_mean
-from ..model import Person, Playbook, Practice, Tailoring
+from ..model import RESERVED_ACTORS, Person, Playbook, Practice, Tailoring
 from .build import build_task_override
+from .describe import shown
 from .schema import schema_issues
 from .yamlsource import JsonPath, SourceMap, YamlDocument, load_file, parse_text
 
@@ -46,8 +49,10 @@ def check_practice(document: YamlDocument) -> list[Issue]:
     if data is None:
         return []
     issues = schema_issues(document, "practice")
+    if isinstance(data, dict):
+        issues += _people_issues(data, document.source)
     if issues or not isinstance(data, dict):
-        return issues
+        return sorted(issues, key=Issue.sort_key)
     source = document.source
 
     def error(path: JsonPath, message: str, hint: str | None = None) -> None:
@@ -66,12 +71,30 @@ def check_practice(document: YamlDocument) -> list[Issue]:
     return issues
 
 
+def _people_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
+    """Reserved person ids, and administrators who are not listed people (defensively: the
+    schema may have found the shapes wrong)."""
+    people = data.get("people")
+    people = people if isinstance(people, dict) else {}
+    admins = data.get("administrators")
+    issues = [Issue("error", "reserved-name", f"'{pid}' is reserved and cannot be a person",
+                    source.at(("people", pid), key=True),
+                    "the engine acts as 'system' for timers and as 'scenario' in scenario tests")
+              for pid in people if pid in RESERVED_ACTORS]
+    for i, pid in enumerate(admins if isinstance(admins, list) else ()):
+        if isinstance(pid, str) and pid not in people:
+            issues.append(Issue("error", "unknown-person",
+                                f"administrator '{shown(pid)}' is not a person in 'people'",
+                                source.at(("administrators", i)),
+                                did_you_mean(pid, people) or "list them under 'people'"))
+    return issues
+
+
 def build_practice(data: dict[str, Any] | None) -> Practice:
     """A ``Practice`` from a validated config (``None``: no practice.yaml)."""
     data = data or {}
     calendar = data.get("calendar") or {}
-    people = {pid: Person(pid, (spec or {}).get("name"), tuple((spec or {}).get("roles") or ()))
-              for pid, spec in (data.get("people") or {}).items()}
+    people = {pid: _person(pid, spec or {}) for pid, spec in (data.get("people") or {}).items()}
     playbooks = {
         pid: Tailoring(
             settings=dict(spec.get("settings") or {}),
@@ -90,7 +113,13 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         closed=tuple(calendar.get("closed") or ()),
         people=people,
         playbooks=playbooks,
+        administrators=tuple(data.get("administrators") or ()),
     )
+
+
+def _person(pid: str, spec: dict[str, Any]) -> Person:
+    return Person(pid, spec.get("name"), tuple(spec.get("roles") or ()),
+                  tuple(spec.get("login") or ()))
 
 
 def parse_practice(path: Path | None = None, text: str | None = None,

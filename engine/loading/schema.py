@@ -12,17 +12,19 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from ..errors import Issue, did_you_mean
 from ..resources import data_dir
-from .describe import describe_path
+from ..values import compile_pattern
+from .describe import describe_path, shown
 from .yamlsource import JsonPath, YamlDocument, to_json_view
 
 SCHEMA_NAMES = ("playbook", "practice", "scenario")
 DURATION_MARKER = "(minutes?|hours?|days?|business days?|weeks?|months?|years?)"
+NO_CONTROL = "^[^\\x00-\\x1f\\x7f]+$"  # the schemas' pattern for roles and logins
 
 
 @cache
@@ -32,13 +34,36 @@ def _schemas() -> dict[str, dict[str, Any]]:
             for name in SCHEMA_NAMES}
 
 
+def _pattern(validator: Any, pattern: str, instance: Any,
+             schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """JSON Schema's ``pattern`` as ECMA-262 reads it, where ``$`` is the end of the text.
+
+    jsonschema runs patterns with Python's ``re.search``, whose ``$`` also matches before a
+    final newline: ``"intake\\n"`` would pass ``^[a-z][a-z0-9-]*$``. RE2 (as field patterns
+    use, see ``values``) reads ``$`` as ECMA-262 does, and its ``\\d`` and ``\\s`` are
+    ASCII, so the schemas mean in frontdesk what they mean in an editor.
+    """
+    if validator.is_type(instance, "string") and not _search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return compile_pattern(pattern).search(text) is not None
+    except UnicodeEncodeError:  # a lone surrogate matches no pattern of ours
+        return False
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
 @cache
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str) -> Any:
     """A validator for ``schemas/<name>.schema.json`` with every shipped schema registered."""
     schemas = _schemas()
     registry: Registry[Any] = Registry().with_resources(
         (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values())
-    return Draft202012Validator(schemas[name], registry=registry)
+    return _Validator(schemas[name], registry=registry)
 
 
 def schema_issues(document: YamlDocument, schema: str) -> list[Issue]:
@@ -87,7 +112,7 @@ def _to_issues(error: ValidationError, document: YamlDocument) -> list[Issue]:
         allowed = _allowed_keys(error.schema)
         extras = [k for k in (error.instance or {}) if k not in allowed and not any(
             _pattern_match(p, k) for p in error.schema.get("patternProperties", {}))]
-        return [Issue("error", "unknown-key", f"{prefix}unknown key '{key}'",
+        return [Issue("error", "unknown-key", f"{prefix}unknown key '{shown(key)}'",
                       document.source.at((*path, key), key=True), did_you_mean(key, allowed))
                 for key in extras]
     return [_to_issue(error, document)]
@@ -110,25 +135,27 @@ def _to_issue(error: ValidationError, document: YamlDocument) -> Issue:
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Issue("error", "missing-key", f"{prefix}missing required key '{missing}'",
                      source.at(path, key=True))
-    if validator_name == "propertyNames":
+    if "propertyNames" in error.absolute_schema_path:
         name = error.instance
-        return Issue("error", "bad-name",
-                     f"{prefix}'{name}' is not a valid name",
+        return Issue("error", "bad-name", f"{prefix}'{shown(name)}' is not a valid name",
                      source.at((*path, name), key=True),
-                     "use letters, digits and '_', starting with a letter or '_'")
+                     _NAME_HINTS.get(str(error.schema.get("pattern")), _NAME_HINTS[""]))
     location = source.at(path)
     if validator_name == "type":
         return _type_issue(error, document, prefix, location)
     if validator_name == "enum":
         options = [str(o) for o in error.validator_value]
-        return Issue("error", "schema", f"{prefix}'{error.instance}' is not one of "
+        return Issue("error", "schema", f"{prefix}'{shown(error.instance)}' is not one of "
                      + ", ".join(options), location, did_you_mean(str(error.instance), options))
     if validator_name == "pattern":
         if DURATION_MARKER in str(error.validator_value):
-            return Issue("error", "bad-duration", f"{prefix}bad duration '{error.instance}'",
+            return Issue("error", "bad-duration", f"{prefix}bad duration '{shown(error.instance)}'",
                          location, "write 'N unit' with unit minutes, hours, days, "
                          "business days, weeks, months or years")
-        return Issue("error", "schema", f"{prefix}'{error.instance}' does not match "
+        if error.validator_value == NO_CONTROL:
+            return Issue("error", "schema", f"{prefix}'{shown(error.instance)}' holds a control "
+                         "character (a newline, a tab, ...)", location)
+        return Issue("error", "schema", f"{prefix}'{shown(error.instance)}' does not match "
                      f"{error.validator_value}", location)
     if validator_name in ("oneOf", "anyOf"):
         shapes = len(error.validator_value)
@@ -147,6 +174,13 @@ def _shape_hint(error: ValidationError) -> str | None:
             options.append(str(branch["type"]))
     return "expected one of " + " or ".join(options) if options else None
 
+
+_NAME_HINTS = {
+    "^[a-z][a-z0-9-]*$": "use lower-case letters, digits and '-', starting with a letter",
+    "^[a-z][a-z0-9_.-]*$": "use lower-case ASCII letters, digits, '_', '.' and '-', starting "
+                           "with a letter",
+    "": "use letters, digits and '_', starting with a letter or '_'",
+}
 
 _TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number",
                "boolean": "true or false", "object": "a mapping", "array": "a list",
@@ -193,6 +227,4 @@ def _allowed_keys(schema: dict[str, Any]) -> list[str]:
 
 
 def _pattern_match(pattern: str, key: str) -> bool:
-    import re
-
-    return re.search(pattern, key) is not None
+    return _search(pattern, key)

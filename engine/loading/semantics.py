@@ -3,11 +3,14 @@
 Runs on the raw document (defensively, so it also works beside schema errors) and returns every
 problem as a located issue: unknown states and roles, unreachable states, duplicate task ids,
 choice rules, template and expression syntax, unknown names, events with no transition, timers
-with ``by``, ``start`` of unknown playbooks, and the "no final state reachable" warning.
+with ``by``, ``start`` of unknown playbooks, field patterns RE2 cannot run, timers and
+recurrences that never move forward and ``from`` variables that hold no date (``timing``), and
+the "no final state reachable" warning.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -15,7 +18,9 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from .. import sandbox
 from ..errors import Issue, Location, did_you_mean
-from ..values import convert
+from ..model import FieldSpec
+from ..values import convert, pattern_problem
+from . import timing
 from .build import build_field
 from .describe import describe_path
 from .index import Signature as Signature  # re-exported: the pack commands import it here
@@ -47,6 +52,7 @@ class PlaybookChecker:
         self.roles = {r for r in _list(self.data.get("roles")) if isinstance(r, str)}
         self.settings = set(_dict(self.data.get("settings")))
         self.variables = self._declared_variables()
+        self.kinds = self._variable_kinds()
         self.task_ids: set[str] = set()
         self._pending_done: list[tuple[JsonPath, set[str]]] = []
 
@@ -104,6 +110,18 @@ class PlaybookChecker:
             names.update(_dict(task.get("fields")))
         return {n for n in names if isinstance(n, str)}
 
+    def _variable_kinds(self) -> dict[str, set[str]]:
+        """The kinds each variable may hold: field types and ``set`` values."""
+        kinds: dict[str, set[str]] = {}
+        timing.add_kinds(kinds, fields=self.data.get("inputs"))
+        for _s, _e, _p, transition in self._transitions():
+            timing.add_kinds(kinds, transition.get("fields"), transition.get("set"))
+        for _s, _p, action, _t in self._actions():
+            timing.add_kinds(kinds, values=action.get("set"))
+        for _s, _p, task in self._tasks():
+            timing.add_kinds(kinds, fields=task.get("fields"))
+        return kinds
+
     # -- checks --------------------------------------------------------------------------
     def check(self) -> list[Issue]:
         """Run every check; returns the issues found."""
@@ -117,6 +135,7 @@ class PlaybookChecker:
         for state_name, path, action, target in self._actions():
             self._check_action(state_name, path, action, target)
         self._check_inputs()
+        self._check_timer_loops()
         self._check_graph()
         subject = self.data.get("subject")
         if isinstance(subject, str):
@@ -274,6 +293,7 @@ class PlaybookChecker:
                 self.offset((*path, "due"), task["due"])
             if isinstance(task.get("every"), str):
                 self.duration((*path, "every"), task["every"])
+                self._check_interval((*path, "every"), task_id, task["every"])
             self._check_fields((*path, "fields"), task.get("fields"))
             done_event = _str(task.get("done"))
             on = _dict(_dict(self.states.get(state_name)).get("on"))
@@ -282,6 +302,25 @@ class PlaybookChecker:
                            f"task '{task_id}': its done event '{done_event}' has no transition "
                            f"in state '{state_name}'", did_you_mean(done_event, on))
         self.task_ids = set(seen)
+
+    def _check_interval(self, path: JsonPath, task_id: str | None, every: str) -> None:
+        amount = timing.not_positive(every, _dict(self.data.get("settings")))
+        if amount is not None:
+            self.error(path, "zero-interval",
+                       timing.every_message(str(task_id), every, amount), timing.EVERY_HINT)
+
+    def _check_timer_loops(self) -> None:
+        """Timers due at once whose transition comes back to their state (``timing``)."""
+        settings = _dict(self.data.get("settings"))
+        timers = timing.raw_timers(self.states)
+        for timer, amount in timing.timer_loops(timers, timing.raw_choices(self.states),
+                                                settings):
+            path = timer.key if isinstance(timer.key, tuple) else ()
+            self.error(path, "timer-loop", timing.loop_message(timer, amount), timing.LOOP_HINT)
+        for timer in timing.fixed_loops(timers, settings):
+            path = timer.key if isinstance(timer.key, tuple) else ()
+            self.error((*path[:-1], "from"), "timer-loop", timing.fixed_message(timer),
+                       timing.FIXED_HINT)
 
     def _check_action(self, state: str, path: JsonPath, action: dict[str, Any],
                       target: str | None) -> None:
@@ -331,18 +370,36 @@ class PlaybookChecker:
                 field = build_field(name, spec)
             except (TypeError, ValueError):
                 continue
-            for key in ("default",) if "default" in spec else ():
-                try:
-                    convert(field, spec[key])
-                except (ValueError, TypeError) as exc:
-                    self.error((*path, name, key), "bad-default",
-                               f"field '{name}': default does not fit: {exc}")
-            for i, option in enumerate(_list(spec.get("enum"))):
-                try:
-                    convert(build_field(name, {"type": field.type}), option)
-                except (ValueError, TypeError) as exc:
-                    self.error((*path, name, "enum", i), "bad-enum",
-                               f"field '{name}': enum value does not fit: {exc}")
+            if isinstance(field.pattern, str) and self._bad_pattern(
+                    (*path, name, "pattern"), name, field.pattern):
+                field = dataclasses.replace(field, pattern=None)  # reported: check the rest
+            self._check_values(path, name, spec, field)
+
+    def _bad_pattern(self, path: JsonPath, name: str, pattern: str) -> bool:
+        """Report a field pattern RE2 cannot compile (bad syntax, or a backreference or
+        lookaround RE2 does not have); whether it was reported."""
+        problem = pattern_problem(pattern)
+        if problem is not None:
+            self.error(path, "pattern", f"field '{name}': pattern is not a regular expression "
+                       f"frontdesk can run: {problem}", "RE2 syntax: no backreferences or "
+                       "lookarounds; \\z, not \\Z")
+        return problem is not None
+
+    def _check_values(self, path: JsonPath, name: str, spec: dict[str, Any],
+                      field: FieldSpec) -> None:
+        """A field's default and enum values fit its type (and the default its constraints)."""
+        for key in ("default",) if "default" in spec else ():
+            try:
+                convert(field, spec[key])
+            except (ValueError, TypeError) as exc:
+                self.error((*path, name, key), "bad-default",
+                           f"field '{name}': default does not fit: {exc}")
+        for i, option in enumerate(_list(spec.get("enum"))):
+            try:
+                convert(build_field(name, {"type": field.type}), option)
+            except (ValueError, TypeError) as exc:
+                self.error((*path, name, "enum", i), "bad-enum",
+                           f"field '{name}': enum value does not fit: {exc}")
 
     def _check_inputs(self) -> None:
         self._check_fields(("inputs",), self.data.get("inputs"))
@@ -422,6 +479,8 @@ class PlaybookChecker:
             self.error((*path, "from"), "unknown-name",
                        f"'from' names unknown variable '{source_var}'",
                        did_you_mean(source_var, self.variables))
+        elif source_var is not None and (problem := timing.from_problem(source_var, self.kinds)):
+            self.error((*path, "from"), "from-type", problem, timing.FROM_HINT)
 
     # -- graph ---------------------------------------------------------------------------
     def _edges(self) -> dict[str, set[str]]:

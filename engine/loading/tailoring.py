@@ -3,9 +3,10 @@
 ``practice.check_tailoring`` makes sure every name a tailoring uses exists (playbook, setting,
 role, task); this module checks the values: a setting keeps the kind of value its default has
 (a number stays a number), a task title is a template that compiles and names only the
-playbook's variables and settings, a due rule's durations and ``from`` variable make sense, and
-a recurring task gets no ``due`` override (its occurrences follow ``every``, so the override
-would silently change nothing). Every issue points into practice.yaml.
+playbook's variables and settings, a due rule's durations and ``from`` variable make sense (a
+date or datetime variable), a recurring task gets no ``due`` override (its occurrences follow
+``every``, so the override would silently change nothing), and no setting makes a timer or a
+recurrence stand still (``timing``). Every issue points into practice.yaml.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from jinja2.exceptions import TemplateSyntaxError
 from .. import sandbox
 from ..errors import Issue, Location, did_you_mean
 from ..model import Action, Playbook, SetAction
+from . import timing
 from .yamlsource import JsonPath, SourceMap
 
 
@@ -106,6 +108,30 @@ class _Checker:
             self.error((*path, "from"), "unknown-name",
                        f"'from' names unknown variable '{source_var}' of playbook "
                        f"'{self.playbook.id}'", did_you_mean(source_var, self.variables))
+        elif isinstance(source_var, str) and (problem := timing.from_problem(
+                source_var, kinds := timing.model_kinds(self.playbook))):
+            dates = ", ".join(timing.date_variables(kinds)) or "none"
+            self.error((*path, "from"), "from-type", problem,
+                       f"date and datetime variables of '{self.playbook.id}': {dates}")
+
+    def standstill(self, overrides: dict[str, Any]) -> None:
+        """Report a setting override that makes a timer loop or a recurrence stand still."""
+        playbook = self.playbook
+        settings = {**playbook.settings, **overrides}
+        loops = timing.timer_loops(timing.model_timers(playbook),
+                                   timing.model_choices(playbook), settings)
+        for timer, amount in loops:
+            if amount.setting in overrides:
+                self.error(("settings", amount.setting), "timer-loop",
+                           f"playbook '{playbook.id}': {timing.loop_message(timer, amount)}",
+                           timing.LOOP_HINT)
+        for task in playbook.all_tasks().values():
+            found = timing.not_positive(task.every, settings)
+            if found is not None and found.setting in overrides and task.every:
+                self.error(("settings", found.setting), "zero-interval",
+                           f"playbook '{playbook.id}': "
+                           f"{timing.every_message(task.id, task.every, found)}",
+                           timing.EVERY_HINT)
 
 
 def override_issues(playbook: Playbook, spec: dict[str, Any], source: SourceMap,
@@ -122,6 +148,9 @@ def override_issues(playbook: Playbook, spec: dict[str, Any], source: SourceMap,
                           f"playbook '{playbook.id}' setting '{name}' is {wanted}, got "
                           f"{got or 'nothing'}",
                           f"the playbook's default is {playbook.settings[name]!r}")
+    overrides = spec.get("settings")
+    if isinstance(overrides, dict):
+        checker.standstill({k: v for k, v in overrides.items() if k in playbook.settings})
     tasks = playbook.all_tasks()
     for task_id, override in (spec.get("tasks") or {}).items():
         task = tasks.get(task_id)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ..model import Playbook
 
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
+# Search-path folders holding the practice's own playbooks (not shipped, not from a pack).
+OWN_ORIGINS = frozenset({"--playbooks", "$FRONTDESK_PLAYBOOKS", "home"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,8 @@ class Validator:
         text, issues = read_source(path, display)
         if text is None:
             return FileReport(display, None, tuple(issues))
-        playbooks = sorted((name, file.digest or "") for name, file in self.active.items())
+        playbooks = sorted((name, file.digest or "", file.origin)
+                           for name, file in self.active.items())
         key = content_hash(f"{display}\0{text}\0{playbooks}")
         cached = self.cache.load("validated-practice", key)
         if isinstance(cached, FileReport):
@@ -157,12 +160,19 @@ class Validator:
 
     def _practice_issues(self, text: str, display: str) -> list[Issue]:
         from .practice import check_tailoring, parse_practice
+        from .roles import role_warnings
 
         try:
             document = parse_practice(text=text, display=display)
         except InvalidError as exc:
             return exc.issues
-        return check_tailoring(document, self._tailored, known_ids=self.active)
+        issues = check_tailoring(document, self._tailored, known_ids=self.active)
+        roles_of = {pid: file.facts.roles for pid, file in self.active.items()}
+        tailored = document.data.get("playbooks") if isinstance(document.data, dict) else None
+        checked = {pid for pid, file in self.active.items()
+                   if file.origin in OWN_ORIGINS or pid in (tailored or {})}
+        warnings = role_warnings(document.data, document.source, roles_of, checked)
+        return sorted([*issues, *warnings], key=Issue.sort_key)
 
     def _tailored(self, playbook_id: str) -> Playbook | None:
         """The validated model of the active playbook ``playbook_id``, if it is valid."""

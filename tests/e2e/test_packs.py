@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
@@ -175,6 +176,13 @@ def test_pack_wheel_in_a_fresh_venv_is_listed_validated_tested_and_upgraded(
     # installed into the venv itself, as a practice would.
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
                    check=True, timeout=120)
+    # --system-site-packages gives the *base* interpreter's packages, which may lack a
+    # dependency this one has (google-re2): a .pth line adds this interpreter's as well.
+    site = _python(venv, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
+                   cwd=tmp_path).strip()
+    ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    Path(site, "zz_frontdesk_test_deps.pth").write_text("\n".join(sorted(ours)) + "\n",
+                                                        encoding="utf-8")
     _python(venv, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
             str(frontdesk_wheel), str(pack_wheel), cwd=tmp_path)
     installed = Path(_python(venv, "-c", "import acme_extras.playbooks as p; print(p.__file__)",
