@@ -118,7 +118,7 @@ class Engine:
         """Start an instance of ``playbook_id``."""
         from .runtime import step
 
-        self.workspace.check_actor(actor)
+        actor = self.acting(actor)
         compiled = self.playbooks.current(playbook_id)
         outcome = step.start(compiled, inputs, self.run_context(actor))
         change = self._with_starts(outcome, actor)
@@ -131,7 +131,7 @@ class Engine:
         """Fire ``event`` at one instance."""
         from .runtime import step
 
-        self.workspace.check_actor(actor)
+        actor = self.acting(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(instance_id)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
@@ -143,14 +143,37 @@ class Engine:
         """Complete one task occurrence."""
         from .runtime import step
 
-        self.workspace.check_actor(actor)
+        actor = self.acting(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(txn.instance_of_task(task_id))
+            self._check_task_holder(instance, task_id, actor)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.complete(compiled, instance, task_id, fields,
                                     self.run_context(actor))
             txn.apply(self._with_starts(outcome, actor))
         return outcome.instance
+
+    def acting(self, name: str) -> str:
+        """The person a writing command acts as (``Workspace.resolve_actor``, with the
+        store's authenticated principal)."""
+        return self.workspace.resolve_actor(name, self.store.principal)
+
+    def _check_task_holder(self, instance: Instance, task_id: str, actor: str) -> None:
+        """Refuse (exit 5) completing a task that is not ``actor``'s: an assigned task is its
+        assignee's alone; an unassigned one needs its role (as the practice maps it)."""
+        task = next((t for t in instance.tasks if t.id == task_id), None)
+        if task is None or actor in self.workspace.omnipotent:
+            return
+        if task.assignee is not None:
+            if task.assignee != actor:
+                raise RefusedError(f"it is assigned to {task.assignee}", instance=instance.id,
+                                   task=task.task)
+            return
+        people = self.workspace.practice.people
+        if task.role and people and task.role not in (
+                people[actor].roles if actor in people else ()):
+            raise RefusedError(f"'{actor}' does not hold its role '{task.role}'",
+                               instance=instance.id, task=task.task)
 
     def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0) -> Change:
         """The outcome's change, with the instances its ``start`` actions begin (and theirs)."""
@@ -177,7 +200,7 @@ class Engine:
         Each instance's change and its audit records commit or fail together (a savepoint);
         a batch pays one commit. An instance whose write conflicts is left for a retry.
         """
-        self.workspace.check_actor(actor)
+        actor = self.acting(actor)
         self.playbooks.require(playbook_id)  # an unknown playbook is exit 4
         rc = self.run_context(actor)
         with self.store.transaction() as txn:

@@ -57,8 +57,14 @@ class Options:
         return self.home_path / "practice.yaml"
 
     def actor(self, given: str | None) -> str:
-        """The acting person's name."""
-        if given:
+        """The name asked for: ``--as``, else ``$FRONTDESK_USER``, else the OS account's name
+        (which of the practice's people that may be is the engine's to decide). An empty
+        ``--as`` is a usage error, never a silent fallback to the account."""
+        if given is not None:
+            if not given.strip():
+                from .errors import UsageError
+
+                raise UsageError("--as needs a person's id (it was empty)")
             return given
         if self.env.get("FRONTDESK_USER"):
             return self.env["FRONTDESK_USER"]

@@ -62,12 +62,13 @@ def run_upgrade(engine: Engine, playbook_id: str, to_version: int, actor: str,
     """Move every open instance of ``playbook_id`` that can move to ``to_version``.
 
     Exit 4 when the search path does not offer that version, 3 when it (or practice.yaml's
-    tailoring of it) is invalid, 5 for an actor the practice does not know (not checked for
-    a dry run, which changes nothing).
+    tailoring of it) is invalid, 5 for an actor the practice does not know or who is not one of
+    its administrators (not checked for a dry run, which changes nothing).
     """
     engine.playbooks.require_version(playbook_id, to_version)
     if not dry_run:
-        engine.workspace.check_actor(actor)
+        actor = engine.acting(actor)
+        engine.workspace.require_administrator(actor, "upgrade")
     compiled = engine.playbooks.current(playbook_id)  # validated, tailoring checked
     report = UpgradeReport(playbook_id, to_version, dry_run)
     with engine.store.transaction() as txn:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .errors import RefusedError
 from .loading.cache import DiskCache, content_hash
-from .model import Practice
+from .model import RESERVED_ACTORS, Practice
 from .runtime.calendar import BusinessCalendar, HolidaysForYear, calendar_key, package_holidays
 from .runtime.clock import Clock, make_clock
 from .settings import Options
@@ -96,11 +96,51 @@ class Workspace:
         return practice
 
     def check_actor(self, actor: str) -> None:
-        """Refuse (exit 5) an actor unknown to a practice that lists its people."""
+        """Refuse (exit 5) a reserved name, and an actor unknown to a practice that lists its
+        people."""
+        if actor in RESERVED_ACTORS and actor not in self.omnipotent:
+            raise RefusedError(f"'{actor}' is reserved for the engine itself and cannot act "
+                               "through a command")
         people = self.practice.people
         if people and actor not in people and actor not in self.omnipotent:
             raise RefusedError(f"unknown person '{actor}': not in practice.yaml people "
                                f"({', '.join(sorted(people))})")
+
+    def resolve_actor(self, name: str, principal: str) -> str:
+        """The person acting in a command that writes, given the name asked for (``--as``,
+        ``$FRONTDESK_USER``, else the account name) and the authenticated ``principal``.
+
+        In an *authenticated* practice (some person has a ``login``) the actor is a person
+        whose login is the principal: a name among them is taken; the account's own name
+        stands for its one person; a shared account must say who with ``--as``; anyone else
+        is refused (exit 5). In *trust* mode the name is taken as given (``check_actor``).
+        """
+        if not self.practice.authenticated or name in self.omnipotent:
+            self.check_actor(name)
+            return name
+        if name in RESERVED_ACTORS:
+            self.check_actor(name)  # refused
+        allowed = self.practice.persons_for_login(principal)
+        if name in allowed:
+            return name
+        if not allowed:
+            raise RefusedError(f"the account '{principal}' is no person's login in "
+                               "practice.yaml: it may read, not act")
+        if name == principal and len(allowed) == 1:
+            return allowed[0]
+        if name == principal:
+            raise RefusedError(f"the account '{principal}' is shared by {', '.join(allowed)}: "
+                               "say who you are with --as")
+        raise RefusedError(f"'{name}' cannot act from the account '{principal}' (it logs in "
+                           f"as {', '.join(allowed)})")
+
+    def require_administrator(self, actor: str, what: str) -> None:
+        """Refuse (exit 5) ``what`` to anyone but the practice's administrators."""
+        if actor not in self.omnipotent and not self.practice.is_administrator(actor):
+            admins = ", ".join(self.practice.administrator_ids or ())
+            raise RefusedError(f"{what} is for the practice's administrators ("
+                               + (admins or "none yet: list them under 'administrators' in "
+                                  "practice.yaml") + ")")
 
     # -- time ----------------------------------------------------------------------------
     @cached_property

@@ -46,7 +46,7 @@ def run_init(options: Options) -> int:
         practice.write_text(PRACTICE_TEMPLATE, "utf-8")
         practice.chmod(0o600)
         click.echo(f"created {practice}", err=True)
-    with open_store(options.db_url) as store:
+    with open_store(options.db_url, clock_override=options.now_text is not None) as store:
         store.migrate()
     click.echo(f"store ready: {options.db_url}", err=True)
     click.echo(str(home))

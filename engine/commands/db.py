@@ -45,7 +45,7 @@ def run_status(options: Options, *, as_json: bool) -> int:
 
 def run_migrate(options: Options) -> int:
     """Create the store if needed and apply its pending migrations; say which ran."""
-    with open_store(options.db_url) as store:
+    with open_store(options.db_url, clock_override=options.now_text is not None) as store:
         applied = store.migrate()
         restored = store.restore_guards()
         where = store.where
