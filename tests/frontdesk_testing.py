@@ -5,15 +5,20 @@ from here, since another ``conftest`` module may shadow the name.)"""
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
+import pwd
 import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import sysconfig
+import tempfile
+import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,125 @@ def frontdesk_argv() -> list[str]:
     found = (shutil.which("frontdesk", path=str(Path(sys.executable).parent))
              or shutil.which("frontdesk"))
     return [found] if found else [sys.executable, str(REPO / "cli.py")]
+
+
+# -- wheels and fresh virtual environments ------------------------------------------------------
+def build_wheel(source: Path, dist: Path) -> Path:
+    """The wheel of the project in ``source``, built with this interpreter's build backends (the
+    dev extras install setuptools and hatchling): no isolated environment, so no download."""
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                    str(dist), str(source)], check=True, capture_output=True, timeout=300)
+    (wheel,) = dist.glob("*.whl")
+    return wheel
+
+
+def fresh_venv(where: Path) -> Path:
+    """A venv (``where/venv``) without this interpreter's packages, except that frontdesk's
+    dependencies are importable from here (a ``.pth`` line, not ``--system-site-packages``:
+    inside a venv the latter would point at the base interpreter, which may lack them). A path
+    listed in a ``.pth`` file is not a site folder, so the editable install's finder is not
+    activated. Returns the venv's python."""
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
+                           "'purelib'))"], capture_output=True, text=True, check=True)
+    ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    Path(site.stdout.strip(), "zz_frontdesk_test_deps.pth").write_text(
+        "\n".join(sorted(ours)) + "\n", encoding="utf-8")
+    return python
+
+
+def pip_install(python: Path, *targets: str) -> None:
+    """``pip install`` of local wheels into a venv: no dependencies, no index."""
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q",
+                    *targets], check=True, capture_output=True, timeout=300)
+
+
+# -- frontdesk in this process ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class CliResult:
+    """One ``frontdesk`` command's outcome, with the fields of ``subprocess.CompletedProcess``
+    (so a test reads an in-process run and a real process alike)."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_main(args: Sequence[str], env: Mapping[str, str], cwd: Path | None = None,
+             stdin: str = "") -> CliResult:
+    """``frontdesk ARGS`` in this process through ``frontdesk.cli.main``, the console script's
+    own handler, so exit codes and ``frontdesk: error:`` lines are the ones a user sees. For the
+    call, ``os.environ`` is exactly ``env``, the working directory is ``cwd`` and the standard
+    streams are new byte-backed text streams encoded as a process's are.
+
+    An internal error (exit 1) shows as a user sees it; its traceback goes to this test's
+    captured stderr, where pytest shows it if the test fails."""
+    from frontdesk.cli import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"),
+               io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape",
+                                write_through=True),
+               io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace",
+                                write_through=True))
+    saved_streams, saved_env, saved_cwd = (sys.stdin, sys.stdout, sys.stderr), \
+        dict(os.environ), os.getcwd()
+    code: int | str | None = 0
+    cause: BaseException | None = None
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = streams
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code, cause = exc.code, exc.__context__
+        if isinstance(code, str):  # sys.exit("message"), as the interpreter reports it
+            sys.stderr.write(code + "\n")
+            code = 1
+        for stream in streams[1:]:
+            stream.flush()
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    if code == 1 and cause is not None and not _expected(cause):
+        traceback.print_exception(cause, file=sys.stderr)
+    return CliResult(["frontdesk", *args], int(code or 0),
+                     out.getvalue().decode("utf-8", "surrogateescape"),
+                     err.getvalue().decode("utf-8", "replace"))
+
+
+def _expected(exc: BaseException) -> bool:
+    """An exception ``main`` turns into an exit on purpose (not an internal error)."""
+    import click
+    from frontdesk.errors import FrontdeskError
+
+    return isinstance(exc, (FrontdeskError, click.ClickException, click.exceptions.Exit,
+                            click.exceptions.Abort))
+
+
+# -- figures -------------------------------------------------------------------------------------
+FIGURE = "frontdesk figure"  # the name of a figure among a test's ``user_properties``
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Where a test puts the figures it reports (kills, cases, refusals): ``figures.add("crash",
+    "kills 312, ...")``. They travel with the test's report (``user_properties``, which xdist
+    sends from its workers) and ``tests/conftest.py`` prints them in a "frontdesk figures"
+    section at the end of the run (no ``-s`` needed), so CI logs show them."""
+
+    item: Any  # the test (pytest.Item)
+
+    def add(self, topic: str, text: str) -> None:
+        self.item.user_properties.append((FIGURE, f"{topic}: {text}"))
 
 
 # -- PostgreSQL: a real server per test session (initdb + pg_ctl on a free port, no Docker) ------
@@ -55,18 +179,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+WATCHDOG = Path(__file__).resolve().parent / "postgres_watchdog.py"
+
+
 @dataclass
 class PostgresServer:
-    """A throwaway PostgreSQL cluster; ``database()`` makes a fresh database and its URL."""
+    """A throwaway PostgreSQL cluster in a folder of its own; ``database()`` makes a fresh
+    database and its URL. ``start_postgres()`` starts one; ``stop()`` stops it and deletes the
+    folder. A watchdog process does both if the test process is killed first."""
 
     bin_dir: Path
-    root: Path
+    root: Path  # the server's own folder (cluster, socket, log), deleted by stop()
     port: int
     run_as: str | None  # the OS user the server runs as when the tests run as root
+    watchdog: subprocess.Popen[bytes] | None = None
+
+    @property
+    def cluster(self) -> Path:
+        return self.root / "cluster"  # owned by ``run_as``
 
     @property
     def data(self) -> Path:
-        return self.root / "data"
+        return self.cluster / "data"
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -76,23 +210,37 @@ class PostgresServer:
                        capture_output=True, text=True, timeout=120, user=self.run_as)
 
     def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Start the watchdog, then initdb and the server (on another free port if the one
+        picked was taken in the meantime, as by another xdist worker's server)."""
+        self.watchdog = start_watchdog(self)
+        self.cluster.mkdir(parents=True, exist_ok=True)
         if self.run_as:
-            shutil.chown(self.root, self.run_as)
+            shutil.chown(self.cluster, self.run_as)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--locale=C", "--no-sync")
-        # Durability is what the tests do not measure: fsync off keeps 2 cores busy with tests.
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")
+        for attempt in range(3):
+            # Durability is what the tests do not measure: fsync off keeps the cores for tests.
+            options = (f"-p {self.port} -k {self.cluster} -c listen_addresses=127.0.0.1 "
+                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                       "-c max_connections=200")
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-l", str(self.cluster / "server.log"),
+                          "-o", options, "-w", "-t", "60", "start")
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
 
     def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+        """Stop the server (and its watchdog) and delete its folder."""
+        if self.watchdog is not None:
+            self.watchdog.kill()
+            self.watchdog.wait()
+        subprocess.run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                        "-w", "stop"], capture_output=True, timeout=120, check=False,
+                       user=self.run_as)  # fails harmlessly when it never started
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def admin(self) -> Any:
         import psycopg
@@ -106,6 +254,43 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"'
                          + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
+
+
+def start_watchdog(server: PostgresServer) -> subprocess.Popen[bytes]:
+    """``postgres_watchdog.py``: when this process dies (and, in an xdist worker, when the
+    controller that started it dies), it stops ``server`` and deletes its folder. Its own
+    session, so a Ctrl-C reaches pytest, which cleans up, and not the watchdog."""
+    pids = [os.getpid()]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pids.append(os.getppid())
+    spec = {"pids": pids, "pg_ctl": str(server.bin_dir / "pg_ctl"), "data": str(server.data),
+            "root": str(server.root), "run_as": server.run_as}
+    return subprocess.Popen([sys.executable, "-I", str(WATCHDOG), json.dumps(spec)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def postgres_user() -> str | None:
+    """The OS user to run the server as: None, or (initdb refuses root) ``postgres``/``nobody``."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("postgres").pw_name
+    except KeyError:
+        return "nobody"
+
+
+def start_postgres(bin_dir: Path) -> PostgresServer:
+    """A new server on a free port, in a new temporary folder, watched (see ``start_watchdog``)."""
+    root = Path(tempfile.mkdtemp(prefix="frontdesk-pg-"))
+    root.chmod(0o755)  # the server's user reaches its cluster folder through it
+    server = PostgresServer(bin_dir, root, free_port(), postgres_user())
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def database_name(url: str) -> str:
@@ -149,11 +334,13 @@ def dump_sqlite(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Frontdesk:
-    """``frontdesk`` run in subprocesses against one home (store inside) and playbook folder."""
+    """``frontdesk`` on one home (store inside) and playbook folder: ``run`` goes through
+    ``frontdesk.cli.main`` in this process, ``run_process`` and ``popen`` start the installed
+    command as real processes."""
 
     home: Path
     playbooks: Path
-    argv: tuple[str, ...]
+    argv: tuple[str, ...]  # the installed command (``frontdesk_argv()``)
     now: str = "2026-01-05T09:00"
     user: str = "maria"
     pycache: Path | None = None  # where subprocesses cache bytecode (outside the repository)
@@ -186,19 +373,30 @@ class Frontdesk:
             env["PYTHONPYCACHEPREFIX"] = str(self.pycache)
         return env
 
-    def command(self, args: tuple[str, ...], now: str | None = None,
-                extra: tuple[str, ...] = ()) -> list[str]:
+    def arguments(self, args: Sequence[str], now: str | None = None,
+                  extra: Sequence[str] = ()) -> list[str]:
+        """The command line after ``frontdesk`` (global options ``--now``/``extra`` first)."""
         globals_ = ("--now", now) if now else ()
-        return [*self.argv, "--playbooks", str(self.playbooks), *globals_, *extra, *args]
+        return ["--playbooks", str(self.playbooks), *globals_, *extra, *args]
 
-    def run(self, *args: str, now: str | None = None,
-            extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-        """Run one command (global options ``--now``/``extra`` go before it)."""
-        return subprocess.run(self.command(args, now, extra), env=self.env(),
+    def command(self, args: Sequence[str], now: str | None = None,
+                extra: Sequence[str] = ()) -> list[str]:
+        """The whole command line of the installed command, for a subprocess."""
+        return [*self.argv, *self.arguments(args, now, extra)]
+
+    def run(self, *args: str, now: str | None = None, extra: Sequence[str] = (),
+            cwd: Path | None = None) -> CliResult:
+        """Run one command in this process (``run_main``)."""
+        return run_main(self.arguments(args, now, extra), self.env(), cwd=cwd)
+
+    def run_process(self, *args: str, now: str | None = None, extra: Sequence[str] = (),
+                    cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run one command as a real ``frontdesk`` process."""
+        return subprocess.run(self.command(args, now, extra), env=self.env(), cwd=cwd,
                               capture_output=True, text=True, timeout=120, check=False)
 
     def ok(self, *args: str, now: str | None = None) -> str:
-        """Run a command that must succeed; its stdout."""
+        """Run a command (in this process) that must succeed; its stdout."""
         result = self.run(*args, now=now)
         assert result.returncode == 0, (args, result.returncode, result.stderr)
         return result.stdout
@@ -208,6 +406,7 @@ class Frontdesk:
         return json.loads(self.ok(*args, "--json", now=now))
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
+        """Start one command as a real process, its output piped."""
         return subprocess.Popen(self.command(args), env=self.env(), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

@@ -53,7 +53,7 @@ def test_business_days_use_the_cached_holidays(frontdesk: Frontdesk) -> None:
     """The first command that counts business days caches the year's holidays in the store;
     the next ones do not import the holidays package."""
     fd = frontdesk
-    script = ("import sys\nfrom engine.cli import main\n"
+    script = ("import sys\nfrom frontdesk.cli import main\n"
               "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
               "print(code, 'holidays' in sys.modules, file=sys.stderr)\n")
 

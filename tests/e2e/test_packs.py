@@ -1,15 +1,18 @@
-"""Playbook packs (issue 9, part 1): ``pack new`` scaffolds a pack whose scenarios pass at once,
-``pack test`` validates and runs a pack's source tree with the exit codes of ``validate`` and
-``test``, and a pack's wheel installed next to frontdesk in a fresh venv is listed, validated,
-tested, shadowed and upgraded there."""
+"""Playbook packs: ``pack new`` scaffolds a pack whose scenarios pass at once, ``pack test``
+validates and runs a pack's source tree with the exit codes of ``validate`` and ``test``, and a
+pack's wheel installed next to frontdesk in a fresh venv is listed, validated, tested, shadowed
+and upgraded there. Real processes (``run_frontdesk``): ``pack test`` imports the pack's
+module, which would stay imported in the test process and make the next ``pack new`` of the
+same name refuse it as already importable."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from frontdesk_testing import build_wheel, fresh_venv, pip_install
 
 REPO = Path(__file__).resolve().parents[2]
 PACK_FILES = [
@@ -154,13 +157,6 @@ def _python(venv: Path, *args: str, cwd: Path) -> str:
     return result.stdout
 
 
-def _build(source: Path, dist: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist),
-                    str(source)], check=True, capture_output=True, timeout=300)
-    (wheel,) = dist.glob("*.whl")
-    return wheel
-
-
 def test_pack_wheel_in_a_fresh_venv_is_listed_validated_tested_and_upgraded(
         run_frontdesk: Run, tmp_path: Path) -> None:
     """``pack new`` -> wheel -> ``pip install`` next to frontdesk's own wheel in a fresh venv:
@@ -168,15 +164,12 @@ def test_pack_wheel_in_a_fresh_venv_is_listed_validated_tested_and_upgraded(
     test`` and ``test`` pass there; a home copy shadows it; version 0.2.0 of the pack with
     playbook version 2 is taken by ``upgrade`` for a running instance."""
     pack = _new_pack(run_frontdesk, tmp_path)
-    frontdesk_wheel = _build(REPO, tmp_path / "dist-frontdesk")
-    pack_wheel = _build(pack, tmp_path / "dist-pack")
-    venv = tmp_path / "venv"
+    frontdesk_wheel = build_wheel(REPO, tmp_path / "dist-frontdesk")
+    pack_wheel = build_wheel(pack, tmp_path / "dist-pack")
     # Dependencies come from this interpreter's site-packages (no network); both wheels are
     # installed into the venv itself, as a practice would.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
-    _python(venv, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-            str(frontdesk_wheel), str(pack_wheel), cwd=tmp_path)
+    venv = fresh_venv(tmp_path).parents[1]
+    pip_install(venv / "bin" / "python", str(frontdesk_wheel), str(pack_wheel))
     installed = Path(_python(venv, "-c", "import acme_extras.playbooks as p; print(p.__file__)",
                              cwd=tmp_path).strip()).parent
     assert installed.is_relative_to(venv)
@@ -217,9 +210,8 @@ def test_pack_wheel_in_a_fresh_venv_is_listed_validated_tested_and_upgraded(
     pyproject = pack / "pyproject.toml"
     pyproject.write_text(pyproject.read_text("utf-8").replace('version = "0.1.0"',
                                                               'version = "0.2.0"'), "utf-8")
-    newer = _build(pack, tmp_path / "dist-pack-2")
-    _python(venv, "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(newer),
-            cwd=tmp_path)
+    newer = build_wheel(pack, tmp_path / "dist-pack-2")
+    pip_install(venv / "bin" / "python", str(newer))
     assert {"id": "acme-extras", "version": 2, "title": "Patient records request",
             "source": f"pack acme-extras 0.2.0: {installed}/acme-extras.yaml"} in \
         json.loads(frontdesk("playbooks", "--json").stdout)

@@ -30,12 +30,11 @@ from frontdesk.audit import verify
 from frontdesk.service import Engine
 from frontdesk.settings import Options
 from frontdesk.store import Store, open_store
-from hardening_support import clean_stderr_problems, run_in_process
+from frontdesk_testing import run_main
+from hardening_support import clean_stderr_problems
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
-
-    from .conftest import Figures
+    from frontdesk_testing import Figures, Frontdesk
 
 KILLS = int(os.environ.get("FRONTDESK_CRASH_KILLS", "300"))
 SEED = int(os.environ.get("FRONTDESK_CRASH_SEED", "8"))
@@ -215,8 +214,8 @@ class Harness:
     def rerun(self, step: Round) -> None:
         """Run the interrupted command again (in-process: same handler, same store) and check
         the work is done exactly once."""
-        code, _, stderr = run_in_process(
-            ["--playbooks", str(self.fd.playbooks), *self.argv(step)], self.env)
+        done = run_main(["--playbooks", str(self.fd.playbooks), *self.argv(step)], self.env)
+        code, stderr = done.returncode, done.stderr
         if clean_stderr_problems(stderr, code):
             self.fail("rerun", f"{step.args}: unclean stderr {stderr!r}")
         if code == 0:

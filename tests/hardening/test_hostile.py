@@ -24,9 +24,7 @@ from frontdesk.settings import Options
 from hardening_support import LOCATED, clean_stderr_problems, run_limited, store_dump
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
-
-    from .conftest import Figures
+    from frontdesk_testing import Figures, Frontdesk
 
 # Where the hostile text goes in the playbook below.
 PLACEMENTS = {

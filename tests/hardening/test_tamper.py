@@ -25,9 +25,7 @@ from frontdesk.settings import Options
 from hardening_support import clean_stderr_problems
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
-
-    from .conftest import Figures
+    from frontdesk_testing import Figures, Frontdesk
 
 COLUMNS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event", "from",
            "to", "data", "prev", "hash"]

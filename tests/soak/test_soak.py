@@ -32,7 +32,7 @@ PLAYBOOKS = ("intake", "claim-denial", "hipaa-annual-refresh", "onboarding-90-da
 RSS_AT = sorted({min(30, DAYS - 1), DAYS // 2, DAYS - 1})
 # Peak RSS from VmHWM, the high-water mark of this process's own memory map: ru_maxrss would
 # also count the parent's memory at the fork (vfork) before exec, i.e. the soak's own growth.
-RSS_SCRIPT = ("import sys\nfrom engine.cli import main\n"
+RSS_SCRIPT = ("import sys\nfrom frontdesk.cli import main\n"
               "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
               "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
               "print(code, hwm[0], file=sys.stderr)\n")
