@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from frontdesk_testing import (
     FIGURE,
+    REPO,
     CliResult,
     Figures,
     Frontdesk,
     PostgresServer,
+    build_wheel,
     frontdesk_argv,
     frontdesk_factory,
     postgres_bin_dir,
@@ -39,6 +41,12 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def frontdesk_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """frontdesk's wheel, built once per session (per xdist worker) from the checkout."""
+    return build_wheel(REPO, tmp_path_factory.mktemp("frontdesk-wheel"))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -38,11 +38,20 @@ def frontdesk_argv() -> list[str]:
 
 
 # -- wheels and fresh virtual environments ------------------------------------------------------
+BUILD_LEFTOVERS = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
+                                         "__pycache__", ".*_cache", ".hypothesis")
+
+
 def build_wheel(source: Path, dist: Path) -> Path:
     """The wheel of the project in ``source``, built with this interpreter's build backends (the
-    dev extras install setuptools and hatchling): no isolated environment, so no download."""
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-                    str(dist), str(source)], check=True, capture_output=True, timeout=300)
+    dev extras install setuptools and hatchling): no isolated environment, so no download. It
+    is built from a copy of ``source``: setuptools writes ``build/`` and ``*.egg-info`` beside
+    the sources, where two xdist workers building at once would trip over each other."""
+    with tempfile.TemporaryDirectory(prefix="frontdesk-build-") as scratch:
+        copy = Path(scratch) / source.name
+        shutil.copytree(source, copy, ignore=BUILD_LEFTOVERS)
+        subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                        str(dist), str(copy)], check=True, capture_output=True, timeout=300)
     (wheel,) = dist.glob("*.whl")
     return wheel
 
@@ -335,8 +344,8 @@ def dump_sqlite(path: Path) -> dict[str, Any]:
 @dataclass
 class Frontdesk:
     """``frontdesk`` on one home (store inside) and playbook folder: ``run`` goes through
-    ``frontdesk.cli.main`` in this process, ``run_process`` and ``popen`` start the installed
-    command as real processes."""
+    ``frontdesk.cli.main`` in this process (unless ``processes`` is set), ``run_process`` and
+    ``popen`` start the installed command as real processes."""
 
     home: Path
     playbooks: Path
@@ -345,6 +354,7 @@ class Frontdesk:
     user: str = "maria"
     pycache: Path | None = None  # where subprocesses cache bytecode (outside the repository)
     db_url: str | None = None  # a postgresql:// URL; None: the home's SQLite file
+    processes: bool = False  # ``run`` (and ``ok``, ``json``) start real processes too
 
     @property
     def db(self) -> Path:
@@ -385,8 +395,10 @@ class Frontdesk:
         return [*self.argv, *self.arguments(args, now, extra)]
 
     def run(self, *args: str, now: str | None = None, extra: Sequence[str] = (),
-            cwd: Path | None = None) -> CliResult:
-        """Run one command in this process (``run_main``)."""
+            cwd: Path | None = None) -> CliResult | subprocess.CompletedProcess[str]:
+        """Run one command in this process (``run_main``), or as a process (``processes``)."""
+        if self.processes:
+            return self.run_process(*args, now=now, extra=extra, cwd=cwd)
         return run_main(self.arguments(args, now, extra), self.env(), cwd=cwd)
 
     def run_process(self, *args: str, now: str | None = None, extra: Sequence[str] = (),

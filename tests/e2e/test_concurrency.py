@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from frontdesk.service import Engine
 from frontdesk.settings import Options
 
@@ -44,6 +45,7 @@ def commands_in(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return runs
 
 
+@pytest.mark.slow
 def test_eight_writers_keep_every_history_a_valid_path(frontdesk: Frontdesk,
                                                        figures: Figures) -> None:
     fd = frontdesk

@@ -9,20 +9,16 @@ from pathlib import Path
 import pytest
 from frontdesk_testing import build_wheel, fresh_venv, pip_install
 
-REPO = Path(__file__).resolve().parents[2]
 CLEAN_ENV = {"PATH": "/usr/bin:/bin"}
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(REPO, tmp_path_factory.mktemp("dist"))
-
-
-def test_wheel_installs_frontdesk_and_nothing_named_engine(wheel: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_wheel_installs_frontdesk_and_nothing_named_engine(frontdesk_wheel: Path,
+                                                           tmp_path: Path) -> None:
     """The wheel holds the import package ``frontdesk`` with its schemas and playbooks; a
     ``frontdesk`` installed from it validates the shipped playbooks and runs the demo."""
     python = fresh_venv(tmp_path)
-    pip_install(python, str(wheel))
+    pip_install(python, str(frontdesk_wheel))
     where = subprocess.run([str(python), "-c", "import frontdesk, frontdesk.resources as r; "
                             "print(frontdesk.__file__); print(r.data_dir('playbooks'))"],
                            capture_output=True, text=True, check=True, cwd=tmp_path)
@@ -42,8 +38,9 @@ def test_wheel_installs_frontdesk_and_nothing_named_engine(wheel: Path, tmp_path
     assert "audit verify: ok" in demo.stdout
 
 
+@pytest.mark.slow
 def test_another_distribution_shipping_engine_does_not_touch_frontdesk(
-        wheel: Path, tmp_path: Path) -> None:
+        frontdesk_wheel: Path, tmp_path: Path) -> None:
     """A second distribution with its own top-level ``engine`` package installs beside
     frontdesk; both keep working, and uninstalling it leaves frontdesk whole."""
     other = tmp_path / "other-engine"
@@ -55,7 +52,7 @@ def test_another_distribution_shipping_engine_does_not_touch_frontdesk(
         '[tool.setuptools]\npackages = ["engine"]\n', encoding="utf-8")
     other_wheel = build_wheel(other, other / "dist")
     python = fresh_venv(tmp_path)
-    pip_install(python, str(wheel))
+    pip_install(python, str(frontdesk_wheel))
     pip_install(python, str(other_wheel))
     frontdesk = str(tmp_path / "venv" / "bin" / "frontdesk")
     env = {**CLEAN_ENV, "HOME": str(tmp_path)}

@@ -12,9 +12,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from frontdesk_testing import build_wheel, fresh_venv, pip_install
 
-REPO = Path(__file__).resolve().parents[2]
 PACK_FILES = [
     "acme-extras/pyproject.toml",
     "acme-extras/README.md",
@@ -157,14 +157,14 @@ def _python(venv: Path, *args: str, cwd: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_pack_wheel_in_a_fresh_venv_is_listed_validated_tested_and_upgraded(
-        run_frontdesk: Run, tmp_path: Path) -> None:
+        run_frontdesk: Run, tmp_path: Path, frontdesk_wheel: Path) -> None:
     """``pack new`` -> wheel -> ``pip install`` next to frontdesk's own wheel in a fresh venv:
     ``playbooks`` lists the pack with its name and version, ``validate`` checks it, ``pack
     test`` and ``test`` pass there; a home copy shadows it; version 0.2.0 of the pack with
     playbook version 2 is taken by ``upgrade`` for a running instance."""
     pack = _new_pack(run_frontdesk, tmp_path)
-    frontdesk_wheel = build_wheel(REPO, tmp_path / "dist-frontdesk")
     pack_wheel = build_wheel(pack, tmp_path / "dist-pack")
     # Dependencies come from this interpreter's site-packages (no network); both wheels are
     # installed into the venv itself, as a practice would.

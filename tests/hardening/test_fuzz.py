@@ -241,6 +241,7 @@ def test_fuzz_regressions(text: str, home: Frontdesk, tmp_path: Path) -> None:
     check(run_main(["validate", str(path)], home.env()), {0, 3})
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=CASES["test_fuzz_validate"])
 @given(data=st.data())
 def test_fuzz_validate(data: st.DataObject, home: Frontdesk) -> None:
@@ -361,6 +362,7 @@ def fresh(fd: Frontdesk) -> None:
             path.unlink()
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=CASES["test_fuzz_start"])
 @given(data=st.data())
 def test_fuzz_start(data: st.DataObject, home: Frontdesk) -> None:
@@ -417,6 +419,7 @@ def instance(home: Frontdesk) -> str:
     return result.stdout.strip()
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=CASES["test_fuzz_fire"])
 @given(data=st.data())
 def test_fuzz_fire(data: st.DataObject, home: Frontdesk, instance: str) -> None:
@@ -432,6 +435,7 @@ def test_fuzz_fire(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     count()
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=CASES["test_fuzz_done"])
 @given(data=st.data())
 def test_fuzz_done(data: st.DataObject, home: Frontdesk, instance: str) -> None:
@@ -446,6 +450,7 @@ def test_fuzz_done(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     count()
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=CASES["test_fuzz_as_processes"])
 @given(data=st.data())
 def test_fuzz_as_processes(data: st.DataObject, home: Frontdesk, tmp_path_factory: Any) -> None:
