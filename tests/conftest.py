@@ -130,3 +130,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     one of them while the others wait."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+

@@ -194,14 +194,14 @@ WATCHDOG = Path(__file__).resolve().parent / "postgres_watchdog.py"
 @dataclass
 class PostgresServer:
     """A throwaway PostgreSQL cluster in a folder of its own; ``database()`` makes a fresh
-    database and its URL. ``start_postgres()`` starts one; ``stop()`` stops it and deletes the
-    folder. A watchdog process does both if the test process is killed first."""
+    database and its URL. ``start_postgres()`` starts one. Its watchdog stops it and deletes
+    the folder when ``stop()`` closes the watchdog's pipe, or when the test process dies."""
 
     bin_dir: Path
     root: Path  # the server's own folder (cluster, socket, log), deleted by stop()
     port: int
     run_as: str | None  # the OS user the server runs as when the tests run as root
-    watchdog: subprocess.Popen[bytes] | None = None
+    watchdog: int | None = None  # the write end of the watchdog's pipe
 
     @property
     def cluster(self) -> Path:
@@ -242,14 +242,11 @@ class PostgresServer:
                 self.port = free_port()
 
     def stop(self) -> None:
-        """Stop the server (and its watchdog) and delete its folder."""
+        """Have the watchdog stop the server and delete its folder (tens of thousands of files
+        after a session: the watchdog deletes them while this process goes on)."""
         if self.watchdog is not None:
-            self.watchdog.kill()
-            self.watchdog.wait()
-        subprocess.run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                        "-w", "stop"], capture_output=True, timeout=120, check=False,
-                       user=self.run_as)  # fails harmlessly when it never started
-        shutil.rmtree(self.root, ignore_errors=True)
+            os.close(self.watchdog)
+            self.watchdog = None
 
     def admin(self) -> Any:
         import psycopg
@@ -265,18 +262,24 @@ class PostgresServer:
         return self.url(name)
 
 
-def start_watchdog(server: PostgresServer) -> subprocess.Popen[bytes]:
-    """``postgres_watchdog.py``: when this process dies (and, in an xdist worker, when the
-    controller that started it dies), it stops ``server`` and deletes its folder. Its own
-    session, so a Ctrl-C reaches pytest, which cleans up, and not the watchdog."""
-    pids = [os.getpid()]
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        pids.append(os.getppid())
+def start_watchdog(server: PostgresServer) -> int:
+    """Start ``postgres_watchdog.py`` for ``server``; the write end of its pipe. When this
+    process closes the pipe or dies (and, in an xdist worker, when the controller above it
+    dies), the watchdog stops the server and deletes its folder."""
+    pids = [os.getppid()] if os.environ.get("PYTEST_XDIST_WORKER") else []
     spec = {"pids": pids, "pg_ctl": str(server.bin_dir / "pg_ctl"), "data": str(server.data),
             "root": str(server.root), "run_as": server.run_as}
-    return subprocess.Popen([sys.executable, "-I", str(WATCHDOG), json.dumps(spec)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    read, write = os.pipe()  # not inherited by this process's other children
+    try:
+        subprocess.run([sys.executable, "-I", str(WATCHDOG), json.dumps(spec)], stdin=read,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       start_new_session=True, check=True, timeout=60)  # it forks and returns
+    except BaseException:
+        os.close(write)
+        raise
+    finally:
+        os.close(read)
+    return write
 
 
 def postgres_user() -> str | None:

@@ -1,14 +1,16 @@
 """The watchdog of a test PostgreSQL server: ``python postgres_watchdog.py SPEC``.
 
-``PostgresServer.start`` (``frontdesk_testing.py``) starts it beside the server. It waits until
-one of the watched processes (the pytest process that owns the server, and the xdist controller
-above a worker) is gone, then stops the server (``pg_ctl stop -m immediate``) and deletes its
-folder. A test run that ends normally stops the server itself and kills the watchdog first; a
-run that is killed (SIGKILL, a CI timeout, a closed terminal) leaves neither a server nor a
-folder behind.
+``PostgresServer.start`` (``frontdesk_testing.py``) starts it beside the server, with the read
+end of a pipe as its standard input; the test process holds the write end. When that pipe
+closes (the test process stopped the server, or died: SIGKILL, a CI timeout, a closed
+terminal) or one of the watched processes exits (the xdist controller above a worker), it stops
+the server (``pg_ctl stop -m immediate``) and deletes the server's folder. So a killed test run
+leaves neither a server nor a folder behind, and a normal one does not wait for the folder's
+thousands of files to be deleted.
 
-Standard library only: it runs as its own process, in its own session, so that a Ctrl-C in the
-terminal reaches pytest (which cleans up) and not the watchdog (which would then be gone).
+Standard library only. It forks once so that the process the test started exits at once (the
+test does not keep a running child), and it runs in a session of its own, so that a Ctrl-C in
+the terminal reaches pytest and not the watchdog.
 """
 
 from __future__ import annotations
@@ -20,26 +22,25 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 
-def wait_for_any_exit(pids: list[int]) -> None:
-    """Return as soon as one of ``pids`` has exited (a pidfd each; polling where there is none)."""
+def wait_for_the_end(pids: list[int]) -> None:
+    """Return when standard input reaches its end or one of ``pids`` has exited."""
     fds = []
+    poller = select.poll()
+    poller.register(sys.stdin.fileno(), select.POLLIN | select.POLLHUP)
     try:
         for pid in pids:
             try:
                 fds.append(os.pidfd_open(pid))
             except ProcessLookupError:
                 return  # already gone
-        poller = select.poll()
-        for fd in fds:
-            poller.register(fd, select.POLLIN)
+            poller.register(fds[-1], select.POLLIN)
         poller.poll()
-    except (AttributeError, OSError):  # no pidfd (an old kernel or not Linux): poll the pids
-        while True:
+    except (AttributeError, OSError):  # no pidfd (an old kernel): look at the pids now and then
+        while not poller.poll(200):
             for pid in pids:
                 try:
                     os.kill(pid, 0)
@@ -47,7 +48,6 @@ def wait_for_any_exit(pids: list[int]) -> None:
                     return
                 except PermissionError:
                     pass  # alive, owned by another user
-            time.sleep(0.2)
     finally:
         for fd in fds:
             os.close(fd)
@@ -69,7 +69,9 @@ def stop_server(pg_ctl: str, data: Path, run_as: str | None) -> None:
 
 
 def main(spec: dict[str, Any]) -> None:
-    wait_for_any_exit([int(pid) for pid in spec["pids"]])
+    if os.fork():
+        os._exit(0)  # the starter returns at once; the watchdog goes on in the child
+    wait_for_the_end([int(pid) for pid in spec["pids"]])
     stop_server(spec["pg_ctl"], Path(spec["data"]), spec["run_as"])
     shutil.rmtree(spec["root"], ignore_errors=True)
 

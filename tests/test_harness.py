@@ -55,7 +55,8 @@ def test_in_process_runner_restores_the_process(run_cli: Callable[..., CliResult
     assert (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr) == before
 
 
-# The child: start a server as the suite does, say where it is, then wait to be killed.
+# The child: start a server as the suite does, say where it is, then wait to be killed (or,
+# with "stop", stop it as the fixture's teardown does and exit).
 CHILD = """\
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -64,6 +65,9 @@ from frontdesk_testing import start_postgres
 server = start_postgres(Path(sys.argv[2]))
 print(json.dumps({"port": server.port, "root": str(server.root), "data": str(server.data),
                   "pid": os.getpid()}), flush=True)
+if sys.argv[3] == "stop":
+    server.stop()
+    sys.exit(0)
 time.sleep(600)
 """
 
@@ -74,19 +78,21 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize("killed", ["test process", "xdist controller"])
-def test_a_killed_run_leaves_no_postgres_server(killed: str, tmp_path: Path) -> None:
-    """A process that started the suite's PostgreSQL server is SIGKILLed (or, for an xdist
-    worker, the controller above it is): within seconds the server's port is closed and its
-    folder is gone."""
+@pytest.mark.parametrize("ending", ["stopped", "test process killed",
+                                    "xdist controller killed"])
+def test_a_run_leaves_no_postgres_server(ending: str, tmp_path: Path) -> None:
+    """A process that started the suite's PostgreSQL server stops it as the fixture does, or is
+    SIGKILLed (or, for an xdist worker, the controller above it is): within seconds the
+    server's port is closed and its folder is gone."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         if os.environ.get("CI"):
             pytest.fail("CI is set but no PostgreSQL server binary (initdb, pg_ctl) was found")
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl)")
-    argv = [sys.executable, "-c", CHILD, str(TESTS), str(bin_dir)]
+    argv = [sys.executable, "-c", CHILD, str(TESTS), str(bin_dir),
+            "stop" if ending == "stopped" else "wait"]
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
-    if killed == "xdist controller":  # a worker under a controller: the child's parent dies
+    if ending == "xdist controller killed":  # a worker under a controller, which dies
         env["PYTEST_XDIST_WORKER"] = "gw0"
         argv = [sys.executable, "-c", "import subprocess, sys, time\n"
                 "subprocess.Popen(sys.argv[1:])\ntime.sleep(600)\n", *argv]
@@ -96,8 +102,9 @@ def test_a_killed_run_leaves_no_postgres_server(killed: str, tmp_path: Path) -> 
         assert process.stdout is not None
         server = json.loads(process.stdout.readline())
         port, root = int(str(server["port"])), Path(str(server["root"]))
-        assert port_open(port) and root.is_dir()
-        process.send_signal(signal.SIGKILL)
+        if ending != "stopped":
+            assert port_open(port) and root.is_dir()
+            process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         deadline = time.monotonic() + 30
         while (port_open(port) or root.exists()) and time.monotonic() < deadline:
@@ -109,10 +116,10 @@ def test_a_killed_run_leaves_no_postgres_server(killed: str, tmp_path: Path) -> 
         process.wait(timeout=30)
         if process.stdout is not None:
             process.stdout.close()
-        if server:
-            with contextlib.suppress(ProcessLookupError):  # the worker outlives its controller
+        if server and ending == "xdist controller killed":  # the worker outlives it
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(str(server["pid"])), signal.SIGKILL)
-            if Path(str(server["root"])).exists():  # clean up after a failure
-                subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(server["data"]), "-m",
-                                "immediate", "stop"], capture_output=True, check=False,
-                               user=postgres_user())
+        if server and Path(str(server["root"])).exists():  # clean up after a failure
+            subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(server["data"]), "-m",
+                            "immediate", "stop"], capture_output=True, check=False,
+                           user=postgres_user())
