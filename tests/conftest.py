@@ -1,4 +1,6 @@
-"""Shared fixtures: the installed ``frontdesk`` command run as a real subprocess on a temp home."""
+"""Shared fixtures: ``frontdesk`` on a temporary home, run in this process through the console
+script's handler (``run_cli``, ``frontdesk``) or as the installed command (``run_frontdesk``);
+a PostgreSQL server per session; the figures the tests report; the order of the slow tests."""
 
 from __future__ import annotations
 

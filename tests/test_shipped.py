@@ -171,7 +171,8 @@ def test_daily_use_commands_run(tmp_path: Path) -> None:
 
 
 def test_playbooks_json_lists_the_search_path_with_shadowing(tmp_path: Path) -> None:
-    """``playbooks --json`` has the SPEC keys; an earlier folder shadows a shipped playbook."""
+    """``playbooks --json`` has the keys of docs/reference.md (JSON shapes); an earlier folder
+    shadows a shipped playbook."""
     import json
 
     (tmp_path / "intake.yaml").write_text((REPO / "playbooks" / "intake.yaml").read_text())

@@ -1,11 +1,12 @@
-"""Data protection (issue 8, item 4): the store is created owner-only (file 0600, folders 0700),
-and a marker value put in a PHI field never appears in an error message nor in any file that
-frontdesk writes outside the store, whatever command runs (``audit export`` of one instance to
-stdout is the way to hand records out).
+"""Data protection: the store is created owner-only (file 0600, folders 0700), and a marker
+value put in a PHI field never appears in an error message nor in any file that frontdesk
+writes outside the store, whatever command runs (``audit export`` of one instance to stdout is
+the way to hand records out).
 
-Every command runs as a real ``frontdesk`` process with ``HOME``, ``TMPDIR``, the XDG folders
-and the working directory pointed into the test's temporary folder, so any file it writes
-anywhere but ``/`` lands where the test greps.
+Every command runs with ``HOME``, ``TMPDIR``, the XDG folders and the working directory pointed
+into the test's temporary folder, so any file it writes anywhere but ``/`` lands where the test
+greps: most in this process through the console script's handler, some as real ``frontdesk``
+processes.
 """
 
 from __future__ import annotations

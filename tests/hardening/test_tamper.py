@@ -1,7 +1,7 @@
-"""Audit tamper detection (issue 8, item 5), through the real ``frontdesk audit`` commands on
-copies of a store whose append-only triggers were dropped: a changed, deleted, reordered or
-inserted record is exit 7 naming the first bad ``seq``; a cut tail is caught by
-``audit verify --anchor HASH`` with the hash ``audit head`` printed earlier.
+"""Audit tamper detection, through the ``frontdesk audit`` commands on copies of a store whose
+append-only triggers were dropped: a changed, deleted, reordered or inserted record is exit 7
+naming the first bad ``seq``; a cut tail is caught by ``audit verify --anchor HASH`` with the
+hash ``audit head`` printed earlier.
 
 (``tests/unit/test_audit.py`` checks ``verify`` on lists of records; this checks the same faults
 made the way an attacker would: in the database file.)

@@ -56,7 +56,8 @@ JSON_VALUES = st.recursive(
 @settings(deadline=None)  # no timing on a shared machine
 @given(st.dictionaries(st.sampled_from(audit.RECORD_KEYS), JSON_VALUES))
 def test_record_hash_matches_json_dumps(record: dict[str, Any]) -> None:
-    """The reused encoder gives exactly the text SPEC section 5 names (json.dumps per record),
+    """The reused encoder gives exactly the text docs/reference.md (JSON shapes) names (json.dumps
+    per record),
     for any JSON values, nested keys sorted, non-ASCII kept; the input is left untouched."""
     before = json.dumps(record, sort_keys=True)
     body = {key: value for key, value in record.items() if key != "hash"}
@@ -66,7 +67,8 @@ def test_record_hash_matches_json_dumps(record: dict[str, Any]) -> None:
 
 
 def test_chain_builds_exported_records() -> None:
-    """chain numbers, links and hashes drafts into records with exactly the SPEC keys."""
+    """chain numbers, links and hashes drafts into records with exactly the keys of an audit
+    record in docs/reference.md (JSON shapes)."""
     first, second = audit.chain([draft(0), draft(1)], 41, "a" * 64)
     assert tuple(first) == audit.RECORD_KEYS
     assert first["seq"] == 42 and second["seq"] == 43
@@ -138,7 +140,8 @@ def test_verify_finds_swapped_records() -> None:
 
 
 def test_verify_checks_the_genesis_and_the_keys() -> None:
-    """The first prev must be the genesis, and a record has exactly the SPEC keys."""
+    """The first prev must be the genesis, and a record has exactly the keys docs/reference.md
+    (JSON shapes) gives."""
     forged = audit.chain([draft(0)], 0, "f" * 64)
     assert audit.verify(forged).reason == "record 1: prev is not the genesis hash"
     chained = records(2)
