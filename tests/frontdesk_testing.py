@@ -61,9 +61,11 @@ def fresh_venv(where: Path) -> Path:
     dependencies are importable from here (a ``.pth`` line, not ``--system-site-packages``:
     inside a venv the latter would point at the base interpreter, which may lack them). A path
     listed in a ``.pth`` file is not a site folder, so the editable install's finder is not
-    activated. Returns the venv's python."""
+    activated. Without pip of its own (``pip`` installs into it from here). Returns the venv's
+    python."""
     venv = where / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120)
     python = venv / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
                            "'purelib'))"], capture_output=True, text=True, check=True)
@@ -73,10 +75,17 @@ def fresh_venv(where: Path) -> Path:
     return python
 
 
+def pip(python: Path, *args: str) -> None:
+    """This interpreter's ``pip ARGS`` acting on the environment of ``python`` (a venv made by
+    ``fresh_venv``, which has no pip of its own)."""
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "--no-input",
+                    "--disable-pip-version-check", *args], check=True, capture_output=True,
+                   timeout=300)
+
+
 def pip_install(python: Path, *targets: str) -> None:
     """``pip install`` of local wheels into a venv: no dependencies, no index."""
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-                    *targets], check=True, capture_output=True, timeout=300)
+    pip(python, "install", "--no-deps", "--no-index", "-q", *targets)
 
 
 # -- frontdesk in this process ---------------------------------------------------------------------

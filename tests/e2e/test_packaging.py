@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from frontdesk_testing import build_wheel, fresh_venv, pip_install
+from frontdesk_testing import build_wheel, fresh_venv, pip, pip_install
 
 CLEAN_ENV = {"PATH": "/usr/bin:/bin"}
 
@@ -63,8 +63,7 @@ def test_another_distribution_shipping_engine_does_not_touch_frontdesk(
                           env=env, timeout=120)
     assert demo.returncode == 0, demo.stderr
     assert "audit verify: ok" in demo.stdout
-    subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", "other-engine"],
-                   check=True, capture_output=True, timeout=120)
+    pip(python, "uninstall", "-y", "-q", "other-engine")
     again = subprocess.run([frontdesk, "--version"], capture_output=True, text=True,
                            cwd=tmp_path, env=env, timeout=60)
     assert again.returncode == 0 and "frontdesk" in again.stdout
