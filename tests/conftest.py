@@ -30,8 +30,9 @@ from frontdesk_testing import (
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the whole session (one per xdist worker). Skipped only when no
-    server binary exists and ``$CI`` is unset; on CI a missing server is a failure. A watchdog
-    stops it if the test process is killed (``start_postgres``)."""
+    server binary exists and ``$CI`` is unset; on CI a missing server is a failure. Its watchdog
+    stops it and deletes its folder after the session, or as soon as the test process (or the
+    xdist controller) is killed: ``start_postgres``."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         if os.environ.get("CI"):
