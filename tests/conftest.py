@@ -17,14 +17,12 @@ from frontdesk_testing import (
     CliResult,
     Figures,
     Frontdesk,
-    PostgresServer,
     build_wheel,
     frontdesk_argv,
     frontdesk_factory,
-    postgres_bin_dir,
     run_main,
-    start_postgres,
 )
+from postgres_server import PostgresServer, postgres_bin_dir, start_postgres
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The watchdog of a test PostgreSQL server: ``python postgres_watchdog.py SPEC``.
 
-``PostgresServer.start`` (``frontdesk_testing.py``) starts it beside the server, with the read
+``PostgresServer.start`` (``postgres_server.py``) starts it beside the server, with the read
 end of a pipe as its standard input; the test process holds the write end. When that pipe
 closes (the test process stopped the server, or died: SIGKILL, a CI timeout, a closed
 terminal) or one of the watched processes exits (the xdist controller above a worker), it stops

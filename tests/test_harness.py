@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from frontdesk_testing import CliResult, postgres_bin_dir, postgres_user
+from frontdesk_testing import CliResult
+from postgres_server import postgres_bin_dir, postgres_user
 
 TESTS = Path(__file__).resolve().parent
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -61,7 +62,7 @@ CHILD = """\
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from frontdesk_testing import start_postgres
+from postgres_server import start_postgres
 server = start_postgres(Path(sys.argv[2]))
 print(json.dumps({"port": server.port, "root": str(server.root), "data": str(server.data),
                   "pid": os.getpid()}), flush=True)

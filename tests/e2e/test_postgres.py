@@ -17,13 +17,12 @@ import pytest
 from frontdesk_testing import (
     CliResult,
     Figures,
-    PostgresServer,
     dump_postgres,
     dump_sqlite,
-    free_port,
     frontdesk_argv,
     run_main,
 )
+from postgres_server import PostgresServer, free_port
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
