@@ -1,4 +1,4 @@
-"""The figures of issue 7, each measured against its floor in the same run.
+"""frontdesk's performance figures, each measured against its floor in the same run.
 
 Subprocess figures run the installed ``frontdesk`` (next to this interpreter) exactly as staff
 and cron do; in-process figures drive ``frontdesk.service.Engine`` and the store directly. Each

@@ -1,4 +1,4 @@
-"""``python -m bench``: print every figure of issue 7 with its floor, ratio and verdict.
+"""``python -m bench``: print every performance figure with its floor, ratio and verdict.
 
 One line per figure: ``name  figure  floor  ratio  target  ok/MISS  note``. Each figure and
 its floor are medians of repeated runs measured in the same run, so the ratio holds on a busy

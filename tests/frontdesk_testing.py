@@ -1,23 +1,29 @@
-"""Helpers shared by the tests: the ``frontdesk`` command and its store, a throwaway PostgreSQL
-server, and dumps of either store. (Fixtures live in ``conftest.py``; test modules import these
-from here, since another ``conftest`` module may shadow the name.)"""
+"""Helpers shared by the tests: ``frontdesk`` run in this process (``run_main``) or as the
+installed command, on a home and store of its own (``Frontdesk``); wheels and fresh venvs;
+reads and dumps of either store; the figures a test reports. (Fixtures live in
+``conftest.py``; test modules import these from here, since another ``conftest`` module may
+shadow the name. The throwaway PostgreSQL server is ``postgres_server.py``.)"""
 
 from __future__ import annotations
 
-import glob
+import io
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Sequence
+import sysconfig
+import tempfile
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from postgres_server import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
 RUNTIME_PLAYBOOKS = Path(__file__).resolve().parent / "playbooks" / "runtime"
@@ -32,80 +38,145 @@ def frontdesk_argv() -> list[str]:
     return [found] if found else [sys.executable, str(REPO / "cli.py")]
 
 
-# -- PostgreSQL: a real server per test session (initdb + pg_ctl on a free port, no Docker) ------
-PG_TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log", "migrations")
+# -- wheels and fresh virtual environments ------------------------------------------------------
+BUILD_LEFTOVERS = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
+                                         "__pycache__", ".*_cache", ".hypothesis")
 
 
-def postgres_bin_dir() -> Path | None:
-    """Where ``initdb`` and ``pg_ctl`` are: on PATH, else Debian's /usr/lib/postgresql/N/bin."""
-    found = shutil.which("pg_ctl")
-    if found and shutil.which("initdb"):
-        return Path(found).resolve().parent
-    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True,
-                         key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
-                         else 0):
-        if (Path(folder) / "pg_ctl").exists() and (Path(folder) / "initdb").exists():
-            return Path(folder)
-    return None
+def build_wheel(source: Path, dist: Path) -> Path:
+    """The wheel of the project in ``source``, built with this interpreter's build backends (the
+    dev extras install setuptools and hatchling): no isolated environment, so no download. It
+    is built from a copy of ``source``: setuptools writes ``build/`` and ``*.egg-info`` beside
+    the sources, where two xdist workers building at once would trip over each other."""
+    with tempfile.TemporaryDirectory(prefix="frontdesk-build-") as scratch:
+        copy = Path(scratch) / source.name
+        shutil.copytree(source, copy, ignore=BUILD_LEFTOVERS)
+        subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                        str(dist), str(copy)], check=True, capture_output=True, timeout=300)
+    (wheel,) = dist.glob("*.whl")
+    return wheel
 
 
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def fresh_venv(where: Path) -> Path:
+    """A venv (``where/venv``) without this interpreter's packages, except that frontdesk's
+    dependencies are importable from here (a ``.pth`` line, not ``--system-site-packages``:
+    inside a venv the latter would point at the base interpreter, which may lack them). A path
+    listed in a ``.pth`` file is not a site folder, so the editable install's finder is not
+    activated. Without pip of its own (``pip`` installs into it from here). Returns the venv's
+    python."""
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
+                           "'purelib'))"], capture_output=True, text=True, check=True)
+    ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    Path(site.stdout.strip(), "zz_frontdesk_test_deps.pth").write_text(
+        "\n".join(sorted(ours)) + "\n", encoding="utf-8")
+    return python
 
 
-@dataclass
-class PostgresServer:
-    """A throwaway PostgreSQL cluster; ``database()`` makes a fresh database and its URL."""
+def pip(python: Path, *args: str) -> None:
+    """This interpreter's ``pip ARGS`` acting on the environment of ``python`` (a venv made by
+    ``fresh_venv``, which has no pip of its own)."""
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "--no-input",
+                    "--disable-pip-version-check", *args], check=True, capture_output=True,
+                   timeout=300)
 
-    bin_dir: Path
-    root: Path
-    port: int
-    run_as: str | None  # the OS user the server runs as when the tests run as root
 
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
+def pip_install(python: Path, *targets: str) -> None:
+    """``pip install`` of local wheels into a venv: no dependencies, no index."""
+    pip(python, "install", "--no-deps", "--no-index", "-q", *targets)
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def _run(self, *args: str) -> None:
-        subprocess.run([str(self.bin_dir / args[0]), *args[1:]], check=True,
-                       capture_output=True, text=True, timeout=120, user=self.run_as)
+# -- frontdesk in this process ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class CliResult:
+    """One ``frontdesk`` command's outcome, with the fields of ``subprocess.CompletedProcess``
+    (so a test reads an in-process run and a real process alike)."""
 
-    def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self.run_as:
-            shutil.chown(self.root, self.run_as)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--locale=C", "--no-sync")
-        # Durability is what the tests do not measure: fsync off keeps 2 cores busy with tests.
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
 
-    def stop(self) -> None:
+
+def run_main(args: Sequence[str], env: Mapping[str, str], cwd: Path | None = None,
+             stdin: str = "") -> CliResult:
+    """``frontdesk ARGS`` in this process through ``frontdesk.cli.main``, the console script's
+    own handler, so exit codes and ``frontdesk: error:`` lines are the ones a user sees. For the
+    call, ``os.environ`` is exactly ``env``, the working directory is ``cwd`` and the standard
+    streams are new byte-backed text streams encoded as a process's are.
+
+    An internal error (exit 1) shows as a user sees it; its traceback goes to this test's
+    captured stderr, where pytest shows it if the test fails."""
+    from frontdesk.cli import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"),
+               io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape",
+                                write_through=True),
+               io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace",
+                                write_through=True))
+    saved_streams, saved_env, saved_cwd = (sys.stdin, sys.stdout, sys.stderr), \
+        dict(os.environ), os.getcwd()
+    code: int | str | None = 0
+    cause: BaseException | None = None
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = streams
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            main(list(args))
+        except SystemExit as exc:
+            code, cause = exc.code, exc.__context__
+        if isinstance(code, str):  # sys.exit("message"), as the interpreter reports it
+            sys.stderr.write(code + "\n")
+            code = 1
+        for stream in streams[1:]:
+            stream.flush()
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    if code == 1 and cause is not None and not _expected(cause):
+        traceback.print_exception(cause, file=sys.stderr)
+    return CliResult(["frontdesk", *args], int(code or 0),
+                     out.getvalue().decode("utf-8", "surrogateescape"),
+                     err.getvalue().decode("utf-8", "replace"))
 
-    def admin(self) -> Any:
-        import psycopg
 
-        return psycopg.connect(self.url(), autocommit=True)
+def _expected(exc: BaseException) -> bool:
+    """An exception ``main`` turns into an exit on purpose (not an internal error)."""
+    import click
+    from frontdesk.errors import FrontdeskError
 
-    def database(self, template: str | None = None) -> str:
-        """A new empty database (or a copy of ``template``); its URL."""
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"'
-                         + (f' TEMPLATE "{template}"' if template else ""))
-        return self.url(name)
+    return isinstance(exc, (FrontdeskError, click.ClickException, click.exceptions.Exit,
+                            click.exceptions.Abort))
+
+
+# -- figures -------------------------------------------------------------------------------------
+FIGURE = "frontdesk figure"  # the name of a figure among a test's ``user_properties``
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Where a test puts the figures it reports (kills, cases, refusals): ``figures.add("crash",
+    "kills 312, ...")``. They travel with the test's report (``user_properties``, which xdist
+    sends from its workers) and ``tests/conftest.py`` prints them in a "frontdesk figures"
+    section at the end of the run (no ``-s`` needed), so CI logs show them."""
+
+    item: Any  # the test (pytest.Item)
+
+    def add(self, topic: str, text: str) -> None:
+        self.item.user_properties.append((FIGURE, f"{topic}: {text}"))
+
+
+# -- stores --------------------------------------------------------------------------------------
+PG_TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log", "migrations")
 
 
 def database_name(url: str) -> str:
@@ -149,15 +220,18 @@ def dump_sqlite(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Frontdesk:
-    """``frontdesk`` run in subprocesses against one home (store inside) and playbook folder."""
+    """``frontdesk`` on one home (store inside) and playbook folder: ``run`` goes through
+    ``frontdesk.cli.main`` in this process (unless ``processes`` is set), ``run_process`` and
+    ``popen`` start the installed command as real processes."""
 
     home: Path
     playbooks: Path
-    argv: tuple[str, ...]
+    argv: tuple[str, ...]  # the installed command (``frontdesk_argv()``)
     now: str = "2026-01-05T09:00"
     user: str = "maria"
     pycache: Path | None = None  # where subprocesses cache bytecode (outside the repository)
     db_url: str | None = None  # a postgresql:// URL; None: the home's SQLite file
+    processes: bool = False  # ``run`` (and ``ok``, ``json``) start real processes too
 
     @property
     def db(self) -> Path:
@@ -186,19 +260,32 @@ class Frontdesk:
             env["PYTHONPYCACHEPREFIX"] = str(self.pycache)
         return env
 
-    def command(self, args: tuple[str, ...], now: str | None = None,
-                extra: tuple[str, ...] = ()) -> list[str]:
+    def arguments(self, args: Sequence[str], now: str | None = None,
+                  extra: Sequence[str] = ()) -> list[str]:
+        """The command line after ``frontdesk`` (global options ``--now``/``extra`` first)."""
         globals_ = ("--now", now) if now else ()
-        return [*self.argv, "--playbooks", str(self.playbooks), *globals_, *extra, *args]
+        return ["--playbooks", str(self.playbooks), *globals_, *extra, *args]
 
-    def run(self, *args: str, now: str | None = None,
-            extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-        """Run one command (global options ``--now``/``extra`` go before it)."""
-        return subprocess.run(self.command(args, now, extra), env=self.env(),
+    def command(self, args: Sequence[str], now: str | None = None,
+                extra: Sequence[str] = ()) -> list[str]:
+        """The whole command line of the installed command, for a subprocess."""
+        return [*self.argv, *self.arguments(args, now, extra)]
+
+    def run(self, *args: str, now: str | None = None, extra: Sequence[str] = (),
+            cwd: Path | None = None) -> CliResult | subprocess.CompletedProcess[str]:
+        """Run one command in this process (``run_main``), or as a process (``processes``)."""
+        if self.processes:
+            return self.run_process(*args, now=now, extra=extra, cwd=cwd)
+        return run_main(self.arguments(args, now, extra), self.env(), cwd=cwd)
+
+    def run_process(self, *args: str, now: str | None = None, extra: Sequence[str] = (),
+                    cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run one command as a real ``frontdesk`` process."""
+        return subprocess.run(self.command(args, now, extra), env=self.env(), cwd=cwd,
                               capture_output=True, text=True, timeout=120, check=False)
 
     def ok(self, *args: str, now: str | None = None) -> str:
-        """Run a command that must succeed; its stdout."""
+        """Run a command (in this process) that must succeed; its stdout."""
         result = self.run(*args, now=now)
         assert result.returncode == 0, (args, result.returncode, result.stderr)
         return result.stdout
@@ -208,6 +295,7 @@ class Frontdesk:
         return json.loads(self.ok(*args, "--json", now=now))
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
+        """Start one command as a real process, its output piped."""
         return subprocess.Popen(self.command(args), env=self.env(), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -215,7 +303,8 @@ class Frontdesk:
         return dump_postgres(self.db_url) if self.db_url else dump_sqlite(self.db)
 
 
-def frontdesk_factory(pycache: Path, server: PostgresServer | None) -> Callable[..., Frontdesk]:
+def frontdesk_factory(pycache: Path,
+                      server: PostgresServer | None) -> Callable[..., Frontdesk]:
     """``make(root)``: a fresh home under ``root`` (``practice.yaml``, New York by default), a
     copy of the runtime playbooks and a fresh store: a new database on ``server``, or the home's
     SQLite file when ``server`` is None."""

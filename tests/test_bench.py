@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 VERDICTS = {"ok", "MISS", "SKIP", "info"}
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_every_figure(tmp_path: Path) -> None:
     """Each figure gets one line: name, figure, floor, ratio, target and a verdict."""
     from bench.figures import FIGURES

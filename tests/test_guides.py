@@ -11,10 +11,10 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from frontdesk_testing import CliResult, frontdesk_argv, run_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,14 +27,23 @@ def block(doc: str, kind: str, name: str) -> str:
     return str(found)
 
 
-def frontdesk(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("frontdesk", path=str(Path(sys.executable).parent))
-    argv = [exe] if exe else [sys.executable, str(REPO / "cli.py")]
+def guide_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(FRONTDESK_HOME=str(home), FRONTDESK_NOW="2026-01-05T09:00",
                FRONTDESK_USER="maria")
-    return subprocess.run([*argv, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return env
+
+
+def frontdesk(*args: str, cwd: Path, home: Path) -> CliResult:
+    """``frontdesk ARGS`` in this process (``run_main``), as the guide's reader runs it."""
+    return run_main(args, guide_env(home), cwd=cwd)
+
+
+def frontdesk_process(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """``frontdesk ARGS`` as the installed command: ``pack test`` imports the pack, and a
+    module imported once stays imported in a process, so pack commands each get their own."""
+    return subprocess.run([*frontdesk_argv(), *args], cwd=cwd, env=guide_env(home),
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_tailoring_example_validates_runs_and_shows(tmp_path: Path) -> None:
@@ -81,7 +90,7 @@ def test_pack_guide_sequence_runs_as_written(tmp_path: Path) -> None:
         if args[0] == "cd":
             cwd = cwd / args[1]
             continue
-        result = frontdesk(*args[1:], cwd=cwd, home=tmp_path / "home")
+        result = frontdesk_process(*args[1:], cwd=cwd, home=tmp_path / "home")
         assert result.returncode == 0, result.stdout + result.stderr
         output = result.stdout
     assert output == block("packs.md", "output", "pack-test")

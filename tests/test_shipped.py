@@ -1,4 +1,5 @@
-"""The shipped playbooks, their scenarios, the demo, graphs and the docs' examples."""
+"""The shipped playbooks, their scenarios, the demo, graphs and the docs' examples (commands run
+in this process through the console script's handler, ``run_main``)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,18 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from frontdesk_testing import CliResult, run_main
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "playbooks").glob("*.yaml"))
 
 
-def frontdesk(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
-              ) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("frontdesk")
-    argv = [exe] if exe else [sys.executable, str(REPO / "cli.py")]
-    return subprocess.run([*argv, *args], cwd=cwd, capture_output=True, text=True,
-                          env=env or os.environ.copy(), timeout=120)
+def frontdesk(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> CliResult:
+    """``frontdesk ARGS`` in ``cwd`` with ``env`` (default: this process's environment)."""
+    return run_main(args, env or dict(os.environ), cwd=cwd)
 
 
 def test_four_playbooks_are_shipped() -> None:
@@ -173,7 +171,8 @@ def test_daily_use_commands_run(tmp_path: Path) -> None:
 
 
 def test_playbooks_json_lists_the_search_path_with_shadowing(tmp_path: Path) -> None:
-    """``playbooks --json`` has the SPEC keys; an earlier folder shadows a shipped playbook."""
+    """``playbooks --json`` has the keys of docs/reference.md (JSON shapes); an earlier folder
+    shadows a shipped playbook."""
     import json
 
     (tmp_path / "intake.yaml").write_text((REPO / "playbooks" / "intake.yaml").read_text())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from frontdesk_testing import CliResult
 
 HERE = Path(__file__).resolve().parent
 INVALID = HERE / "playbooks" / "invalid"
@@ -52,23 +53,19 @@ def test_corpus_is_complete() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_invalid_case(case: Path, run_cli: Callable[..., Any],
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_case(case: Path, run_cli: Callable[..., CliResult]) -> None:
     """``validate playbook.yaml`` in the case folder prints expected.txt, exits 3 or exit.txt."""
-    monkeypatch.chdir(case)
-    result = run_cli(*_lines(case / "args.txt"), "validate", "playbook.yaml")
+    result = run_cli(*_lines(case / "args.txt"), "validate", "playbook.yaml", cwd=case)
     assert result.stdout == (case / "expected.txt").read_text("utf-8")
     exit_code = int((_lines(case / "exit.txt") or ["3"])[0])
-    assert result.exit_code == exit_code, result.stderr
+    assert result.returncode == exit_code, result.stderr
 
 
 @pytest.mark.parametrize("path", VALID_FILES, ids=[p.name for p in VALID_FILES])
-def test_valid_playbook(path: Path, run_cli: Callable[..., Any],
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_valid_playbook(path: Path, run_cli: Callable[..., CliResult]) -> None:
     """A valid playbook validates with exit 0 and no error line (starts resolved in valid/)."""
-    monkeypatch.chdir(VALID)
-    result = run_cli("--playbooks", ".", "validate", path.name)
-    assert result.exit_code == 0, result.stdout
+    result = run_cli("--playbooks", ".", "validate", path.name, cwd=VALID)
+    assert result.returncode == 0, result.stdout
     assert "error[" not in result.stdout
     lines = result.stdout.splitlines()
     if path.name in WARNS_NO_FINAL:
@@ -77,11 +74,9 @@ def test_valid_playbook(path: Path, run_cli: Callable[..., Any],
         assert lines == []
 
 
-def test_valid_folder_at_once(run_cli: Callable[..., Any],
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_valid_folder_at_once(run_cli: Callable[..., CliResult]) -> None:
     """Validating the whole valid/ folder at once reports no error and exits 0."""
-    monkeypatch.chdir(VALID)
-    result = run_cli("validate", ".")
-    assert result.exit_code == 0, result.stdout
+    result = run_cli("validate", ".", cwd=VALID)
+    assert result.returncode == 0, result.stdout
     assert "error[" not in result.stdout
     assert f"{len(VALID_FILES)} files checked: 0 errors" in result.stderr

@@ -1,11 +1,13 @@
 """Commands on instances load cached models: no YAML, no JSON Schema, keyed by content.
 
 Each test runs the real CLI in a subprocess through a small probe that reports which heavy
-modules the command imported, on a temporary home whose cache the first command fills.
+modules the command imported, on a temporary home whose cache the first command fills. The
+cache lives between processes, so every command here is a real process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -36,7 +38,7 @@ def imported(fd: Frontdesk, tmp_path: Path, *args: str, now: str | None = None,
     """Run ``frontdesk ARGS`` (must succeed); the heavy modules it imported."""
     out = tmp_path / "probe.txt"
     env = {**fd.env(), "PROBE_OUT": str(out), **extra}
-    argv = [sys.executable, "-c", PROBE, *fd.command(args, now)[len(fd.argv):]]
+    argv = [sys.executable, "-c", PROBE, *fd.arguments(args, now)]
     result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return set(out.read_text().split())
@@ -44,6 +46,12 @@ def imported(fd: Frontdesk, tmp_path: Path, *args: str, now: str | None = None,
 
 def cache_files(fd: Frontdesk) -> list[Path]:
     return sorted((fd.home / "cache" / "compiled").glob("*.pickle"))
+
+
+@pytest.fixture
+def frontdesk(frontdesk: Frontdesk) -> Frontdesk:
+    """The shared ``frontdesk`` fixture, every command run as a real process."""
+    return dataclasses.replace(frontdesk, processes=True)
 
 
 @pytest.fixture

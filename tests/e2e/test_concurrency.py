@@ -18,7 +18,7 @@ from frontdesk.service import Engine
 from frontdesk.settings import Options
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
+    from frontdesk_testing import Figures, Frontdesk
 
 WORKERS, EVENTS, INSTANCES = 8, 200, 50
 WORKER = Path(__file__).with_name("concurrency_worker.py")
@@ -45,8 +45,9 @@ def commands_in(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return runs
 
 
-def test_eight_writers_keep_every_history_a_valid_path(
-        frontdesk: Frontdesk, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.slow
+def test_eight_writers_keep_every_history_a_valid_path(frontdesk: Frontdesk,
+                                                       figures: Figures) -> None:
     fd = frontdesk
     engine = Engine(Options(home=str(fd.home), db=fd.store_url, now=fd.now,
                             playbooks=(str(PLAYBOOKS),), env={}))
@@ -95,9 +96,8 @@ def test_eight_writers_keep_every_history_a_valid_path(
     moves = Counter(run[0]["instance"] for run in runs)
     assert {i: json.loads(v)["n"] for i, v in counters.items()} == {i: moves[i] for i in ids}
 
-    with capsys.disabled():
-        print(f"\n[concurrency {fd.store_kind}] {WORKERS} processes x {EVENTS} events on "
-              f"{INSTANCES} instances: {sum(applied.values())} applied, {refused} refused, "
-              f"{conflicts} conflicts in {elapsed:.1f} s = "
-              f"{WORKERS * EVENTS / elapsed:.0f} events/s "
-              f"({sum(applied.values()) / elapsed:.0f} applied/s)")
+    figures.add(f"concurrency {fd.store_kind}",
+                f"{WORKERS} processes x {EVENTS} events on {INSTANCES} instances: "
+                f"{sum(applied.values())} applied, {refused} refused, {conflicts} conflicts in "
+                f"{elapsed:.1f} s = {WORKERS * EVENTS / elapsed:.0f} events/s "
+                f"({sum(applied.values()) / elapsed:.0f} applied/s)")

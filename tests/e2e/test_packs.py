@@ -1,18 +1,20 @@
-"""Playbook packs (issue 9, part 1): ``pack new`` scaffolds a pack whose scenarios pass at once,
-``pack test`` validates and runs a pack's source tree with the exit codes of ``validate`` and
-``test``, and a pack's wheel installed next to frontdesk in a fresh venv is listed, validated,
-tested, shadowed and upgraded there."""
+"""Playbook packs: ``pack new`` scaffolds a pack whose scenarios pass at once, ``pack test``
+validates and runs a pack's source tree with the exit codes of ``validate`` and ``test``, and a
+pack's wheel installed next to frontdesk in a fresh venv is listed, validated, tested, shadowed
+and upgraded there. Real processes (``run_frontdesk``): ``pack test`` imports the pack's
+module, which would stay imported in the test process and make the next ``pack new`` of the
+same name refuse it as already importable."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+import pytest
+from frontdesk_testing import build_wheel, fresh_venv, pip_install
+
 PACK_FILES = [
     "acme-extras/pyproject.toml",
     "acme-extras/README.md",
@@ -155,36 +157,19 @@ def _python(venv: Path, *args: str, cwd: Path) -> str:
     return result.stdout
 
 
-def _build(source: Path, dist: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist),
-                    str(source)], check=True, capture_output=True, timeout=300)
-    (wheel,) = dist.glob("*.whl")
-    return wheel
-
-
+@pytest.mark.slow
 def test_pack_wheel_in_a_fresh_venv_is_listed_validated_tested_and_upgraded(
-        run_frontdesk: Run, tmp_path: Path) -> None:
+        run_frontdesk: Run, tmp_path: Path, frontdesk_wheel: Path) -> None:
     """``pack new`` -> wheel -> ``pip install`` next to frontdesk's own wheel in a fresh venv:
     ``playbooks`` lists the pack with its name and version, ``validate`` checks it, ``pack
     test`` and ``test`` pass there; a home copy shadows it; version 0.2.0 of the pack with
     playbook version 2 is taken by ``upgrade`` for a running instance."""
     pack = _new_pack(run_frontdesk, tmp_path)
-    frontdesk_wheel = _build(REPO, tmp_path / "dist-frontdesk")
-    pack_wheel = _build(pack, tmp_path / "dist-pack")
-    venv = tmp_path / "venv"
+    pack_wheel = build_wheel(pack, tmp_path / "dist-pack")
     # Dependencies come from this interpreter's site-packages (no network); both wheels are
     # installed into the venv itself, as a practice would.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
-    # --system-site-packages gives the *base* interpreter's packages, which may lack a
-    # dependency this one has (google-re2): a .pth line adds this interpreter's as well.
-    site = _python(venv, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
-                   cwd=tmp_path).strip()
-    ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
-    Path(site, "zz_frontdesk_test_deps.pth").write_text("\n".join(sorted(ours)) + "\n",
-                                                        encoding="utf-8")
-    _python(venv, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-            str(frontdesk_wheel), str(pack_wheel), cwd=tmp_path)
+    venv = fresh_venv(tmp_path).parents[1]
+    pip_install(venv / "bin" / "python", str(frontdesk_wheel), str(pack_wheel))
     installed = Path(_python(venv, "-c", "import acme_extras.playbooks as p; print(p.__file__)",
                              cwd=tmp_path).strip()).parent
     assert installed.is_relative_to(venv)
@@ -225,9 +210,8 @@ def test_pack_wheel_in_a_fresh_venv_is_listed_validated_tested_and_upgraded(
     pyproject = pack / "pyproject.toml"
     pyproject.write_text(pyproject.read_text("utf-8").replace('version = "0.1.0"',
                                                               'version = "0.2.0"'), "utf-8")
-    newer = _build(pack, tmp_path / "dist-pack-2")
-    _python(venv, "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(newer),
-            cwd=tmp_path)
+    newer = build_wheel(pack, tmp_path / "dist-pack-2")
+    pip_install(venv / "bin" / "python", str(newer))
     assert {"id": "acme-extras", "version": 2, "title": "Patient records request",
             "source": f"pack acme-extras 0.2.0: {installed}/acme-extras.yaml"} in \
         json.loads(frontdesk("playbooks", "--json").stdout)

@@ -1,29 +1,34 @@
-"""PostgreSQL-specific behaviour through the installed command: ``db migrate|status|grant``,
-``db copy`` between the stores, a server that is down, and an application role that may only
-append to the audit log. (The runtime tests run on both stores through ``make_frontdesk``.)"""
+"""PostgreSQL-specific behaviour through the CLI: ``db migrate|status|grant``, ``db copy``
+between the stores, a server that is down, an application role that may only append to the
+audit log, and several processes migrating a new database at once. (The runtime tests run on
+both stores through ``make_frontdesk``.) Commands run in this process (``run_main``) except
+the racing processes."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from frontdesk.store import migrations
-from frontdesk_testing import PostgresServer, dump_postgres, dump_sqlite, free_port, frontdesk_argv
+from frontdesk_testing import (
+    CliResult,
+    Figures,
+    dump_postgres,
+    dump_sqlite,
+    frontdesk_argv,
+    run_main,
+)
+from postgres_server import PostgresServer, free_port
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
+def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
     base = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    return subprocess.run([*frontdesk_argv(), *args], env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=300, check=False)
+    return run_main(args, {**base, **(env or {})})
 
 
 def ok(*args: str) -> str:
@@ -32,7 +37,7 @@ def ok(*args: str) -> str:
     return result.stdout
 
 
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+def one_error_line(result: CliResult) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("frontdesk: error:"), result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -64,7 +69,7 @@ def test_server_down_is_exit_8_naming_host_and_database_not_the_password() -> No
 
 
 def test_db_copy_round_trips_the_demo_store(postgres: PostgresServer, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+                                            figures: Figures) -> None:
     """demo (SQLite) -> PostgreSQL -> SQLite: the same audit log byte for byte, verified, the
     same instances; and the copy goes on working (new records chain onto the copied head)."""
     home = tmp_path / "demo"
@@ -99,9 +104,8 @@ def test_db_copy_round_trips_the_demo_store(postgres: PostgresServer, tmp_path: 
            "--set", "employee=Sam Copy", "--set", "last_trained_on=2025-06-01")
         assert int(ok("--db", url, "audit", "head").split()[0]) > head_seq
         assert "audit log ok" in ok("--db", url, "audit", "verify")
-    with capsys.disabled():
-        print(f"\n[db copy] demo store ({exports[0].count(chr(10))} audit records) SQLite -> "
-              f"PostgreSQL in {seconds:.2f} s (command wall time)")
+    figures.add("db copy", f"demo store ({exports[0].count(chr(10))} audit records) SQLite -> "
+                           f"PostgreSQL in {seconds:.2f} s (command wall time, in-process)")
 
 
 def test_db_copy_refuses_a_target_that_is_not_empty(postgres: PostgresServer,
@@ -165,8 +169,6 @@ def test_db_grant_is_refused_on_sqlite(tmp_path: Path) -> None:
 def test_first_use_from_many_processes_migrates_once(postgres: PostgresServer) -> None:
     """Four ``start``s hit a new database at once: one migrates, the others wait and use it."""
     url = postgres.database()
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     racers = [subprocess.Popen([*frontdesk_argv(), "--db", url, "start", "hipaa-annual-refresh",
                                 "--as", "maria", "--set", f"employee=E{n}",

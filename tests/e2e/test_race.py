@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from frontdesk.service import Engine
 from frontdesk.settings import Options
 
@@ -22,6 +23,7 @@ def engine_for(fd: Frontdesk) -> Engine:
     return Engine(Options(playbooks=(str(fd.playbooks),), db=fd.db_url, env=fd.env()))
 
 
+@pytest.mark.slow
 def test_concurrent_fires_one_wins(frontdesk: Frontdesk) -> None:
     """20 rounds of e1 and e2 fired at once: one exits 0, the other 5 or 6, state = winner's."""
     fd = frontdesk

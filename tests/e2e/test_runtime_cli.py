@@ -1,6 +1,6 @@
-"""End-to-end tests of the runtime through the installed ``frontdesk`` command (subprocesses,
-a temporary home, and each store: a SQLite file and a PostgreSQL database): JSON shapes, exit
-codes, audit log, ``today`` feeds."""
+"""End-to-end tests of the runtime through the ``frontdesk`` CLI (in this process through the
+console script's handler, on a temporary home and each store: a SQLite file and a PostgreSQL
+database): JSON shapes, exit codes, audit log, ``today`` feeds."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ people:
 
 # -- helpers -----------------------------------------------------------------------------------
 def spec_hash(record: dict[str, Any]) -> str:
-    """SPEC section 5, written independently of the engine: sha256 of the record without
+    """The audit hash of docs/reference.md (JSON shapes), written independently of the engine:
+    sha256 of the record without
     ``hash`` as sorted, compact, non-ASCII-escaped UTF-8 JSON."""
     body = {key: value for key, value in record.items() if key != "hash"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -52,7 +53,8 @@ def spec_hash(record: dict[str, Any]) -> str:
 
 
 def export(fd: Frontdesk, *options: str) -> list[dict[str, Any]]:
-    """``audit export`` (JSON Lines) parsed, checking every line has the SPEC keys in order."""
+    """``audit export`` (JSON Lines) parsed, checking every line has the keys of
+    docs/reference.md (JSON shapes) in order."""
     records = []
     for line in fd.ok("audit", "export", *options).splitlines():
         keys = [key for key, _ in json.loads(line, object_pairs_hook=lambda pairs: pairs)]
@@ -73,7 +75,8 @@ def check_task(task: dict[str, Any]) -> None:
 
 
 def check_instance(data: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
-    """Exactly the SPEC Instance keys (plus ``extra``), Task shapes, datetimes with offset."""
+    """Exactly the Instance keys of docs/reference.md (JSON shapes) (plus ``extra``), Task
+    shapes, datetimes with offset."""
     assert sorted(data) == sorted([*INSTANCE_KEYS, *extra])
     assert data["status"] in ("open", "closed")
     for moment in (data["started_at"], data["updated_at"]):
@@ -206,7 +209,8 @@ def test_tick_twice_at_the_same_clock_changes_nothing(flow: Flow) -> None:
 
 
 def test_audit_export_is_a_valid_spec_hash_chain(flow: Flow) -> None:
-    """``audit export``: 13 keys in SPEC order, seq order, hashes recomputed here, prev links."""
+    """``audit export``: 13 keys in the documented order, seq order, hashes recomputed here, prev
+    links."""
     records = flow.records
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     prev = GENESIS
@@ -421,7 +425,8 @@ def test_bad_option_error_has_the_frontdesk_prefix(
 
 # -- today: JSON, CSV and ICS -------------------------------------------------------------------
 def test_today_formats(world: World) -> None:
-    """``today --format json|csv|ics`` list the same open tasks, sorted, in SPEC shapes."""
+    """``today --format json|csv|ics`` list the same open tasks, sorted, in the shapes of
+    docs/reference.md (JSON shapes)."""
     fd = world.fd
     tasks = json.loads(fd.ok("today", "--everyone", "--days", "30", "--format", "json"))
     assert len(tasks) == 4  # call_client and confirm of both open instances

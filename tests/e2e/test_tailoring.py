@@ -1,6 +1,6 @@
-"""Tailoring a playbook in practice.yaml without editing it (issue 9, part 2), through the real
-``frontdesk`` command: every override kind at run time, every bad override as a located error
-with a did-you-mean (exit 3, nothing written), and ``show-playbook [--effective]``."""
+"""Tailoring a playbook in practice.yaml without editing it, through the ``frontdesk`` CLI:
+every override kind at run time, every bad override as a located error with a did-you-mean
+(exit 3, nothing written), and ``show-playbook [--effective]``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""``frontdesk upgrade PLAYBOOK --to VERSION [--dry-run]`` (issue 9, part 3) through the real
-command and a real SQLite store: one movable and one unmovable instance, the audit records of
-the move, the dry run that changes nothing, and the refusals."""
+"""``frontdesk upgrade PLAYBOOK --to VERSION [--dry-run]`` through the CLI on each store: one
+movable and one unmovable instance, the audit records of the move, the dry run that changes
+nothing, and the refusals."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""End-to-end ``frontdesk validate`` and help/version through the installed command, run as real
-subprocesses: exit codes, located issue lines, JSON output, limits, and never a traceback."""
+"""End-to-end ``frontdesk validate`` and help/version: exit codes, located issue lines, JSON
+output, limits, and never a traceback. Commands run in this process through the console
+script's handler (``run_cli``); ``--help`` and ``--version`` also run as the installed
+``frontdesk`` process (``run_frontdesk``)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from frontdesk import __version__
+from frontdesk_testing import CliResult
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
+Run = Callable[..., "CliResult | subprocess.CompletedProcess[str]"]
 
 TESTS = Path(__file__).resolve().parents[1]
 GOOD = TESTS / "playbooks" / "valid" / "minimal.yaml"
@@ -54,7 +57,7 @@ def make_input(kind: str, folder: Path) -> str:
     return "missing.yaml"
 
 
-def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+def assert_no_traceback(result: CliResult | subprocess.CompletedProcess[str]) -> None:
     """Neither stream shows a Python traceback."""
     assert "Traceback" not in result.stdout
     assert "Traceback" not in result.stderr
@@ -71,18 +74,18 @@ def located_lines(stdout: str, path: str) -> list[re.Match[str]]:
     return matches
 
 
-def test_good_file_exits_0(run_frontdesk: Run, tmp_path: Path) -> None:
+def test_good_file_exits_0(run_cli: Run, tmp_path: Path) -> None:
     """A valid playbook: exit 0, nothing on stdout, a summary on stderr."""
-    result = run_frontdesk("validate", make_input("good", tmp_path))
+    result = run_cli("validate", make_input("good", tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "1 file checked: 0 errors, 0 warnings" in result.stderr
     assert_no_traceback(result)
 
 
-def test_bad_file_one_located_line_per_problem(run_frontdesk: Run) -> None:
+def test_bad_file_one_located_line_per_problem(run_cli: Run) -> None:
     """A playbook with many mistakes: exit 3, exactly its expected located lines."""
-    result = run_frontdesk("validate", "playbook.yaml", cwd=BAD_CASE)
+    result = run_cli("validate", "playbook.yaml", cwd=BAD_CASE)
     assert result.returncode == 3, result.stderr
     expected = (BAD_CASE / "expected.txt").read_text("utf-8")
     assert result.stdout == expected
@@ -92,11 +95,11 @@ def test_bad_file_one_located_line_per_problem(run_frontdesk: Run) -> None:
     assert_no_traceback(result)
 
 
-def test_alias_bomb_refused_fast(run_frontdesk: Run, tmp_path: Path) -> None:
+def test_alias_bomb_refused_fast(run_cli: Run, tmp_path: Path) -> None:
     """A billion-laughs file is refused with a located too-large error in under a second."""
     name = make_input("bomb", tmp_path)
     started = time.monotonic()
-    result = run_frontdesk("validate", name)
+    result = run_cli("validate", name)
     elapsed = time.monotonic() - started
     assert result.returncode == 3, result.stderr
     assert elapsed < 1.0, f"took {elapsed:.2f}s"
@@ -105,30 +108,30 @@ def test_alias_bomb_refused_fast(run_frontdesk: Run, tmp_path: Path) -> None:
     assert_no_traceback(result)
 
 
-def test_five_mib_file_refused(run_frontdesk: Run, tmp_path: Path) -> None:
+def test_five_mib_file_refused(run_cli: Run, tmp_path: Path) -> None:
     """A 5 MiB file is refused with one located too-large line."""
     name = make_input("big", tmp_path)
     assert (tmp_path / name).stat().st_size >= 5 * 1024 * 1024
-    result = run_frontdesk("validate", name)
+    result = run_cli("validate", name)
     assert result.returncode == 3, result.stderr
     [match] = located_lines(result.stdout, name)
     assert (match["line"], match["col"], match["code"]) == ("1", "1", "too-large")
     assert_no_traceback(result)
 
 
-def test_binary_file_refused(run_frontdesk: Run, tmp_path: Path) -> None:
+def test_binary_file_refused(run_cli: Run, tmp_path: Path) -> None:
     """A binary file is refused with one located error line, exit 3."""
     name = make_input("binary", tmp_path)
-    result = run_frontdesk("validate", name)
+    result = run_cli("validate", name)
     assert result.returncode == 3, result.stderr
     [match] = located_lines(result.stdout, name)
     assert match["severity"] == "error"
     assert_no_traceback(result)
 
 
-def test_missing_file_reported(run_frontdesk: Run, tmp_path: Path) -> None:
+def test_missing_file_reported(run_cli: Run, tmp_path: Path) -> None:
     """A path that does not exist gives one located not-found error, exit 3."""
-    result = run_frontdesk("validate", make_input("missing", tmp_path))
+    result = run_cli("validate", make_input("missing", tmp_path))
     assert result.returncode == 3, result.stderr
     [match] = located_lines(result.stdout, "missing.yaml")
     assert match["code"] == "not-found"
@@ -138,10 +141,10 @@ def test_missing_file_reported(run_frontdesk: Run, tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind, exit_code", [
     ("good", 0), ("bad", 3), ("bomb", 3), ("big", 3), ("binary", 3), ("missing", 3),
 ])
-def test_json_format(run_frontdesk: Run, tmp_path: Path, kind: str, exit_code: int) -> None:
+def test_json_format(run_cli: Run, tmp_path: Path, kind: str, exit_code: int) -> None:
     """``--format json`` prints one JSON document whose counts match the exit code."""
     name = make_input(kind, tmp_path)
-    result = run_frontdesk("validate", "--format", "json", name)
+    result = run_cli("validate", "--format", "json", name)
     assert result.returncode == exit_code, result.stderr
     report = json.loads(result.stdout)
     [entry] = report["files"]
@@ -185,14 +188,14 @@ def commands_of(help_text: str) -> list[str]:
     return names
 
 
-def test_every_command_help_exits_0(run_frontdesk: Run) -> None:
+def test_every_command_help_exits_0(run_cli: Run) -> None:
     """``frontdesk COMMAND --help`` exits 0 for every command (and subcommand) the help lists."""
-    pending = [[name] for name in commands_of(run_frontdesk("--help").stdout)]
+    pending = [[name] for name in commands_of(run_cli("--help").stdout)]
     assert pending
     seen = 0
     while pending:
         command = pending.pop()
-        result = run_frontdesk(*command, "--help")
+        result = run_cli(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)
         assert "Usage:" in result.stdout, command
         assert_no_traceback(result)

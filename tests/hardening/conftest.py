@@ -1,46 +1,13 @@
-"""Fixtures of the hardening tests (issue 8): the store URL the crash harness runs on and the
-figures each test prints.
-
-Figures: a test calls ``figures.add("crash", "kills 312, ...")``; they are printed in a
-"frontdesk hardening figures" section at the end of the pytest run (no ``-s`` needed), so CI logs
-show them.
-"""
+"""Fixtures of the hardening tests: the stores they run on (the ``figures`` fixture they report
+with is in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from frontdesk_testing import Frontdesk, frontdesk_factory
-
-
-@dataclass
-class Figures:
-    """Lines of figures collected during the run, printed in the terminal summary."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def add(self, topic: str, text: str) -> None:
-        self.lines.append(f"{topic}: {text}")
-
-
-_FIGURES = Figures()
-
-
-@pytest.fixture(scope="session")
-def figures() -> Figures:
-    """Where a hardening test puts the figures it reports (kills, cases, refusals)."""
-    return _FIGURES
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _FIGURES.lines:
-        terminalreporter.section("frontdesk hardening figures")
-        for line in _FIGURES.lines:
-            terminalreporter.write_line(line)
 
 
 # -- stores -----------------------------------------------------------------------------------

@@ -1,15 +1,13 @@
-"""Helpers of the hardening tests (issue 8): ``frontdesk`` under resource limits and the check
-that a command's stderr is a clean error (imported by the test modules of this folder)."""
+"""Helpers of the hardening tests: ``frontdesk`` under resource limits and the check that a
+command's stderr is a clean error (imported by the test modules of this folder; commands run
+in this process with ``frontdesk_testing.run_main``)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import resource
 import sqlite3
 import subprocess
-from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,31 +56,6 @@ def clean_stderr_problems(stderr: str, code: int) -> list[str]:
                 or summary.match(line)):
             problems.append(f"unexpected stderr line: {line!r}")
     return problems
-
-
-def run_in_process(argv: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
-    """``frontdesk ARGV`` through ``frontdesk.cli.main`` in this process, with ``os.environ``
-    replaced by ``env`` for the call: ``(exit code, stdout, stderr)``. Much faster than a
-    subprocess; ``main`` is the same single error handler the console script runs."""
-    import os
-
-    from frontdesk.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main(argv)
-            except SystemExit as exc:
-                code = exc.code
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return int(code or 0), out.getvalue(), err.getvalue()
 
 
 def store_dump(db: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:

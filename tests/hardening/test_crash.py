@@ -1,5 +1,5 @@
-"""Crash safety (issue 8, item 1): ``frontdesk`` killed with SIGKILL at random points of
-``fire``, ``done``, ``tick`` and ``fire --all`` loses nothing and does nothing twice.
+"""Crash safety: ``frontdesk`` killed with SIGKILL at random points of ``fire``, ``done``,
+``tick`` and ``fire --all`` loses nothing and does nothing twice.
 
 Each round picks a command, starts it as a real process, kills it after a random delay
 (calibrated on how long that command takes, so most kills land in the part that writes), then
@@ -8,8 +8,10 @@ instance row (``audit_replay``). Then it reruns the interrupted command and chec
 work was done exactly once: the event applied once, the task done once, every due timer fired
 once, ``fire --all`` applied once per instance that allowed it.
 
-``FRONTDESK_CRASH_KILLS`` sets how many kills to reach (default 300); the store comes from the
-``crash_store_url`` fixture: a SQLite file and a PostgreSQL database, each run to that many.
+``FRONTDESK_CRASH_KILLS`` sets how many kills to reach (default 40; 300 is the long run), and
+every kind of command is killed at least ``MIN_KILLS_PER_KIND`` times among them; the store
+comes from the ``crash_store_url`` fixture: a SQLite file and a PostgreSQL database, each run
+to that many.
 """
 
 from __future__ import annotations
@@ -25,19 +27,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from audit_replay import replay_problems
 from frontdesk.audit import verify
 from frontdesk.service import Engine
 from frontdesk.settings import Options
 from frontdesk.store import Store, open_store
-from hardening_support import clean_stderr_problems, run_in_process
+from frontdesk_testing import run_main
+from hardening_support import clean_stderr_problems
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
+    from frontdesk_testing import Figures, Frontdesk
 
-    from .conftest import Figures
-
-KILLS = int(os.environ.get("FRONTDESK_CRASH_KILLS", "300"))
+KILLS = int(os.environ.get("FRONTDESK_CRASH_KILLS", "40"))
+KINDS = {"fire": 3, "done": 3, "tick": 3, "fire-all": 1}  # how often each is picked
+MIN_KILLS_PER_KIND = max(1, min(5, KILLS // 8))
 SEED = int(os.environ.get("FRONTDESK_CRASH_SEED", "8"))
 OPEN_INSTANCES = 5  # kept open by starting new ones between rounds
 STEP = dt.timedelta(minutes=25)  # the simulated clock moves this much per round
@@ -152,9 +156,16 @@ class Harness:
             engine.close()
 
     # -- one round ---------------------------------------------------------------------------
+    def short_kinds(self) -> list[str]:
+        """The kinds of command killed fewer than ``MIN_KILLS_PER_KIND`` times so far."""
+        return [k for k in KINDS if self.tally.by_kind.get(k, 0) < MIN_KILLS_PER_KIND]
+
     def pick(self) -> Round:
         instances = self.store.list_instances(playbook="crash", status="open")
-        kind = self.rng.choices(["fire", "done", "tick", "fire-all"], [3, 3, 3, 1])[0]
+        if self.tally.kills >= KILLS:  # enough kills: only the kinds still short of their share
+            kind = self.rng.choice(self.short_kinds())
+        else:
+            kind = self.rng.choices(list(KINDS), list(KINDS.values()))[0]
         before = self.head()
         if kind == "fire":
             inst = self.rng.choice(instances)
@@ -215,8 +226,8 @@ class Harness:
     def rerun(self, step: Round) -> None:
         """Run the interrupted command again (in-process: same handler, same store) and check
         the work is done exactly once."""
-        code, _, stderr = run_in_process(
-            ["--playbooks", str(self.fd.playbooks), *self.argv(step)], self.env)
+        done = run_main(["--playbooks", str(self.fd.playbooks), *self.argv(step)], self.env)
+        code, stderr = done.returncode, done.stderr
         if clean_stderr_problems(stderr, code):
             self.fail("rerun", f"{step.args}: unclean stderr {stderr!r}")
         if code == 0:
@@ -261,8 +272,9 @@ class Harness:
         self.tally.failures.append(f"round {self.tally.rounds} ({when}): {problem}")
 
     def run(self, kills: int) -> Tally:
-        max_rounds = 3 * kills + 20
-        while self.tally.kills < kills and self.tally.rounds < max_rounds:
+        max_rounds = 3 * kills + 20 * len(KINDS)
+        while ((self.tally.kills < kills or self.short_kinds())
+               and self.tally.rounds < max_rounds):
             self.tally.rounds += 1
             self.top_up()
             step = self.pick()
@@ -277,11 +289,13 @@ class Harness:
         return self.tally
 
 
+@pytest.mark.slow
 def test_sigkill_during_commands_loses_nothing(crash_store_url: str, tmp_path: Path,
                                               make_frontdesk: Callable[..., Frontdesk],
                                               figures: Figures) -> None:
-    """At least FRONTDESK_CRASH_KILLS kills of fire/done/tick/fire --all: after each, the log
-    verifies and replays to the stored instances, and the rerun does the work exactly once."""
+    """At least FRONTDESK_CRASH_KILLS kills of fire/done/tick/fire --all, each kind killed at
+    least MIN_KILLS_PER_KIND times: after each, the log verifies and replays to the stored
+    instances, and the rerun does the work exactly once."""
     fd = make_frontdesk(tmp_path / "crash")
     (fd.playbooks / "crash.yaml").write_text(CRASH_PLAYBOOK, "utf-8")
     started = time.monotonic()
@@ -297,6 +311,7 @@ def test_sigkill_during_commands_loses_nothing(crash_store_url: str, tmp_path: P
                          f"{len(tally.failures)} failures, {seconds:.0f} s")
     assert not tally.failures, tally.failures[:10]
     assert tally.kills >= KILLS, tally
+    assert all(tally.by_kind.get(kind, 0) >= MIN_KILLS_PER_KIND for kind in KINDS), tally
 
 
 def test_replay_check_sees_a_lost_or_doubled_change(tmp_path: Path,

@@ -1,4 +1,4 @@
-"""Fuzzing input (issue 8, item 2): hypothesis generates playbooks (valid ones mutated: keys
+"""Fuzzing input: hypothesis generates playbooks (valid ones mutated: keys
 dropped, types swapped, names misspelled, random unicode, deep nesting, cut or spliced text)
 and ``--set`` values for every field type; for each, ``frontdesk validate``/``start``/``fire``/
 ``done`` exits with a documented code and clean ``frontdesk: error:`` or located lines, never a
@@ -6,9 +6,10 @@ traceback or an internal error, and a refused command leaves the store unchanged
 
 Most cases run in-process through ``frontdesk.cli.main`` (the console script's own handler); a
 sample runs as real processes. Examples are derandomized (the same cases on every CI run, so a
-red build is reproducible); set ``FRONTDESK_FUZZ_RANDOM=1`` to explore new ones and
-``FRONTDESK_FUZZ_SCALE`` to run more (2.0) or fewer (0.1). Cases that found bugs are kept
-below as ``@example``s and in ``REGRESSIONS``.
+red build is reproducible); set ``FRONTDESK_FUZZ_RANDOM=1`` to explore new ones. The case
+counts are each test's hypothesis ``max_examples``: ``FRONTDESK_FUZZ_SCALE=1`` runs the full
+size (``FULL_SIZE``, 5,125 cases), the default 0.2 a fifth of it. Cases that found bugs are
+kept below in ``REGRESSIONS`` and ``REGRESSION_SETS``.
 """
 
 from __future__ import annotations
@@ -28,32 +29,46 @@ import pytest
 import yaml
 from frontdesk.loading import loader as loader_module
 from frontdesk.loading.yamlsource import parse_text
-from hardening_support import LOCATED, REPO, clean_stderr_problems, run_in_process, store_dump
+from frontdesk_testing import CliResult, run_main
+from hardening_support import LOCATED, REPO, clean_stderr_problems, store_dump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
+    from frontdesk_testing import Figures, Frontdesk
 
-    from .conftest import Figures
-
-SCALE = float(os.environ.get("FRONTDESK_FUZZ_SCALE", "1"))
+# Cases per test at full size (5,125 in all); the default run is a fifth of that (SCALE 0.2)
+# so the whole suite stays within ten minutes on two cores.
+FULL_SIZE = {"test_fuzz_validate": 2000, "test_fuzz_start": 1600, "test_fuzz_fire": 900,
+             "test_fuzz_done": 600, "test_fuzz_as_processes": 25}
+SCALE = float(os.environ.get("FRONTDESK_FUZZ_SCALE", "0.2"))
+CASES = {name: max(int(n * SCALE), 5) for name, n in FULL_SIZE.items()}
 FUZZ = settings(
     deadline=None, database=None, derandomize=os.environ.get("FRONTDESK_FUZZ_RANDOM") != "1",
     suppress_health_check=list(HealthCheck), print_blob=True)
-N_VALIDATE = int(2000 * SCALE)
-N_START = int(1600 * SCALE)
-N_FIRE = int(900 * SCALE)
-N_DONE = int(600 * SCALE)
-N_PROCESS = max(int(25 * SCALE), 5)
-COUNTS: dict[str, int] = {}
+RAN: dict[str, int] = {}  # cases the current test ran to the end
 CORPUS_FILES = sorted([*(REPO / "tests" / "playbooks" / "valid").glob("*.yaml"),
                        *(REPO / "playbooks").glob("*.yaml"),
                        *(REPO / "tests" / "playbooks" / "runtime").glob("*.yaml")])
 
 
-def count(name: str) -> None:
-    COUNTS[name] = COUNTS.get(name, 0) + 1
+def count() -> None:
+    RAN["cases"] = RAN.get("cases", 0) + 1
+
+
+@pytest.fixture(autouse=True)
+def case_count(request: pytest.FixtureRequest, figures: Figures) -> Iterator[None]:
+    """A generated test reports how many cases it ran and, when it passed, must have run all
+    that its settings asked for."""
+    RAN.clear()
+    failed_before = request.session.testsfailed
+    yield
+    name = request.node.name
+    if name in CASES:
+        figures.add("fuzz", f"{name}: {RAN.get('cases', 0)} generated cases "
+                            f"(derandomized={FUZZ.derandomize}, scale {SCALE})")
+        if request.session.testsfailed == failed_before:
+            assert RAN.get("cases", 0) >= CASES[name], (name, RAN)
 
 
 @cache
@@ -186,8 +201,9 @@ def dump(doc: Any) -> str:
 
 
 # -- the checks ------------------------------------------------------------------------------
-def check(code: int, stdout: str, stderr: str, allowed: set[int]) -> None:
+def check(result: CliResult | subprocess.CompletedProcess[str], allowed: set[int]) -> None:
     """A documented exit code, no traceback, clean error lines; a failure says where."""
+    code, stdout, stderr = result.returncode, result.stdout, result.stderr
     assert code in allowed, (code, stdout[-500:], stderr[-1500:])
     assert "Traceback" not in stdout + stderr
     assert not clean_stderr_problems(stderr, code), stderr[-1500:]
@@ -222,13 +238,13 @@ def test_fuzz_regressions(text: str, home: Frontdesk, tmp_path: Path) -> None:
     """Playbooks that once crashed or hung ``validate``."""
     path = tmp_path / "case.yaml"
     path.write_text(text, "utf-8")
-    check(*run_in_process(["validate", str(path)], home.env()), {0, 3})
+    check(run_main(["validate", str(path)], home.env()), {0, 3})
 
 
-@settings(FUZZ, max_examples=N_VALIDATE)
+@pytest.mark.slow
+@settings(FUZZ, max_examples=CASES["test_fuzz_validate"])
 @given(data=st.data())
-def test_fuzz_validate(data: st.DataObject, home: Frontdesk, tmp_path_factory: Any,
-                       figures: Figures) -> None:
+def test_fuzz_validate(data: st.DataObject, home: Frontdesk) -> None:
     """A mutated playbook: ``validate`` is exit 0 or 3 with located errors, never a crash."""
     doc = copy.deepcopy(data.draw(st.sampled_from(corpus())))
     for _ in range(data.draw(st.integers(1, 3))):
@@ -238,8 +254,8 @@ def test_fuzz_validate(data: st.DataObject, home: Frontdesk, tmp_path_factory: A
         text = text_mutate(text, data)
     path = home.home / "fuzzed.yaml"
     path.write_text(text, "utf-8", errors="surrogatepass")
-    check(*run_in_process(["validate", str(path)], home.env()), {0, 3})
-    count("validate")
+    check(run_main(["validate", str(path)], home.env()), {0, 3})
+    count()
 
 
 # -- run time: --set values for every field type -----------------------------------------------
@@ -327,12 +343,11 @@ class Runner:
 
     def run(self, *args: str, allowed: set[int]) -> tuple[int, str, str]:
         before = store_dump(self.fd.db) if self.fd.db.exists() else None
-        code, stdout, stderr = run_in_process(
-            ["--playbooks", str(self.fd.playbooks), *args], self.env)
-        check(code, stdout, stderr, allowed)
-        if code != 0 and before is not None:
-            assert store_dump(self.fd.db) == before, (args, stderr)
-        return code, stdout, stderr
+        result = run_main(["--playbooks", str(self.fd.playbooks), *args], self.env)
+        check(result, allowed)
+        if result.returncode != 0 and before is not None:
+            assert store_dump(self.fd.db) == before, (args, result.stderr)
+        return result.returncode, result.stdout, result.stderr
 
     def readable(self, instance: str) -> None:
         """What was stored can be read back (show) and the chain still verifies."""
@@ -347,7 +362,8 @@ def fresh(fd: Frontdesk) -> None:
             path.unlink()
 
 
-@settings(FUZZ, max_examples=N_START)
+@pytest.mark.slow
+@settings(FUZZ, max_examples=CASES["test_fuzz_start"])
 @given(data=st.data())
 def test_fuzz_start(data: st.DataObject, home: Frontdesk) -> None:
     """``start`` with generated values for every input type: 0, 2 or 5, never a crash; a
@@ -360,7 +376,7 @@ def test_fuzz_start(data: st.DataObject, home: Frontdesk) -> None:
     code, stdout, _ = runner.run("start", "fuzz-types", *args, allowed={0, 2, 5})
     if code == 0:
         runner.readable(stdout.strip())
-    count("start")
+    count()
 
 
 # --set values that found bugs: a JSON list whose dict looked like the store's date tag made
@@ -397,14 +413,14 @@ def test_a_value_shaped_like_a_date_tag_round_trips() -> None:
 
 @pytest.fixture(scope="module")
 def instance(home: Frontdesk) -> str:
-    code, stdout, stderr = run_in_process(
-        ["--playbooks", str(home.playbooks), "start", "fuzz-types", "--set", "req=r"],
-        home.env())
-    assert code == 0, stderr
-    return stdout.strip()
+    result = run_main(["--playbooks", str(home.playbooks), "start", "fuzz-types", "--set", "req=r"],
+                      home.env())
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
-@settings(FUZZ, max_examples=N_FIRE)
+@pytest.mark.slow
+@settings(FUZZ, max_examples=CASES["test_fuzz_fire"])
 @given(data=st.data())
 def test_fuzz_fire(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     """``fire`` of an event with fields of every type (and unknown events and instances)."""
@@ -416,10 +432,11 @@ def test_fuzz_fire(data: st.DataObject, home: Frontdesk, instance: str) -> None:
                             allowed={0, 2, 4, 5})
     if code == 0:
         runner.readable(instance)
-    count("fire")
+    count()
 
 
-@settings(FUZZ, max_examples=N_DONE)
+@pytest.mark.slow
+@settings(FUZZ, max_examples=CASES["test_fuzz_done"])
 @given(data=st.data())
 def test_fuzz_done(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     """``done`` of the open task occurrence with fields of every type."""
@@ -430,10 +447,11 @@ def test_fuzz_done(data: st.DataObject, home: Frontdesk, instance: str) -> None:
     code, _, _ = runner.run("done", target, *set_args(data, TASK_FIELDS), allowed={0, 2, 4, 5})
     if code == 0:
         runner.readable(instance)
-    count("done")
+    count()
 
 
-@settings(FUZZ, max_examples=N_PROCESS)
+@pytest.mark.slow
+@settings(FUZZ, max_examples=CASES["test_fuzz_as_processes"])
 @given(data=st.data())
 def test_fuzz_as_processes(data: st.DataObject, home: Frontdesk, tmp_path_factory: Any) -> None:
     """A sample of mutated playbooks validated by the real ``frontdesk`` process."""
@@ -444,20 +462,5 @@ def test_fuzz_as_processes(data: st.DataObject, home: Frontdesk, tmp_path_factor
         text = text_mutate(text, data)
     path = home.home / "fuzzed-process.yaml"
     path.write_text(text, "utf-8", errors="surrogatepass")
-    result = subprocess.run(home.command(("validate", str(path))), env=home.env(),
-                            capture_output=True, text=True, timeout=120, check=False)
-    check(result.returncode, result.stdout, result.stderr, {0, 3})
-    count("process")
-
-
-def test_fuzz_case_count(figures: Figures) -> None:
-    """At least 5,000 generated cases ran (when the fuzz tests above ran in this session)."""
-    if not COUNTS:
-        pytest.skip("the fuzz tests did not run")
-    total = sum(COUNTS.values())
-    figures.add("fuzz", f"{total} generated cases ("
-                + ", ".join(f"{k} {n}" for k, n in sorted(COUNTS.items()))
-                + f"), derandomized={FUZZ.derandomize}, scale {SCALE}")
-    if SCALE >= 1 and len(COUNTS) == 5:
-        assert total >= 5000, COUNTS
-
+    check(home.run_process("validate", str(path)), {0, 3})
+    count()

@@ -1,4 +1,4 @@
-"""Hostile playbooks (issue 8, item 3): templates and guards that try to escape the sandbox or
+"""Hostile playbooks: templates and guards that try to escape the sandbox or
 exhaust the machine are refused at validation (exit 3, a located error) or at run time (exit 5
 naming the instance and the event), within bounded time and memory.
 
@@ -24,9 +24,7 @@ from frontdesk.settings import Options
 from hardening_support import LOCATED, clean_stderr_problems, run_limited, store_dump
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
-
-    from .conftest import Figures
+    from frontdesk_testing import Figures, Frontdesk
 
 # Where the hostile text goes in the playbook below.
 PLACEMENTS = {
@@ -265,7 +263,7 @@ def test_hostile_playbook_is_refused(name: str, world: World, figures: Figures) 
 
 
 def test_there_are_at_least_twenty_hostile_cases(figures: Figures) -> None:
-    """Issue 8 asks for at least 20 cases."""
+    """The corpus keeps at least twenty hostile cases, refused at each stage."""
     assert len(CASES) >= 20
     stages = {stage: sum(c.stage == stage for c in CASES.values())
               for stage in ("validate", "start", "fire")}

@@ -1,11 +1,12 @@
-"""Data protection (issue 8, item 4): the store is created owner-only (file 0600, folders 0700),
-and a marker value put in a PHI field never appears in an error message nor in any file that
-frontdesk writes outside the store, whatever command runs (``audit export`` of one instance to
-stdout is the way to hand records out).
+"""Data protection: the store is created owner-only (file 0600, folders 0700), and a marker
+value put in a PHI field never appears in an error message nor in any file that frontdesk
+writes outside the store, whatever command runs (``audit export`` of one instance to stdout is
+the way to hand records out).
 
-Every command runs as a real ``frontdesk`` process with ``HOME``, ``TMPDIR``, the XDG folders
-and the working directory pointed into the test's temporary folder, so any file it writes
-anywhere but ``/`` lands where the test greps.
+Every command runs with ``HOME``, ``TMPDIR``, the XDG folders and the working directory pointed
+into the test's temporary folder, so any file it writes anywhere but ``/`` lands where the test
+greps: most in this process through the console script's handler, some as real ``frontdesk``
+processes.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hardening_support import clean_stderr_problems, run_in_process
+from frontdesk_testing import run_main
+from hardening_support import clean_stderr_problems
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
-
-    from .conftest import Figures
+    from frontdesk_testing import Figures, Frontdesk
 
 MARKER = f"PHI-Marker-{uuid.uuid4().hex[:12]}"
 MARKER_DATE = "1957-03-14"  # a date of birth
@@ -102,17 +102,12 @@ class World:
     def run(self, *args: str, now: str | None = None,
             process: bool = False) -> tuple[int, str, str]:
         self.commands += 1
-        argv = self.fd.command(args, now)
         if process:
-            result = subprocess.run(argv, env=self.env, cwd=self.cwd, capture_output=True,
-                                    text=True, timeout=120, check=False)
+            result = subprocess.run(self.fd.command(args, now), env=self.env, cwd=self.cwd,
+                                    capture_output=True, text=True, timeout=120, check=False)
             return result.returncode, result.stdout, result.stderr
-        here = Path.cwd()
-        os.chdir(self.cwd)
-        try:
-            return run_in_process(argv[len(self.fd.argv):], self.env)
-        finally:
-            os.chdir(here)
+        done = run_main(self.fd.arguments(args, now), self.env, cwd=self.cwd)
+        return done.returncode, done.stdout, done.stderr
 
     def ok(self, *args: str, now: str | None = None, process: bool = False) -> str:
         code, stdout, stderr = self.run(*args, now=now, process=process)

@@ -26,9 +26,7 @@ from frontdesk.store.migrations import GUARDS
 from hardening_support import clean_stderr_problems
 
 if TYPE_CHECKING:
-    from frontdesk_testing import Frontdesk
-
-    from .conftest import Figures
+    from frontdesk_testing import Figures, Frontdesk
 
 COLUMNS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event", "from",
            "to", "data", "principal", "prev", "hash"]

@@ -68,7 +68,8 @@ def test_record_hash_matches_json_dumps(record: dict[str, Any]) -> None:
 
 
 def test_chain_builds_exported_records() -> None:
-    """chain numbers, links and hashes drafts into records with exactly the SPEC keys."""
+    """chain numbers, links and hashes drafts into records with exactly the keys of an audit
+    record in docs/reference.md ("Audit log")."""
     first, second = audit.chain([draft(0), draft(1)], 41, "a" * 64, "maria")
     assert tuple(first) == audit.RECORD_KEYS
     assert first["seq"] == 42 and second["seq"] == 43
@@ -141,7 +142,8 @@ def test_verify_finds_swapped_records() -> None:
 
 
 def test_verify_checks_the_genesis_and_the_keys() -> None:
-    """The first prev must be the genesis, and a record has exactly the SPEC keys."""
+    """The first prev must be the genesis, and a record has exactly the keys docs/reference.md
+    ("Audit log") gives."""
     forged = audit.chain([draft(0)], 0, "f" * 64, "tester")
     assert audit.verify(forged).reason == "record 1: prev is not the genesis hash"
     chained = records(2)

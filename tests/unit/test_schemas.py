@@ -280,7 +280,8 @@ def test_every_local_ref_resolves(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_validates(name: str) -> None:
-    """The SPEC's practice and scenario examples and a full playbook validate."""
+    """A full practice.yaml, scenario file and playbook (the claim-denial examples above)
+    validate."""
     assert errors(name, EXAMPLES[name]) == []
 
 
@@ -354,7 +355,7 @@ def test_durations_refused(duration: str) -> None:
     ],
 )
 def test_scenario_step_kinds(step: dict[str, Any]) -> None:
-    """Each step kind of SPEC section 7 validates."""
+    """Each step kind of a scenario test (docs/reference.md, Scenario tests) validates."""
     assert errors("scenario", changed("scenario", ("steps", 0), step)) == []
 
 

@@ -121,7 +121,8 @@ def update(store: Store, inst: Instance, *drafts: AuditDraft) -> None:
 
 
 def independent_hash(record: dict[str, Any]) -> str:
-    """SPEC section 5's hash, written again here rather than imported."""
+    """The audit record's hash as docs/reference.md (JSON shapes) defines it, written again here
+    rather than imported."""
     body = {key: value for key, value in record.items() if key != "hash"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
