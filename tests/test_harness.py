@@ -52,7 +52,7 @@ def test_in_process_runner_restores_the_process(run_cli: Callable[..., CliResult
                                                 tmp_path: Path) -> None:
     """After a command, this process has its own environment, directory and streams back."""
     before = (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr)
-    assert run_cli("show", "nosuch", cwd=tmp_path).returncode == 4
+    assert run_cli("show", "nosuch", cwd=tmp_path).returncode == 8  # no store there
     assert (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr) == before
 
 

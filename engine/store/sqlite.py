@@ -53,11 +53,13 @@ def _sqlite_errors(path: Path) -> Iterator[None]:
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        try:
+    try:
+        if conn.in_transaction:
             conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # closing the connection rolls back anyway; keep the original error
+    except sqlite3.Error:
+        # Closing the connection rolls back anyway; keep the original error. (A stream left
+        # unfinished, e.g. ``audit export | head``, is finalised after the store closed.)
+        pass
 
 
 def _recorded_migrations(conn: sqlite3.Connection) -> list[str]:

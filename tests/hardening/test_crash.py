@@ -130,7 +130,8 @@ class Harness:
         self.durations: dict[str, list[float]] = {}  # seconds each kind of command took
         self.runs: dict[str, int] = {}
         self.tally = Tally()
-        self.store: Store = open_store(url)
+        # a simulated store: the harness moves its clock forward itself
+        self.store: Store = open_store(url, clock_override=True)
         self.env = {**fd.env(), "FRONTDESK_DB": url}
 
     # -- the store, read in-process --------------------------------------------------------

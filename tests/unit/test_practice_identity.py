@@ -156,7 +156,7 @@ def test_validate_reports_identity_problems(run_cli: Callable[..., Any], tmp_pat
         "people:\n  system: {roles: [owner], login: [root]}\nadministrators: [root]\n", "utf-8")
     monkeypatch.chdir(tmp_path)
     result = run_cli("validate", "practice.yaml")
-    assert result.exit_code == 3
+    assert result.returncode == 3
     assert result.stdout.splitlines() == [
         "practice.yaml:2:3: error[reserved-name]: 'system' is reserved and cannot be a person "
         "(the engine acts as 'system' for timers and as 'scenario' in scenario tests)",
