@@ -56,6 +56,9 @@ as_option = click.option("--as", "actor", metavar="NAME",
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 set_option = click.option("--set", "sets", metavar="KEY=VALUE", multiple=True,
                           help="A value, converted to the declared type (repeatable).")
+input_option = click.option("--input", "input_name", metavar="FILE",
+                            help="Values from a YAML or JSON mapping ('-': stdin), so patient "
+                                 "data stay out of process lists; --set wins.")
 
 
 # -- playbooks ---------------------------------------------------------------------------
@@ -120,17 +123,19 @@ def test_command(options: Options, scenarios: tuple[str, ...]) -> NoReturn:
 @cli.command()
 @click.argument("playbook")
 @set_option
+@input_option
 @as_option
 @json_option
 @pass_options
-def start(options: Options, playbook: str, sets: tuple[str, ...], actor: str | None,
-          as_json: bool) -> NoReturn:
+def start(options: Options, playbook: str, sets: tuple[str, ...], input_name: str | None,
+          actor: str | None, as_json: bool) -> NoReturn:
     """Start an instance of PLAYBOOK; prints its id."""
     from .commands import instances
 
     with _engine(options, "create") as engine:
         sys.exit(instances.run_start(engine, playbook=playbook, sets=sets,
-                                     actor=options.actor(actor), as_json=as_json))
+                                     input_name=input_name, actor=options.actor(actor),
+                                     as_json=as_json))
 
 
 @cli.command()
@@ -139,37 +144,42 @@ def start(options: Options, playbook: str, sets: tuple[str, ...], actor: str | N
 @click.option("--all", "fire_all", is_flag=True,
               help="Fire at every open instance of the playbook TARGET.")
 @set_option
+@input_option
 @click.option("--note", metavar="TEXT", help="A note recorded in the audit log.")
 @as_option
 @json_option
 @pass_options
 def fire(options: Options, target: str, event: str, fire_all: bool, sets: tuple[str, ...],
-         note: str | None, actor: str | None, as_json: bool) -> NoReturn:
+         input_name: str | None, note: str | None, actor: str | None,
+         as_json: bool) -> NoReturn:
     """Fire EVENT at an instance (or with --all at every open instance of a playbook)."""
     from .commands import instances
 
     with _engine(options) as engine:
         if fire_all:
             sys.exit(instances.run_fire_all(engine, playbook=target, event=event, sets=sets,
-                                            actor=options.actor(actor), as_json=as_json))
-        sys.exit(instances.run_fire(engine, instance=target, event=event, sets=sets, note=note,
+                                            input_name=input_name, actor=options.actor(actor),
+                                            as_json=as_json))
+        sys.exit(instances.run_fire(engine, instance=target, event=event, sets=sets,
+                                    input_name=input_name, note=note,
                                     actor=options.actor(actor), as_json=as_json))
 
 
 @cli.command()
 @click.argument("task")
 @set_option
+@input_option
 @as_option
 @json_option
 @pass_options
-def done(options: Options, task: str, sets: tuple[str, ...], actor: str | None,
-         as_json: bool) -> NoReturn:
+def done(options: Options, task: str, sets: tuple[str, ...], input_name: str | None,
+         actor: str | None, as_json: bool) -> NoReturn:
     """Complete a task occurrence by its id."""
     from .commands import instances
 
     with _engine(options) as engine:
-        sys.exit(instances.run_done(engine, task=task, sets=sets, actor=options.actor(actor),
-                                    as_json=as_json))
+        sys.exit(instances.run_done(engine, task=task, sets=sets, input_name=input_name,
+                                    actor=options.actor(actor), as_json=as_json))
 
 
 @cli.command()

@@ -194,7 +194,8 @@ class Engine:
         return change
 
     # -- batches: many instances, BATCH per transaction, a savepoint each ------------------
-    def fire_all(self, playbook_id: str, event: str, actor: str) -> FireAllResult:
+    def fire_all(self, playbook_id: str, event: str, actor: str,
+                 fields: Mapping[str, Any] | None = None) -> FireAllResult:
         """Fire ``event`` at every open instance of a playbook where it is allowed.
 
         Each instance's change and its audit records commit or fail together (a savepoint);
@@ -210,16 +211,16 @@ class Engine:
             with self.store.transaction() as txn:
                 for instance in txn.load_instances(batch):
                     if instance.status == "open":  # else closed since the ids were read
-                        self._fire_one(txn, instance, event, rc, result)
+                        self._fire_one(txn, instance, event, fields or {}, rc, result)
         return result
 
-    def _fire_one(self, txn: Txn, instance: Instance, event: str, rc: step.RunContext,
-                  result: FireAllResult) -> None:
+    def _fire_one(self, txn: Txn, instance: Instance, event: str, fields: Mapping[str, Any],
+                  rc: step.RunContext, result: FireAllResult) -> None:
         from .runtime import step
 
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
-            outcome = step.fire(compiled, instance, event, {}, rc)
+            outcome = step.fire(compiled, instance, event, fields, rc)
             change = self._with_starts(outcome, rc.actor)
         except RefusedError:
             result.not_allowed.append(instance.id)

@@ -8,22 +8,11 @@ from typing import Any
 
 import click
 
-from ..errors import ExitCode, LeftUnchangedError, UsageError
+from ..errors import ExitCode, LeftUnchangedError
 from ..report import instance_json, to_json
 from ..runtime.instance import Instance, plain
 from ..service import Engine
-
-
-def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
-    """``--set key=value`` pairs as a mapping (values stay text; the playbook types them)."""
-    values: dict[str, str] = {}
-    for number, pair in enumerate(pairs, 1):
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():  # the text itself may be a value (PHI): not echoed
-            raise UsageError(f"--set expects key=value; --set number {number} has "
-                             + ("no key" if sep else "no '='"))
-        values[key.strip()] = value
-    return values
+from .values_input import given_values
 
 
 def _print_instance(engine: Engine, instance: Instance) -> None:
@@ -32,10 +21,10 @@ def _print_instance(engine: Engine, instance: Instance) -> None:
     click.echo(to_json(instance_json(instance, ws.tz, ws.clock.now())))
 
 
-def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], actor: str,
-              as_json: bool) -> int:
+def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], input_name: str | None,
+              actor: str, as_json: bool) -> int:
     """``start PLAYBOOK``: print the new instance's id (or the instance)."""
-    instance = engine.start(playbook, parse_sets(sets), actor)
+    instance = engine.start(playbook, given_values(sets, input_name), actor)
     if as_json:
         _print_instance(engine, instance)
     else:
@@ -44,9 +33,9 @@ def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], actor: str,
 
 
 def run_fire(engine: Engine, *, instance: str, event: str, sets: Sequence[str],
-             note: str | None, actor: str, as_json: bool) -> int:
+             input_name: str | None, note: str | None, actor: str, as_json: bool) -> int:
     """``fire INSTANCE EVENT``: print where the instance is now (or the instance)."""
-    after = engine.fire(instance, event, parse_sets(sets), actor, note)
+    after = engine.fire(instance, event, given_values(sets, input_name), actor, note)
     if as_json:
         _print_instance(engine, after)
     else:
@@ -56,12 +45,10 @@ def run_fire(engine: Engine, *, instance: str, event: str, sets: Sequence[str],
 
 
 def run_fire_all(engine: Engine, *, playbook: str, event: str, sets: Sequence[str],
-                 actor: str, as_json: bool) -> int:
-    """``fire --all PLAYBOOK EVENT``: print how many were fired and not allowed; exit 6 when
-    some changed meanwhile and were left unchanged."""
-    if sets:
-        raise UsageError("--all fires without --set values")
-    result = engine.fire_all(playbook, event, actor)
+                 input_name: str | None, actor: str, as_json: bool) -> int:
+    """``fire --all PLAYBOOK EVENT``: the same values given to every instance; print how many
+    were fired and not allowed; exit 6 when some changed meanwhile and were left unchanged."""
+    result = engine.fire_all(playbook, event, actor, given_values(sets, input_name))
     if as_json:
         document: dict[str, list[str]] = {"fired": result.fired,
                                           "not_allowed": result.not_allowed}
@@ -76,10 +63,10 @@ def run_fire_all(engine: Engine, *, playbook: str, event: str, sets: Sequence[st
     return ExitCode.OK
 
 
-def run_done(engine: Engine, *, task: str, sets: Sequence[str], actor: str,
-             as_json: bool) -> int:
+def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str | None,
+             actor: str, as_json: bool) -> int:
     """``done TASK``: print where the task's instance is now (or the instance)."""
-    after = engine.done(task, parse_sets(sets), actor)
+    after = engine.done(task, given_values(sets, input_name), actor)
     if as_json:
         _print_instance(engine, after)
     else:
