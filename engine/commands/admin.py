@@ -63,6 +63,10 @@ def run_audit_verify(engine: Engine, *, anchor: str | None) -> int:
                f"head {proof.head_hash}")
     for line in proof.lines():
         click.echo(f"  {line}")
+    click.echo("  practice: authenticated (people act through their logins)"
+               if engine.workspace.practice.authenticated else
+               "  practice: trust mode (no person has a login: the acting person is whoever a "
+               "command names)")
     return ExitCode.OK
 
 
