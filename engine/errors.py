@@ -202,3 +202,23 @@ class StoreUnavailableError(FrontdeskError):
     read-only file, a server that refuses or went away (exit 8)."""
 
     exit_code = ExitCode.STORE_UNAVAILABLE
+
+
+class DamagedRowsError(StoreUnavailableError):
+    """Stored rows of ``instances`` cannot be read (edited or corrupted behind frontdesk's
+    back). A command over many instances (``list``, ``tick``, ``fire --all``) handles the
+    others first, then ends with this (exit 8)."""
+
+    SHOWN = 5
+
+    def __init__(self, instances: Sequence[str]) -> None:
+        self.instances = list(instances)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        shown = ", ".join(f"'{i}'" for i in self.instances[:self.SHOWN])
+        more = ", ..." if len(self.instances) > self.SHOWN else ""
+        return (f"{len(self.instances)} instance(s) could not be read, their stored rows are "
+                f"damaged ({shown}{more}); the others were handled. Run 'frontdesk audit "
+                "verify' to see what disagrees with the audit log")

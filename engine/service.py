@@ -51,6 +51,7 @@ class TickResult:
     fired: list[tuple[str, str]] = field(default_factory=list)  # (instance, event)
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
+    damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
 
 
 @dataclass(slots=True)
@@ -60,6 +61,7 @@ class FireAllResult:
     fired: list[str] = field(default_factory=list)
     not_allowed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # changed meanwhile: retry
+    damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
 
 
 StoreAccess = Literal["create", "write", "read"]
@@ -209,7 +211,7 @@ class Engine:
         result = FireAllResult()
         for batch in _batches(ids):
             with self.store.transaction() as txn:
-                for instance in txn.load_instances(batch):
+                for instance in txn.load_instances(batch, result.damaged):
                     if instance.status == "open":  # else closed since the ids were read
                         self._fire_one(txn, instance, event, fields or {}, rc, result)
         return result
@@ -241,7 +243,7 @@ class Engine:
         result = TickResult()
         for batch in _batches(ids):
             with self.store.transaction() as txn:
-                for instance in txn.load_instances(batch):
+                for instance in txn.load_instances(batch, result.damaged):
                     if step.due_timers(instance, rc):  # else fired or closed meanwhile
                         self._tick_one(txn, instance, rc, result)
         return result
@@ -269,9 +271,12 @@ class Engine:
         return self.store.get_instance(instance_id)
 
     def list_instances(self, playbook: str | None = None, state: str | None = None,
-                       status: str | None = None) -> list[Instance]:
-        """Instances, oldest first, optionally of one playbook, state or status."""
-        return self.store.list_instances(playbook=playbook, state=state, status=status)
+                       status: str | None = None,
+                       damaged: list[str] | None = None) -> list[Instance]:
+        """Instances, oldest first, optionally of one playbook, state or status; with a
+        ``damaged`` list, unreadable ones are named there instead of stopping the rest."""
+        return self.store.list_instances(playbook=playbook, state=state, status=status,
+                                         damaged=damaged)
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    ) -> list[tuple[TaskOccurrence, Instance]]:

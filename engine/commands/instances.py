@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import ExitCode, LeftUnchangedError
+from ..errors import DamagedRowsError, ExitCode, LeftUnchangedError
 from ..report import instance_json, to_json
 from ..runtime.instance import Instance, plain
 from ..service import Engine
@@ -58,9 +58,17 @@ def run_fire_all(engine: Engine, *, playbook: str, event: str, sets: Sequence[st
     else:
         click.echo(f"fired {len(result.fired)}, not allowed {len(result.not_allowed)}"
                    + (f", conflicts {len(result.conflicts)}" if result.conflicts else ""))
-    if result.conflicts:
-        raise LeftUnchangedError(result.conflicts)
+    _raise_left_over(result.damaged, result.conflicts)
     return ExitCode.OK
+
+
+def _raise_left_over(damaged: list[str], conflicts: list[str]) -> None:
+    """End a batch command that handled what it could: damaged rows (exit 8) first, then
+    instances changed meanwhile (exit 6)."""
+    if damaged:
+        raise DamagedRowsError(damaged)
+    if conflicts:
+        raise LeftUnchangedError(conflicts)
 
 
 def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str | None,
@@ -87,26 +95,30 @@ def run_tick(engine: Engine, *, as_json: bool) -> int:
         click.echo(f"tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
                       if result.not_applied else ""), err=True)
-    if result.conflicts:
-        raise LeftUnchangedError(result.conflicts)
+    _raise_left_over(result.damaged, result.conflicts)
     return ExitCode.OK
 
 
 def run_list(engine: Engine, *, playbook: str | None, state: str | None,
              status: str | None, as_json: bool) -> int:
-    """``list``: one line per instance (or a list of Instances)."""
-    instances = engine.list_instances(playbook=playbook, state=state, status=status)
+    """``list``: one line per instance (or a list of Instances); instances whose rows cannot
+    be read are named at the end (exit 8) after the others are listed."""
+    damaged: list[str] = []
+    instances = engine.list_instances(playbook=playbook, state=state, status=status,
+                                      damaged=damaged)
     if as_json:
         ws = engine.workspace
         now = ws.clock.now()
         click.echo(to_json([instance_json(i, ws.tz, now) for i in instances]))
-        return ExitCode.OK
-    for inst in instances:
-        status_text = inst.outcome or inst.status
-        click.echo(f"{inst.id:<12} {inst.playbook:<22} {inst.state:<20} {status_text:<12} "
-                   f"{inst.subject or ''}")
-    if not instances:
-        click.echo("no instances", err=True)
+    else:
+        for inst in instances:
+            status_text = inst.outcome or inst.status
+            click.echo(f"{inst.id:<12} {inst.playbook:<22} {inst.state:<20} "
+                       f"{status_text:<12} {inst.subject or ''}")
+        if not instances and not damaged:
+            click.echo("no instances", err=True)
+    if damaged:
+        raise DamagedRowsError(damaged)
     return ExitCode.OK
 
 

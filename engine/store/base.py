@@ -52,8 +52,10 @@ class Txn(Protocol):
         """The instance with its tasks (in creation order) and timers; NotFoundError if none."""
         ...
 
-    def load_instances(self, ids: Sequence[str]) -> list[Instance]:
-        """Several instances at once, in ``ids`` order; unknown ids are left out."""
+    def load_instances(self, ids: Sequence[str],
+                       damaged: list[str] | None = None) -> list[Instance]:
+        """Several instances at once, in ``ids`` order; unknown ids are left out, and with a
+        ``damaged`` list so are unreadable ones (named there)."""
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:
@@ -103,7 +105,8 @@ class Store(Protocol):
     def get_source(self, digest: str) -> str: ...
 
     def list_instances(self, playbook: str | None = None, state: str | None = None,
-                       status: str | None = None) -> list[Instance]: ...
+                       status: str | None = None,
+                       damaged: list[str] | None = None) -> list[Instance]: ...
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    ) -> list[tuple[TaskOccurrence, Instance]]: ...

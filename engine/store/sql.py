@@ -22,8 +22,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from .. import audit
-from ..errors import AuditBrokenError, ConflictError, NotFoundError, RefusedError, UsageError
-from ..runtime.instance import Change, Instance, TaskOccurrence, TimerState, due_from_text
+from ..errors import (
+    AuditBrokenError,
+    ConflictError,
+    DamagedRowsError,
+    NotFoundError,
+    RefusedError,
+    UsageError,
+)
+from ..runtime.instance import Change, Instance, TaskOccurrence, due_from_text
 from . import migrations
 from .base import (
     AUDIT_COLUMNS,
@@ -32,6 +39,7 @@ from .base import (
     SOURCE_COLUMNS,
     TASK_COLUMNS,
     TIMER_COLUMNS,
+    Row,
     audit_values,
     instance_from_row,
     instance_row,
@@ -155,27 +163,24 @@ class Queries:
                            TASK_COLUMNS)
         timers = self.fetch(f"{_SELECT_TIMER} WHERE instance = ? ORDER BY seq", (id,),
                             TIMER_COLUMNS)
-        return instance_from_row(rows[0], [task_from_row(r) for r in tasks],
-                                 [timer_from_row(r) for r in timers])
+        (instance,) = _assemble(rows, tasks, timers, None)
+        return instance
 
-    def load_instances(self, ids: Sequence[str], lock: bool = False) -> list[Instance]:
+    def load_instances(self, ids: Sequence[str], lock: bool = False,
+                       damaged: list[str] | None = None) -> list[Instance]:
         """Several instances with their tasks and timers in three queries, in ``ids`` order
-        (unknown ids are left out)."""
+        (unknown ids are left out; see ``_assemble`` for ``damaged``)."""
         if not ids:
             return []
         marks = ", ".join("?" * len(ids))
         suffix = self.dialect.lock_for_update if lock else ""
         rows = self.fetch(f"{_SELECT_INSTANCE} WHERE id IN ({marks}) ORDER BY id{suffix}",
                           ids, INSTANCE_COLUMNS)
-        tasks: dict[str, list[TaskOccurrence]] = defaultdict(list)
-        timers: dict[str, list[TimerState]] = defaultdict(list)
-        for row in self.fetch(f"{_SELECT_TASK} WHERE instance IN ({marks}) "
-                              "ORDER BY instance, seq", ids, TASK_COLUMNS):
-            tasks[row["instance"]].append(task_from_row(row))
-        for row in self.fetch(f"{_SELECT_TIMER} WHERE instance IN ({marks}) "
-                              "ORDER BY instance, seq", ids, TIMER_COLUMNS):
-            timers[row["instance"]].append(timer_from_row(row))
-        found = {r["id"]: instance_from_row(r, tasks[r["id"]], timers[r["id"]]) for r in rows}
+        tasks = self.fetch(f"{_SELECT_TASK} WHERE instance IN ({marks}) ORDER BY instance, seq",
+                           ids, TASK_COLUMNS)
+        timers = self.fetch(f"{_SELECT_TIMER} WHERE instance IN ({marks}) "
+                            "ORDER BY instance, seq", ids, TIMER_COLUMNS)
+        found = {i.id: i for i in _assemble(rows, tasks, timers, damaged)}
         return [found[i] for i in ids if i in found]
 
     def get_source(self, digest: str) -> str:
@@ -195,24 +200,20 @@ class Queries:
         return (0, audit.GENESIS, None) if row is None else (int(row[0]), str(row[1]),
                                                               str(row[2]))
 
-    def list_instances(self, playbook: str | None, state: str | None,
-                       status: str | None) -> list[Instance]:
+    def list_instances(self, playbook: str | None, state: str | None, status: str | None,
+                       damaged: list[str] | None = None) -> list[Instance]:
         filters = {"playbook": playbook, "state": state, "status": status}
         given = {k: v for k, v in filters.items() if v is not None}
         where = ("WHERE " + " AND ".join(f"{k} = ?" for k in given)) if given else ""
         params = tuple(given.values())
         mine = f"WHERE instance IN (SELECT id FROM instances {where})"
-        tasks: dict[str, list[TaskOccurrence]] = defaultdict(list)
-        timers: dict[str, list[TimerState]] = defaultdict(list)
         rows = self.fetch(f"{_SELECT_INSTANCE} {where} ORDER BY {self.dialect.instance_order}",
                           params, INSTANCE_COLUMNS)
-        for row in self.fetch(f"{_SELECT_TASK} {mine} ORDER BY instance, seq", params,
-                              TASK_COLUMNS):
-            tasks[row["instance"]].append(task_from_row(row))
-        for row in self.fetch(f"{_SELECT_TIMER} {mine} ORDER BY instance, seq", params,
-                              TIMER_COLUMNS):
-            timers[row["instance"]].append(timer_from_row(row))
-        return [instance_from_row(r, tasks[r["id"]], timers[r["id"]]) for r in rows]
+        tasks = self.fetch(f"{_SELECT_TASK} {mine} ORDER BY instance, seq", params,
+                           TASK_COLUMNS)
+        timers = self.fetch(f"{_SELECT_TIMER} {mine} ORDER BY instance, seq", params,
+                            TIMER_COLUMNS)
+        return _assemble(rows, tasks, timers, damaged)
 
     def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
                    ) -> list[tuple[TaskOccurrence, Instance]]:
@@ -252,6 +253,29 @@ class Queries:
         """No instance, source, message or audit record: a copy may land here."""
         return all(self.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None
                    for t in TABLES)
+
+
+def _assemble(rows: Sequence[Row], task_rows: Iterable[Row], timer_rows: Iterable[Row],
+              damaged: list[str] | None) -> list[Instance]:
+    """Instances from their rows, in ``rows`` order. A row that cannot be read (edited or
+    corrupted outside frontdesk) raises ``DamagedRowsError`` naming it, or, given a
+    ``damaged`` list, is named there and left out so the other instances can be handled."""
+    tasks: dict[str, list[Row]] = defaultdict(list)
+    timers: dict[str, list[Row]] = defaultdict(list)
+    for row in task_rows:
+        tasks[row["instance"]].append(row)
+    for row in timer_rows:
+        timers[row["instance"]].append(row)
+    found = []
+    for row in rows:
+        try:
+            found.append(instance_from_row(row, [task_from_row(t) for t in tasks[row["id"]]],
+                                           [timer_from_row(t) for t in timers[row["id"]]]))
+        except (ValueError, TypeError, KeyError) as exc:
+            if damaged is None:
+                raise DamagedRowsError([str(row["id"])]) from exc
+            damaged.append(str(row["id"]))
+    return found
 
 
 def audit_query(instance: str | None, since: dt.date | dt.datetime | None,
@@ -306,8 +330,9 @@ class SqlTxn:
         self._stored_sources.add(instance.digest)
         return instance
 
-    def load_instances(self, ids: Sequence[str]) -> list[Instance]:
-        instances = self._q.load_instances(ids, lock=True)
+    def load_instances(self, ids: Sequence[str],
+                       damaged: list[str] | None = None) -> list[Instance]:
+        instances = self._q.load_instances(ids, lock=True, damaged=damaged)
         self._stored_sources.update(i.digest for i in instances)
         return instances
 
@@ -643,10 +668,13 @@ class SqlStore:
             return Queries(conn, self.dialect_info).get_source(digest)
 
     def list_instances(self, playbook: str | None = None, state: str | None = None,
-                       status: str | None = None) -> list[Instance]:
-        """Instances matching every filter given, oldest first, with their tasks and timers."""
+                       status: str | None = None,
+                       damaged: list[str] | None = None) -> list[Instance]:
+        """Instances matching every filter given, oldest first, with their tasks and timers
+        (an unreadable one raises, or is named in ``damaged`` and left out)."""
         with self._read() as conn:
-            return Queries(conn, self.dialect_info).list_instances(playbook, state, status)
+            return Queries(conn, self.dialect_info).list_instances(playbook, state, status,
+                                                                   damaged)
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    ) -> list[tuple[TaskOccurrence, Instance]]:
