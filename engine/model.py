@@ -210,6 +210,7 @@ class Practice:
     people: Mapping[str, Person] = field(default_factory=dict)
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
     administrators: tuple[str, ...] = ()
+    starts_per_command: int = 200  # instances 'start' actions may begin in one command
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()
@@ -217,8 +218,8 @@ class Practice:
     @property
     def authenticated(self) -> bool:
         """Whether any person has a login: the actor of a writing command is then the person
-        whose login holds the principal (SPEC section 8); otherwise the practice is in trust
-        mode."""
+        whose login holds the principal (docs/reference.md, "Identity, clock and trust");
+        otherwise the practice is in trust mode."""
         return any(person.logins for person in self.people.values())
 
     def persons_for_login(self, principal: str) -> list[str]:

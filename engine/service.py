@@ -82,6 +82,7 @@ class Engine:
         self.playbooks = PlaybookRegistry(self.workspace)
         self.access = access
         self._store: Store | None = None
+        self._starts = 0  # instances begun by 'start' actions in this command (bounded)
 
     def __enter__(self) -> Self:
         return self
@@ -185,6 +186,12 @@ class Engine:
         for request in outcome.starts:
             if depth >= MAX_START_DEPTH:
                 raise RefusedError(f"'start' actions nest deeper than {MAX_START_DEPTH}")
+            self._starts += 1
+            limit = self.workspace.practice.starts_per_command
+            if self._starts > limit:
+                raise RefusedError(f"'start' actions would begin more than {limit} instances "
+                                   "in one command (practice.yaml limits.starts_per_command)",
+                                   instance=request.parent)
             try:
                 compiled = self.playbooks.current(request.playbook)
             except NotFoundError as exc:

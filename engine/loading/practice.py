@@ -114,6 +114,7 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         people=people,
         playbooks=playbooks,
         administrators=tuple(data.get("administrators") or ()),
+        starts_per_command=int((data.get("limits") or {}).get("starts_per_command", 200)),
     )
 
 
