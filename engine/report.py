@@ -8,6 +8,30 @@ from typing import Any
 
 from .errors import Issue
 
+_INVISIBLE = {0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF,
+              *range(0x202A, 0x202F), *range(0x2066, 0x206A)}  # zero-width and bidi controls
+
+
+def printable(value: Any) -> str:
+    """``value`` as text safe for a terminal table: control characters (an ESC sequence, a
+    newline in client data), zero-width and bidi controls are shown as escapes (``\\x1b``,
+    ``\\n``, ``\\u202e``) instead of acting on the screen."""
+    text = str(value)
+    if text.isprintable() and not any(ord(c) in _INVISIBLE for c in text):
+        return text
+    return "".join(_escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char.isprintable() and code not in _INVISIBLE:
+        return char
+    if char == "\n":
+        return "\\n"
+    if char == "\t":
+        return "\\t"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 def issue_dict(issue: Issue) -> dict[str, Any]:
     """An issue as a JSON object."""

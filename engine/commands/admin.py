@@ -75,6 +75,8 @@ def run_audit_export(engine: Engine, *, fmt: str, instance: str | None,
     """``audit export``: the records as JSON Lines or CSV on stdout."""
     from ..audit import write_csv, write_jsonl
 
+    if instance is not None:
+        engine.get_instance(instance)  # an unknown instance is exit 4, not an empty export
     records = engine.audit_records(instance=instance, since=since)
     (write_csv if fmt == "csv" else write_jsonl)(records, sys.stdout)
     return ExitCode.OK

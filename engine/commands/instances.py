@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..errors import DamagedRowsError, ExitCode, LeftUnchangedError
-from ..report import instance_json, to_json
+from ..report import instance_json, printable, to_json
 from ..runtime.instance import Instance, plain
 from ..service import Engine
 from .values_input import given_values
@@ -114,7 +114,7 @@ def run_list(engine: Engine, *, playbook: str | None, state: str | None,
         for inst in instances:
             status_text = inst.outcome or inst.status
             click.echo(f"{inst.id:<12} {inst.playbook:<22} {inst.state:<20} "
-                       f"{status_text:<12} {inst.subject or ''}")
+                       f"{status_text:<12} {printable(inst.subject or '')}")
         if not instances and not damaged:
             click.echo("no instances", err=True)
     if damaged:
@@ -139,18 +139,19 @@ def run_show(engine: Engine, *, instance: str, as_json: bool) -> int:
 
 
 def _show_lines(instance: Instance, history: list[dict[str, Any]]) -> list[str]:
-    lines = [f"{instance.id}  {instance.playbook} v{instance.version}  {instance.subject or ''}",
+    lines = [f"{instance.id}  {instance.playbook} v{instance.version}  "
+             f"{printable(instance.subject or '')}",
              f"state: {instance.state}  status: {instance.status}"
              + (f"  outcome: {instance.outcome}" if instance.outcome else "")]
     if instance.vars:
         lines.append("vars:")
-        lines += [f"  {k}: {v}" for k, v in plain(instance.vars).items()]
+        lines += [f"  {printable(k)}: {printable(v)}" for k, v in plain(instance.vars).items()]
     if instance.tasks:
         lines.append("tasks:")
         for t in instance.tasks:
             due = t.due.isoformat() if t.due is not None else "-"
             lines.append(f"  {t.id:<16} {t.status:<9} due {due:<10} {t.role or '-':<14} "
-                         f"{t.title}")
+                         f"{printable(t.title)}")
     armed = [t for t in instance.timers if t.status == "armed"]
     if armed:
         lines.append("timers:")
@@ -171,9 +172,10 @@ def run_outbox(engine: Engine, *, as_json: bool) -> int:
         click.echo(to_json(messages))
         return ExitCode.OK
     for m in messages:
-        click.echo(f"[{m['at'][:16]}] to {m['to']}: {m['subject']}  ({m['instance']})")
-        if m.get("body"):
-            click.echo(f"    {m['body']}")
+        click.echo(f"[{m['at'][:16]}] to {m['to']}: {printable(m['subject'])}  "
+                   f"({m['instance']})")
+        for line in (m.get("body") or "").splitlines():  # a body's own lines are kept
+            click.echo(f"    {printable(line)}")
     if not messages:
         click.echo("outbox is empty", err=True)
     return ExitCode.OK

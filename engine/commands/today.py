@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, RefusedError, UsageError
-from ..report import task_json, to_json
+from ..report import printable, task_json, to_json
 from ..service import Engine
 
 TASK_KEYS = ("id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
@@ -32,12 +32,15 @@ def _roles(engine: Engine, actor: str, role: str | None, everyone: bool) -> set[
     return set(person.roles)
 
 
+MAX_DAYS = 3660  # ten years ahead: a horizon no due date of a running playbook is beyond
+
+
 def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
             days: int = 0) -> list[tuple[dict[str, Any], str | None]]:
     """The open tasks due by today + ``days`` as (Task JSON, subject), sorted by due date,
     instance and task (docs/reference.md, "JSON shapes")."""
-    if days < 0:
-        raise UsageError("--days must be 0 or more")
+    if not 0 <= days <= MAX_DAYS:
+        raise UsageError(f"--days must be from 0 to {MAX_DAYS} (ten years)")
     roles = _roles(engine, actor, role, everyone)
     now = engine.workspace.clock.now()
     today = now.astimezone(engine.workspace.tz).date()
@@ -67,9 +70,10 @@ def table_text(rows: list[tuple[dict[str, Any], str | None]], today: dt.date) ->
         lines.append(click.style(f"{name} ({len(items)})", fg=colours[name], bold=True))
         lines.append(header)
         for task, subject in items:
-            lines.append(f"{(task['due'] or '-')[:10]:<10}  {_cut(task['role'] or '-', 14):<14}  "
-                         f"{_cut(task['title'], 34):<34}  {_cut(subject or '', 18):<18}  "
-                         f"{task['id']}")
+            lines.append(f"{(task['due'] or '-')[:10]:<10}  "
+                         f"{_cut(printable(task['role'] or '-'), 14):<14}  "
+                         f"{_cut(printable(task['title']), 34):<34}  "
+                         f"{_cut(printable(subject or ''), 18):<18}  {task['id']}")
         lines.append("")
     return "\n".join(lines).rstrip()
 

@@ -51,3 +51,12 @@ def test_tick_and_fire_all_carry_on(damaged: tuple[Frontdesk, str, list[str]]) -
     assert fired.returncode == 8 and f"'{bad}'" in fired.stderr, fired.stderr
     states = dict(fd.query("SELECT id, state FROM instances"))
     assert {states[i] for i in good} == {"scheduled"} and states[bad] == "new"
+
+
+def test_control_characters_in_client_data_are_shown_escaped(frontdesk: Frontdesk) -> None:
+    """An ESC sequence or a newline typed into a client's name reaches the tables escaped."""
+    fd = frontdesk
+    instance = fd.ok("start", "rt-intake", "--set", "client=Ann\x1b[2J\nEvil").strip()
+    for args in (("list",), ("show", instance), ("today", "--everyone", "--days", "7")):
+        out = fd.ok(*args)
+        assert "\x1b[2J" not in out and "Ann\\x1b[2J\\nEvil" in out, (args, out)

@@ -39,3 +39,14 @@ def test_start_and_db_migrate_create_the_store(tmp_path: Path) -> None:
     migrated = _run(tmp_path / "b", "db", "migrate")
     assert migrated.returncode == 0 and (tmp_path / "b" / "frontdesk.db").is_file()
     assert _run(tmp_path / "b", "list").returncode == 0
+
+
+def test_out_of_range_and_unknown_are_their_own_exit_codes(tmp_path: Path) -> None:
+    """``today --days`` beyond ten years is a usage error (2), not an internal one; exporting
+    an unknown instance's records is exit 4, not an empty export."""
+    home = tmp_path / "home"
+    assert _run(home, "start", "rt-intake", "--set", "client=Ann").returncode == 0
+    far = _run(home, "today", "--everyone", "--days", "3650000")
+    assert far.returncode == 2 and "--days" in far.stderr, far.stderr
+    unknown = _run(home, "audit", "export", "--instance", "nosuch")
+    assert unknown.returncode == 4 and "nosuch" in unknown.stderr, unknown.stderr
