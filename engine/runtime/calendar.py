@@ -1,10 +1,11 @@
 """The practice's business calendar: Mon-Fri minus holidays and closed dates.
 
-Business-day arithmetic for durations such as ``3 business days`` and for the expression helpers
-``next_business_day`` and ``business_days_between`` (docs/reference.md). Holidays come from a
-``HolidaysForYear`` function, usually :func:`package_holidays`, asked once per year and cached.
-The ``holidays`` package is imported only when holidays are actually computed, because importing
-it costs about 100 ms and most commands never need it.
+Business-day arithmetic for durations such as ``3 business days``, for the expression helpers
+``next_business_day`` and ``business_days_between``, and for moving a task's due date off a
+closed day (docs/reference.md). Holidays come from a ``HolidaysForYear`` function, usually
+:func:`package_holidays`, asked once per year and cached. The ``holidays`` package is imported
+only when holidays are actually computed, because importing it costs about 100 ms and most
+commands never need it.
 """
 
 from __future__ import annotations
@@ -190,6 +191,12 @@ class BusinessCalendar:
         """``d`` itself when it is a business day, else the first business day after it."""
         while not self.is_business_day(d):
             d = d + _ONE_DAY
+        return d
+
+    def previous_business_day(self, d: date) -> date:
+        """``d`` itself when it is a business day, else the last business day before it."""
+        while not self.is_business_day(d):
+            d = d - _ONE_DAY
         return d
 
     def add_business_days(self, d: date, n: int) -> date:
