@@ -9,10 +9,11 @@ forbidden statements) and by the runtime (compiled once, then evaluated).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
@@ -57,15 +58,21 @@ def _safe_range(*args: int) -> range:
 
 def _finalize(value: Any) -> Any:
     """Every ``{{ }}`` output passes here before ``str()``: refuse what would render too much."""
-    limits.charge_for(value)
-    if limits.size(value, MAX_RENDERED) > MAX_RENDERED:
-        raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
-    return value
+    return limits.check_rendered(value)
+
+
+# Comparison operators by the names Jinja's syntax tree gives them (``nodes.Operand.op``).
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gteq": operator.ge,
+    "lt": operator.lt, "lteq": operator.le, "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
 
 
 class FrontdeskSandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox with every operator, call, attribute and filter charged to a
-    work budget and checked against the size limits of ``engine.limits`` before it runs."""
+    """Jinja2's immutable sandbox with every operator, call, attribute, filter, test and
+    comparison that may scan its operands charged to a work budget by what it touches, and
+    checked against the size limits of ``engine.limits`` before it runs."""
 
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
     intercepted_unops = frozenset({"+", "-"})
@@ -76,15 +83,15 @@ class FrontdeskSandbox(ImmutableSandboxedEnvironment):
                                    f"the result of '{operator}'")
 
     def call_unop(self, context: Context, operator: str, arg: Any) -> Any:
-        limits.charge()
+        limits.charge(limits.OPERATOR_COST)
         return super().call_unop(context, operator, arg)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        limits.charge()
+        limits.charge(limits.LOOKUP_COST)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        limits.charge()
+        limits.charge(limits.LOOKUP_COST)
         return super().getitem(obj, argument)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -103,11 +110,21 @@ class FrontdeskSandbox(ImmutableSandboxedEnvironment):
             raise limits.too_large("the result of '~'")
         return "".join(str(item) for item in items)
 
+    def fd_slice(self, obj: Any, start: Any, stop: Any, step: Any) -> Any:
+        """``obj[start:stop:step]``, which Jinja compiles as a plain subscript, reached through
+        ``call`` so that what it copies is charged (the sequence, and the copy)."""
+        return obj[start:stop:step]
+
+    def fd_compare(self, first: Any, op: str, second: Any) -> Any:
+        """A comparison that may scan its operands (``in``, or two computed values), reached
+        through ``call`` so that both operands are charged by their weight."""
+        return _COMPARISONS[op](first, second)
+
 
 @cache
 def environment() -> FrontdeskSandbox:
     """The shared sandboxed environment (strict undefined, no default globals, no constant
-    folding so that validation never evaluates anything, every filter guarded)."""
+    folding so that validation never evaluates anything, every filter and test guarded)."""
     env = FrontdeskSandbox(undefined=StrictUndefined, autoescape=False,
                            keep_trailing_newline=True, optimized=False, finalize=_finalize)
     env.globals.clear()
@@ -116,6 +133,10 @@ def environment() -> FrontdeskSandbox:
         name: limits.guard_filter(name, function,
                                   getattr(function, "jinja_pass_arg", None) is not None)
         for name, function in env.filters.items() if name not in limits.REMOVED_FILTERS}
+    env.tests = {  # Jinja's own tests are typed as plain ``function``s
+        name: limits.guard_test(name, cast(Callable[..., Any], test),
+                                getattr(test, "jinja_pass_arg", None) is not None)
+        for name, test in env.tests.items()}
     return env
 
 
@@ -209,26 +230,64 @@ def _check_tree(tree: nodes.Node) -> None:
 
 
 def _harden(tree: nodes.Template) -> nodes.Template:
-    """Refuse forbidden statements, then route every ``{% for %}`` iterable and every ``~``
-    through the environment's counted versions (see ``FrontdeskSandbox.fd_*``)."""
+    """Refuse forbidden statements, then route every ``{% for %}`` iterable, every ``~``, every
+    slice and every comparison that may scan its operands through the environment's charged
+    versions (see ``FrontdeskSandbox.fd_*``)."""
     problems = forbidden(tree)
     if problems:
         raise SecurityError(problems[0][1])
-    for node in list(_walk(tree)):
+    # Children before their parents, so that a node rebuilt from its children's parts (a
+    # comparison) is rebuilt from children already hardened.
+    for node in reversed(list(_walk(tree))):
         if isinstance(node, nodes.For):
             iterable: Any = node.iter
             node.iter = _call("fd_counted", [iterable], node.lineno)
         for name, child in node.iter_fields():
-            if isinstance(child, nodes.Concat):
-                setattr(node, name, _concat(child))
+            if isinstance(child, nodes.Node):
+                setattr(node, name, _charged(child))
             elif isinstance(child, list):
-                setattr(node, name, [_concat(c) if isinstance(c, nodes.Concat) else c
+                setattr(node, name, [_charged(c) if isinstance(c, nodes.Node) else c
                                      for c in child])
     return tree
 
 
-def _concat(node: nodes.Concat) -> nodes.Expr:
-    return _call("fd_concat", [nodes.List(node.nodes, lineno=node.lineno)], node.lineno)
+def _charged(node: nodes.Node) -> nodes.Node:
+    """``node``, or its charged version for a ``~``, a slice and a comparison that may
+    scan."""
+    if isinstance(node, nodes.Concat):
+        return _call("fd_concat", [nodes.List(node.nodes, lineno=node.lineno)], node.lineno)
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Slice):
+        bounds = [part or nodes.Const(None, lineno=node.lineno)
+                  for part in (node.arg.start, node.arg.stop, node.arg.step)]
+        return _call("fd_slice", [node.node, *bounds], node.lineno)
+    if isinstance(node, nodes.Compare) and _may_scan(node):
+        return _compare(node)
+    return node
+
+
+def _may_scan(node: nodes.Compare) -> bool:
+    """Whether a comparison's cost may grow with its operands: ``in``/``not in``, or two
+    computed operands (``a == b`` of two long texts or lists). One computed operand against
+    constants (``amount < 10``, ``carc == '16'``) is bounded by the constants and stays as
+    Jinja compiles it."""
+    operands = [node.expr, *(op.expr for op in node.ops)]
+    computed = sum(not isinstance(expr, nodes.Const) for expr in operands)
+    return computed > 1 or any(op.op in ("in", "notin") for op in node.ops)
+
+
+def _compare(node: nodes.Compare) -> nodes.Expr:
+    """``a < b < c`` as ``fd_compare(a, 'lt', b) and fd_compare(b, 'lt', c)``: Python's
+    chained comparison, short-circuit included (``b`` is pure, so evaluating it twice gives
+    the same value)."""
+    left = node.expr
+    result: nodes.Expr | None = None
+    for operand in node.ops:
+        pair = _call("fd_compare", [left, nodes.Const(operand.op, lineno=node.lineno),
+                                    operand.expr], node.lineno)
+        result = pair if result is None else nodes.And(result, pair, lineno=node.lineno)
+        left = operand.expr
+    assert result is not None  # the parser gives every comparison at least one operand
+    return result
 
 
 def _call(method: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:

@@ -19,11 +19,11 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec
 
 from jinja2.exceptions import SecurityError, TemplateError
 
-from .. import sandbox
+from .. import limits, sandbox
 from ..errors import RefusedError
 from ..model import (
     ALL_TASKS_DONE,
@@ -174,6 +174,7 @@ class _Step:
         rc = self.rc
 
         def done(task_id: str) -> bool:  # reads the instance of the moment
+            limits.charge(len(self.inst.tasks))  # it reads every occurrence
             latest = [t for t in self.inst.tasks if t.task == task_id]
             return bool(latest) and latest[-1].status == "done"
 
@@ -624,6 +625,23 @@ def _safe(exc: BaseException) -> str:
 
 
 # -- public steps ------------------------------------------------------------------------
+_P = ParamSpec("_P")
+
+
+def _budgeted(function: Callable[_P, Outcome]) -> Callable[_P, Outcome]:
+    """``function`` under one work budget that every template and guard it evaluates shares
+    (``engine.limits``): a playbook with many templates gets no more work per change than one
+    with a single template."""
+
+    @functools.wraps(function)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> Outcome:
+        outcome: Outcome = limits.with_budget(lambda: function(*args, **kwargs))
+        return outcome
+
+    return run
+
+
+@_budgeted
 def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
           parent: str | None = None) -> Outcome:
     """Create an instance in the initial state and enter it."""
@@ -647,6 +665,7 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
     return outcome
 
 
+@_budgeted
 def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[str, Any],
          rc: RunContext, note: str | None = None) -> Outcome:
     """Fire ``event`` at ``instance`` as ``rc.actor``."""
@@ -658,6 +677,7 @@ def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[s
     return step.finish()
 
 
+@_budgeted
 def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Mapping[str, Any],
              rc: RunContext) -> Outcome:
     """Complete one open task occurrence, then its ``done`` event and ``all_tasks_done``."""
@@ -716,6 +736,7 @@ def due_timers(instance: Instance, rc: RunContext) -> list[TimerState]:
     return sorted(due, key=lambda t: (t.due_date, t.id))
 
 
+@_budgeted
 def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Outcome:
     """Fire every due timer of ``instance`` as ``system``; each fires once.
 
@@ -774,6 +795,7 @@ def _fire_timer(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: 
     return step.finish()
 
 
+@_budgeted
 def expire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext,
                   reason: str) -> Outcome:
     """Mark every due timer fired but not applied (its effects were refused), so one broken
