@@ -60,6 +60,9 @@ def too_large(what: str) -> LimitError:
 
 
 # -- measuring ---------------------------------------------------------------------------------
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
 def _measure(value: Any, size_limit: int, weight_limit: int) -> tuple[int, int]:
     """``(size, weight)`` of ``value`` in one walk, which stops once either is over its limit.
 
@@ -68,6 +71,12 @@ def _measure(value: Any, size_limit: int, weight_limit: int) -> tuple[int, int]:
     value: one per value walked (a container and each of its items, nested included) plus one
     per ``CHARS_PER_UNIT`` characters of its strings; walking costs about as much as it
     charges."""
+    if not isinstance(value, _CONTAINERS):  # most values: one step, no walk
+        if isinstance(value, str | bytes):
+            return len(value), 1 + len(value) // CHARS_PER_UNIT
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value.bit_length() // 3 + 1, 1
+        return 1, 1
     total = units = chars = 0
     stack = [value]
     while stack and total <= size_limit and units + chars // CHARS_PER_UNIT <= weight_limit:
@@ -315,8 +324,8 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple
     (possibly materialised) positional arguments to call with."""
     bound = getattr(obj, "__wrapped__", obj)  # str.format comes wrapped by the sandbox
     owner = getattr(bound, "__self__", None)
-    touched = owner if isinstance(owner, _SCANNED) else None
-    charge_for(touched, args, kwargs, base=CALL_COST)
+    touched = (owner,) if isinstance(owner, _SCANNED) else ()
+    charge_for(*touched, *args, *kwargs.values(), base=CALL_COST)
     for value in (*args, *kwargs.values()):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SEQUENCE:
             raise LimitError(f"a number above {MAX_SEQUENCE} is not allowed as an argument")
@@ -392,7 +401,7 @@ def guard_filter(name: str, function: Callable[..., Any],
         if not rest:
             return function(*args, **kwargs)
         value, extra = rest[0], rest[1:]
-        charge_for(value, extra, kwargs, base=FILTER_COST)
+        charge_for(value, *extra, *kwargs.values(), base=FILTER_COST)
         for item in (*extra, *kwargs.values()):
             if isinstance(item, int) and not isinstance(item, bool) and (
                     abs(item) > MAX_SEQUENCE):
@@ -418,7 +427,7 @@ def guard_test(name: str, function: Callable[..., Any], pass_arg: bool) -> Calla
     and arguments it looks at."""
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        charge_for(args[1:] if pass_arg else args, kwargs, base=FILTER_COST)
+        charge_for(*(args[1:] if pass_arg else args), *kwargs.values(), base=FILTER_COST)
         return function(*args, **kwargs)
 
     guarded.__name__ = getattr(function, "__name__", name)

@@ -67,6 +67,24 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "lt": operator.lt, "lteq": operator.le, "in": lambda a, b: a in b,
     "notin": lambda a, b: a not in b,
 }
+# Jinja compiles comparisons and slices as plain Python, outside the sandbox's hooks; _harden
+# routes the ones that may scan or copy a long value through these two filters, which charge
+# it. A filter is called directly (a call would go through the sandbox's checks, several times
+# the comparison's own cost), and a name with "@" cannot be written in a playbook.
+COMPARE = "@compare"
+SLICE = "@slice"
+
+
+def _charged_compare(first: Any, op: str, second: Any) -> Any:
+    """``first <op> second``, charged by the weight of both operands."""
+    limits.charge_for(first, second, base=limits.OPERATOR_COST)
+    return _COMPARISONS[op](first, second)
+
+
+def _charged_slice(sequence: Any, start: Any, stop: Any, step: Any) -> Any:
+    """``sequence[start:stop:step]``, charged by the sequence it reads and the copy it makes."""
+    limits.charge_for(sequence, base=limits.LOOKUP_COST)
+    return limits.check_result(sequence[start:stop:step], "a slice")
 
 
 class FrontdeskSandbox(ImmutableSandboxedEnvironment):
@@ -110,15 +128,6 @@ class FrontdeskSandbox(ImmutableSandboxedEnvironment):
             raise limits.too_large("the result of '~'")
         return "".join(str(item) for item in items)
 
-    def fd_slice(self, obj: Any, start: Any, stop: Any, step: Any) -> Any:
-        """``obj[start:stop:step]``, which Jinja compiles as a plain subscript, reached through
-        ``call`` so that what it copies is charged (the sequence, and the copy)."""
-        return obj[start:stop:step]
-
-    def fd_compare(self, first: Any, op: str, second: Any) -> Any:
-        """A comparison that may scan its operands (``in``, or two computed values), reached
-        through ``call`` so that both operands are charged by their weight."""
-        return _COMPARISONS[op](first, second)
 
 
 @cache
@@ -133,6 +142,8 @@ def environment() -> FrontdeskSandbox:
         name: limits.guard_filter(name, function,
                                   getattr(function, "jinja_pass_arg", None) is not None)
         for name, function in env.filters.items() if name not in limits.REMOVED_FILTERS}
+    env.filters[COMPARE] = _charged_compare
+    env.filters[SLICE] = _charged_slice
     env.tests = {  # Jinja's own tests are typed as plain ``function``s
         name: limits.guard_test(name, cast(Callable[..., Any], test),
                                 getattr(test, "jinja_pass_arg", None) is not None)
@@ -230,9 +241,10 @@ def _check_tree(tree: nodes.Node) -> None:
 
 
 def _harden(tree: nodes.Template) -> nodes.Template:
-    """Refuse forbidden statements, then route every ``{% for %}`` iterable, every ``~``, every
-    slice and every comparison that may scan its operands through the environment's charged
-    versions (see ``FrontdeskSandbox.fd_*``)."""
+    """Refuse forbidden statements, then route every ``{% for %}`` iterable and every ``~``
+    through the environment's charged versions (``FrontdeskSandbox.fd_*``), and every slice
+    and every comparison that may scan its operands through the charged filters ``@slice`` and
+    ``@compare``."""
     problems = forbidden(tree)
     if problems:
         raise SecurityError(problems[0][1])
@@ -259,7 +271,7 @@ def _charged(node: nodes.Node) -> nodes.Node:
     if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Slice):
         bounds = [part or nodes.Const(None, lineno=node.lineno)
                   for part in (node.arg.start, node.arg.stop, node.arg.step)]
-        return _call("fd_slice", [node.node, *bounds], node.lineno)
+        return nodes.Filter(node.node, SLICE, bounds, [], None, None, lineno=node.lineno)
     if isinstance(node, nodes.Compare) and _may_scan(node):
         return _compare(node)
     return node
@@ -276,14 +288,14 @@ def _may_scan(node: nodes.Compare) -> bool:
 
 
 def _compare(node: nodes.Compare) -> nodes.Expr:
-    """``a < b < c`` as ``fd_compare(a, 'lt', b) and fd_compare(b, 'lt', c)``: Python's
-    chained comparison, short-circuit included (``b`` is pure, so evaluating it twice gives
-    the same value)."""
+    """``a < b < c`` as ``a|@compare('lt', b) and b|@compare('lt', c)``: Python's chained
+    comparison, short-circuit included (``b`` is pure, so evaluating it twice gives the same
+    value)."""
     left = node.expr
     result: nodes.Expr | None = None
     for operand in node.ops:
-        pair = _call("fd_compare", [left, nodes.Const(operand.op, lineno=node.lineno),
-                                    operand.expr], node.lineno)
+        pair = nodes.Filter(left, COMPARE, [nodes.Const(operand.op, lineno=node.lineno),
+                                            operand.expr], [], None, None, lineno=node.lineno)
         result = pair if result is None else nodes.And(result, pair, lineno=node.lineno)
         left = operand.expr
     assert result is not None  # the parser gives every comparison at least one operand
@@ -349,7 +361,8 @@ def compile_expression(source: str) -> Callable[..., Any]:
     """Compile a guard expression once; call the result with the variables as keywords.
 
     What ``Environment.compile_expression`` does (undefined stays undefined), on a hardened
-    tree; each call runs under a fresh work budget.
+    tree; each call is charged to the running step's work budget, or runs under a fresh one
+    outside a step (``limits.with_budget``).
     """
     body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), parse_expression(source),
                                         lineno=1)], lineno=1)
