@@ -10,6 +10,12 @@ The compiled playbook's machine decides which transition an event takes and in w
 parts run (``runtime.compiled``); a step is the model it moves, and its callbacks here say
 what each part does to the instance: records, variables, tasks, timers, actions. The practice's
 tailoring (settings, role names, task overrides) arrives as data in ``RunContext.practice``.
+
+Each public step runs under one work budget shared by every template and guard it evaluates
+(``engine.limits``). What keeps a step bounded in time whatever the playbook says: a recurring
+task's next occurrence is computed, not stepped to (``durations.series_index_after``), and a
+period of zero is refused; ``fire_timers`` refuses a firing that would arm an already fired
+timer again already due.
 """
 
 from __future__ import annotations
