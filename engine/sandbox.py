@@ -82,8 +82,8 @@ def _charged_compare(first: Any, op: str, second: Any) -> Any:
 
 
 def _charged_slice(sequence: Any, start: Any, stop: Any, step: Any) -> Any:
-    """``sequence[start:stop:step]``, charged by the sequence it reads and the copy it makes."""
-    limits.charge_for(sequence, base=limits.LOOKUP_COST)
+    """``sequence[start:stop:step]``, charged by the copy it makes (what slicing costs)."""
+    limits.charge(limits.LOOKUP_COST)
     return limits.check_result(sequence[start:stop:step], "a slice")
 
 
@@ -127,7 +127,6 @@ class FrontdeskSandbox(ImmutableSandboxedEnvironment):
         if limits.size(items) > MAX_SEQUENCE:
             raise limits.too_large("the result of '~'")
         return "".join(str(item) for item in items)
-
 
 
 @cache
@@ -251,15 +250,15 @@ def _harden(tree: nodes.Template) -> nodes.Template:
     # Children before their parents, so that a node rebuilt from its children's parts (a
     # comparison) is rebuilt from children already hardened.
     for node in reversed(list(_walk(tree))):
-        if isinstance(node, nodes.For):
-            iterable: Any = node.iter
-            node.iter = _call("fd_counted", [iterable], node.lineno)
         for name, child in node.iter_fields():
             if isinstance(child, nodes.Node):
                 setattr(node, name, _charged(child))
             elif isinstance(child, list):
                 setattr(node, name, [_charged(c) if isinstance(c, nodes.Node) else c
                                      for c in child])
+        if isinstance(node, nodes.For):
+            iterable: Any = node.iter
+            node.iter = _call("fd_counted", [iterable], node.lineno)
     return tree
 
 

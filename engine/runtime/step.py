@@ -285,6 +285,8 @@ class _Step:
                                     backwards=offset.direction == "before")
 
     def on_business_day(self, due: Due, what: str, *, backwards: bool = False) -> Due:
+        """``due``, or the business day before (``backwards``) or after it when the practice
+        is closed that day (``durations.off_closed_day``)."""
         rc = self.rc
         moved: Due = self._guarded(what, lambda: off_closed_day(due, rc.calendar, rc.tz,
                                                                  backwards))
@@ -308,9 +310,10 @@ class _Step:
         return self.on_business_day(due, what)
 
     def next_occurrence(self, spec: TaskSpec, task: TaskOccurrence) -> None:
-        """Create the occurrence after ``task``, done now: the first of its series due after
-        today (docs/reference.md, recurring tasks), found by arithmetic, not by stepping
-        through the occurrences missed."""
+        """Create the occurrence after ``task``, done now: the first of its series after the
+        completion (its moment for minutes and hours, its date for longer units;
+        docs/reference.md, recurring tasks), found by arithmetic, not by stepping through the
+        occurrences missed."""
         what = f"task '{spec.id}'"
         every = self.period(spec.every or "", what)
         anchor = task.anchor if task.anchor is not None else self.rc.now

@@ -63,6 +63,9 @@ COSTLY = {
     "str-test-in": LONG + LOOP.replace("BODY", "{% if 'zz' is in s %}{% endif %}"),
     "str-test-lower": LONG + LOOP.replace("BODY", "{% if s is lower %}{% endif %}"),
     "list-slice": WORDS + LOOP.replace("BODY", "{% if w[1:] %}{% endif %}"),
+    "loop-over-slices": WORDS + LOOP.replace("BODY", "{% for x in w[1:] if false %}{% endfor %}"),
+    "loop-over-scans": LONG + LOOP.replace(
+        "BODY", "{% for x in [1] if 'zz' in s %}{% endfor %}"),
     "list-count": WORDS + LOOP.replace("BODY", "{% if w.count('b') %}{% endif %}"),
     "list-in": WORDS + LOOP.replace("BODY", "{% if 'b' in w %}{% endif %}"),
     "list-length-filter": WORDS + LOOP.replace("BODY", "{% if w|length %}{% endif %}"),
