@@ -4,15 +4,21 @@ A playbook may come from someone the practice has never met, so what its express
 is bounded *before* it is built: a string or list that would be too large is refused by
 estimating the result of ``*``, ``+``, ``%``, ``**``, string methods and filters from their
 operands, never by building it and measuring afterwards (a gigabyte string would already have
-been allocated). Work is bounded by a per-evaluation budget charged for every operation, call,
-filter and loop iteration. Every refusal is a ``SecurityError``, which the runtime turns into
-exit 5 naming the instance and event.
+been allocated). Work is bounded by a budget of work units charged for every operation, call,
+filter, test, comparison and loop iteration by what it costs: a fixed part for the sandbox's own
+checks, plus the size of every value it touches (the receiver and arguments of a call, the
+operands of a comparison, the value a filter or test gets, and what an operator, call, filter or
+slice builds), so a template cannot spend seconds on a few hundred thousand cheap-looking calls
+over a long text. The runtime gives each step one budget that all its evaluations share
+(``with_budget``). Every refusal is a ``SecurityError``, which the runtime turns into exit 5
+naming the instance and event.
 """
 
 from __future__ import annotations
 
 import re
 import string
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -24,8 +30,21 @@ MAX_RANGE = 10_000  # items a range() may produce
 MAX_SEQUENCE = 100_000  # total size of any value built: characters plus items, nested included
 MAX_INT_BITS = 4_096  # integers above this many bits are refused (about 1,200 digits)
 MAX_EXPONENT = 100  # the right operand of **
-MAX_WORK = 1_000_000  # work units per evaluation (see Budget.charge)
+MAX_WORK = 1_000_000  # work units per step, or per evaluation outside one (see Budget)
 MAX_DEPTH = 64  # nesting of an expression's syntax tree
+
+# What a work unit is: about one iteration of a ``{% for %}`` loop, roughly a microsecond. The
+# fixed costs below are the sandbox's overhead of each kind of operation measured against it
+# (CPython 3.11, Jinja2 3.1: a loop iteration ~1.4 us, an attribute ~12 us, an operator ~9 us,
+# a filter ~11 us, a method call ~22 us on a loaded 2-core machine), rounded down; what an
+# operation touches is charged on top (``weight``). ``tests/hardening/test_costly_templates.py``
+# checks that the budget runs out within a bounded time for each kind.
+LOOKUP_COST = 4  # an attribute or an item, through the sandbox's safety checks
+OPERATOR_COST = 4  # an arithmetic operator or a unary sign
+FILTER_COST = 4  # a filter or a test
+CALL_COST = 10  # a call: the sandbox's checks of the callable, its arguments and its result
+CHARS_PER_UNIT = 100  # characters of text scanned or built per work unit
+CALENDAR_YEAR_COST = 2_000  # a year of the business calendar computed (holidays: ~2-5 ms)
 
 # Filters that are about HTML or randomness, not about a practice's routines; a playbook that
 # uses one gets a located "no filter named" error at validation.
@@ -41,15 +60,31 @@ def too_large(what: str) -> LimitError:
 
 
 # -- measuring ---------------------------------------------------------------------------------
-def size(value: Any, limit: int = MAX_SEQUENCE) -> int:
-    """The size of ``value``: characters of strings plus items of containers, nested included,
-    roughly a bound on ``len(str(value))``. Stops counting once over ``limit``."""
-    total = 0
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _measure(value: Any, size_limit: int, weight_limit: int) -> tuple[int, int]:
+    """``(size, weight)`` of ``value`` in one walk, which stops once either is over its limit.
+
+    The size is the characters of strings plus the items of containers, nested included,
+    roughly a bound on ``len(str(value))``. The weight is the work units of touching the
+    value: one per value walked (a container and each of its items, nested included) plus one
+    per ``CHARS_PER_UNIT`` characters of its strings; walking costs about as much as it
+    charges."""
+    if not isinstance(value, _CONTAINERS):  # most values: one step, no walk
+        if isinstance(value, str | bytes):
+            return len(value), 1 + len(value) // CHARS_PER_UNIT
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value.bit_length() // 3 + 1, 1
+        return 1, 1
+    total = units = chars = 0
     stack = [value]
-    while stack and total <= limit:
+    while stack and total <= size_limit and units + chars // CHARS_PER_UNIT <= weight_limit:
         item = stack.pop()
+        units += 1
         if isinstance(item, str | bytes):
             total += len(item)
+            chars += len(item)
         elif isinstance(item, bool) or item is None:
             total += 1
         elif isinstance(item, int):
@@ -63,16 +98,40 @@ def size(value: Any, limit: int = MAX_SEQUENCE) -> int:
             stack.extend(item)
         else:
             total += 1  # dates, numbers, functions, generators (never consumed here)
-    return total
+    return total, units + chars // CHARS_PER_UNIT
+
+
+def size(value: Any, limit: int = MAX_SEQUENCE) -> int:
+    """The size of ``value`` (see ``_measure``). Stops counting once over ``limit``."""
+    return _measure(value, limit, MAX_WORK)[0]
+
+
+def weight(value: Any, limit: int = MAX_WORK) -> int:
+    """The work units of touching ``value`` (see ``_measure``). Stops counting once over
+    ``limit``."""
+    return _measure(value, sys.maxsize, limit)[1]
 
 
 def check_result(value: Any, what: str) -> Any:
-    """``value`` when it is within the limits, else ``LimitError``."""
+    """``value`` when it is within the limits, else ``LimitError``; what building it cost is
+    charged (its weight)."""
     if isinstance(value, int) and not isinstance(value, bool) and (
             value.bit_length() > MAX_INT_BITS):
         raise LimitError(f"{what}: a number over {MAX_INT_BITS} bits is not allowed")
-    if size(value) > MAX_SEQUENCE:
+    total, units = _measure(value, MAX_SEQUENCE, MAX_WORK)
+    if total > MAX_SEQUENCE:
         raise too_large(what)
+    charge(units)
+    return value
+
+
+def check_rendered(value: Any) -> Any:
+    """``value``, about to be rendered by a ``{{ }}``, when it is within ``MAX_RENDERED``;
+    rendering it is charged (its weight, plus one)."""
+    total, units = _measure(value, MAX_RENDERED, MAX_WORK)
+    if total > MAX_RENDERED:
+        raise LimitError(f"template output over {MAX_RENDERED} characters")
+    charge(1 + units)
     return value
 
 
@@ -83,7 +142,7 @@ def _need(estimate: int, what: str) -> None:
 
 # -- the work budget ---------------------------------------------------------------------------
 class Budget:
-    """Work units left for one evaluation of an expression or template."""
+    """Work units left for one step (or one evaluation outside a step)."""
 
     def __init__(self, units: int = MAX_WORK) -> None:
         self.left = units
@@ -91,7 +150,8 @@ class Budget:
     def charge(self, units: int = 1) -> None:
         self.left -= units
         if self.left < 0:
-            raise LimitError(f"the evaluation needs more than {MAX_WORK} steps")
+            raise LimitError(f"the evaluation goes over the work budget of {MAX_WORK} steps "
+                             "(the templates and guards of one change share it)")
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("frontdesk_budget", default=None)
@@ -104,13 +164,22 @@ def charge(units: int = 1) -> None:
         budget.charge(units)
 
 
-def charge_for(value: Any) -> None:
-    """Charge one unit plus one per 100 characters or items of ``value``."""
-    charge(1 + size(value) // 100)
+def charge_for(*values: Any, base: int = 1) -> None:
+    """Charge ``base`` units plus the ``weight`` of each of ``values``."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    units = base
+    for value in values:
+        units += weight(value, budget.left - units)
+    budget.charge(units)
 
 
 def with_budget(run: Callable[[], Any]) -> Any:
-    """Run ``run`` with a fresh budget of ``MAX_WORK`` units."""
+    """Run ``run`` under the budget of the running step, or a fresh budget of ``MAX_WORK``
+    units when there is none (the runtime opens one per step: ``runtime.step``)."""
+    if _BUDGET.get() is not None:
+        return run()
     token = _BUDGET.set(Budget())
     try:
         return run()
@@ -181,7 +250,7 @@ def _values_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
 # -- operators ---------------------------------------------------------------------------------
 def check_binop(operator: str, left: Any, right: Any) -> None:
     """Refuse ``left <operator> right`` when its result would be over the limits."""
-    charge()
+    charge(OPERATOR_COST)
     check = _BINOP_CHECKS.get(operator)
     if check is not None:
         check(left, right)
@@ -229,6 +298,9 @@ _BINOP_CHECKS: dict[str, Callable[[Any, Any], None]] = {
 
 
 # -- calls: string methods ---------------------------------------------------------------------
+# Receivers whose methods may scan or copy them (``s.count``, ``items.index``, ``d.items``).
+_SCANNED = (str, bytes, list, tuple, dict, set, frozenset)
+
 _SHRINKING = frozenset({
     "capitalize", "casefold", "count", "encode", "endswith", "find", "index", "isalnum",
     "isalpha", "isascii", "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric",
@@ -247,14 +319,16 @@ def _replace_estimate(text: str | bytes, old: Any, new: Any, count: Any = -1) ->
 
 
 def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """Refuse a call whose result would be over the limits; returns the (possibly
-    materialised) positional arguments to call with."""
-    charge_for(args)
+    """Charge a call by what it touches (its receiver, when a method of text or a container,
+    and its arguments) and refuse one whose result would be over the limits; returns the
+    (possibly materialised) positional arguments to call with."""
+    bound = getattr(obj, "__wrapped__", obj)  # str.format comes wrapped by the sandbox
+    owner = getattr(bound, "__self__", None)
+    touched = (owner,) if isinstance(owner, _SCANNED) else ()
+    charge_for(*touched, *args, *kwargs.values(), base=CALL_COST)
     for value in (*args, *kwargs.values()):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SEQUENCE:
             raise LimitError(f"a number above {MAX_SEQUENCE} is not allowed as an argument")
-    bound = getattr(obj, "__wrapped__", obj)  # str.format comes wrapped by the sandbox
-    owner = getattr(bound, "__self__", None)
     if not isinstance(owner, str | bytes):
         return args
     name = getattr(bound, "__name__", "")
@@ -327,7 +401,7 @@ def guard_filter(name: str, function: Callable[..., Any],
         if not rest:
             return function(*args, **kwargs)
         value, extra = rest[0], rest[1:]
-        charge_for(value)
+        charge_for(value, *extra, *kwargs.values(), base=FILTER_COST)
         for item in (*extra, *kwargs.values()):
             if isinstance(item, int) and not isinstance(item, bool) and (
                     abs(item) > MAX_SEQUENCE):
@@ -341,6 +415,20 @@ def guard_filter(name: str, function: Callable[..., Any],
             _need(_filter_estimate(name, value, extra, kwargs), f"the result of filter '{name}'")
         return check_result(function(*lead, value, *extra, **kwargs),
                             f"the result of filter '{name}'")
+
+    guarded.__name__ = getattr(function, "__name__", name)
+    guarded.__doc__ = getattr(function, "__doc__", None)
+    guarded.__dict__.update(getattr(function, "__dict__", {}))  # keeps jinja_pass_arg
+    return guarded
+
+
+def guard_test(name: str, function: Callable[..., Any], pass_arg: bool) -> Callable[..., Any]:
+    """``function`` (a Jinja2 test such as ``in``, ``sameas`` or ``lower``) charged by the value
+    and arguments it looks at."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        charge_for(*(args[1:] if pass_arg else args), *kwargs.values(), base=FILTER_COST)
+        return function(*args, **kwargs)
 
     guarded.__name__ = getattr(function, "__name__", name)
     guarded.__doc__ = getattr(function, "__doc__", None)

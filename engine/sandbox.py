@@ -9,10 +9,11 @@ forbidden statements) and by the runtime (compiled once, then evaluated).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
@@ -57,15 +58,39 @@ def _safe_range(*args: int) -> range:
 
 def _finalize(value: Any) -> Any:
     """Every ``{{ }}`` output passes here before ``str()``: refuse what would render too much."""
-    limits.charge_for(value)
-    if limits.size(value, MAX_RENDERED) > MAX_RENDERED:
-        raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
-    return value
+    return limits.check_rendered(value)
+
+
+# Comparison operators by the names Jinja's syntax tree gives them (``nodes.Operand.op``).
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gteq": operator.ge,
+    "lt": operator.lt, "lteq": operator.le, "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
+# Jinja compiles comparisons and slices as plain Python, outside the sandbox's hooks; _harden
+# routes the ones that may scan or copy a long value through these two filters, which charge
+# it. A filter is called directly (a call would go through the sandbox's checks, several times
+# the comparison's own cost), and a name with "@" cannot be written in a playbook.
+COMPARE = "@compare"
+SLICE = "@slice"
+
+
+def _charged_compare(first: Any, op: str, second: Any) -> Any:
+    """``first <op> second``, charged by the weight of both operands."""
+    limits.charge_for(first, second, base=limits.OPERATOR_COST)
+    return _COMPARISONS[op](first, second)
+
+
+def _charged_slice(sequence: Any, start: Any, stop: Any, step: Any) -> Any:
+    """``sequence[start:stop:step]``, charged by the copy it makes (what slicing costs)."""
+    limits.charge(limits.LOOKUP_COST)
+    return limits.check_result(sequence[start:stop:step], "a slice")
 
 
 class FrontdeskSandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox with every operator, call, attribute and filter charged to a
-    work budget and checked against the size limits of ``engine.limits`` before it runs."""
+    """Jinja2's immutable sandbox with every operator, call, attribute, filter, test and
+    comparison that may scan its operands charged to a work budget by what it touches, and
+    checked against the size limits of ``engine.limits`` before it runs."""
 
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
     intercepted_unops = frozenset({"+", "-"})
@@ -76,15 +101,15 @@ class FrontdeskSandbox(ImmutableSandboxedEnvironment):
                                    f"the result of '{operator}'")
 
     def call_unop(self, context: Context, operator: str, arg: Any) -> Any:
-        limits.charge()
+        limits.charge(limits.OPERATOR_COST)
         return super().call_unop(context, operator, arg)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        limits.charge()
+        limits.charge(limits.LOOKUP_COST)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        limits.charge()
+        limits.charge(limits.LOOKUP_COST)
         return super().getitem(obj, argument)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -107,7 +132,7 @@ class FrontdeskSandbox(ImmutableSandboxedEnvironment):
 @cache
 def environment() -> FrontdeskSandbox:
     """The shared sandboxed environment (strict undefined, no default globals, no constant
-    folding so that validation never evaluates anything, every filter guarded)."""
+    folding so that validation never evaluates anything, every filter and test guarded)."""
     env = FrontdeskSandbox(undefined=StrictUndefined, autoescape=False,
                            keep_trailing_newline=True, optimized=False, finalize=_finalize)
     env.globals.clear()
@@ -116,6 +141,12 @@ def environment() -> FrontdeskSandbox:
         name: limits.guard_filter(name, function,
                                   getattr(function, "jinja_pass_arg", None) is not None)
         for name, function in env.filters.items() if name not in limits.REMOVED_FILTERS}
+    env.filters[COMPARE] = _charged_compare
+    env.filters[SLICE] = _charged_slice
+    env.tests = {  # Jinja's own tests are typed as plain ``function``s
+        name: limits.guard_test(name, cast(Callable[..., Any], test),
+                                getattr(test, "jinja_pass_arg", None) is not None)
+        for name, test in env.tests.items()}
     return env
 
 
@@ -210,25 +241,64 @@ def _check_tree(tree: nodes.Node) -> None:
 
 def _harden(tree: nodes.Template) -> nodes.Template:
     """Refuse forbidden statements, then route every ``{% for %}`` iterable and every ``~``
-    through the environment's counted versions (see ``FrontdeskSandbox.fd_*``)."""
+    through the environment's charged versions (``FrontdeskSandbox.fd_*``), and every slice
+    and every comparison that may scan its operands through the charged filters ``@slice`` and
+    ``@compare``."""
     problems = forbidden(tree)
     if problems:
         raise SecurityError(problems[0][1])
-    for node in list(_walk(tree)):
+    # Children before their parents, so that a node rebuilt from its children's parts (a
+    # comparison) is rebuilt from children already hardened.
+    for node in reversed(list(_walk(tree))):
+        for name, child in node.iter_fields():
+            if isinstance(child, nodes.Node):
+                setattr(node, name, _charged(child))
+            elif isinstance(child, list):
+                setattr(node, name, [_charged(c) if isinstance(c, nodes.Node) else c
+                                     for c in child])
         if isinstance(node, nodes.For):
             iterable: Any = node.iter
             node.iter = _call("fd_counted", [iterable], node.lineno)
-        for name, child in node.iter_fields():
-            if isinstance(child, nodes.Concat):
-                setattr(node, name, _concat(child))
-            elif isinstance(child, list):
-                setattr(node, name, [_concat(c) if isinstance(c, nodes.Concat) else c
-                                     for c in child])
     return tree
 
 
-def _concat(node: nodes.Concat) -> nodes.Expr:
-    return _call("fd_concat", [nodes.List(node.nodes, lineno=node.lineno)], node.lineno)
+def _charged(node: nodes.Node) -> nodes.Node:
+    """``node``, or its charged version for a ``~``, a slice and a comparison that may
+    scan."""
+    if isinstance(node, nodes.Concat):
+        return _call("fd_concat", [nodes.List(node.nodes, lineno=node.lineno)], node.lineno)
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Slice):
+        bounds = [part or nodes.Const(None, lineno=node.lineno)
+                  for part in (node.arg.start, node.arg.stop, node.arg.step)]
+        return nodes.Filter(node.node, SLICE, bounds, [], None, None, lineno=node.lineno)
+    if isinstance(node, nodes.Compare) and _may_scan(node):
+        return _compare(node)
+    return node
+
+
+def _may_scan(node: nodes.Compare) -> bool:
+    """Whether a comparison's cost may grow with its operands: ``in``/``not in``, or two
+    computed operands (``a == b`` of two long texts or lists). One computed operand against
+    constants (``amount < 10``, ``carc == '16'``) is bounded by the constants and stays as
+    Jinja compiles it."""
+    operands = [node.expr, *(op.expr for op in node.ops)]
+    computed = sum(not isinstance(expr, nodes.Const) for expr in operands)
+    return computed > 1 or any(op.op in ("in", "notin") for op in node.ops)
+
+
+def _compare(node: nodes.Compare) -> nodes.Expr:
+    """``a < b < c`` as ``a|@compare('lt', b) and b|@compare('lt', c)``: Python's chained
+    comparison, short-circuit included (``b`` is pure, so evaluating it twice gives the same
+    value)."""
+    left = node.expr
+    result: nodes.Expr | None = None
+    for operand in node.ops:
+        pair = nodes.Filter(left, COMPARE, [nodes.Const(operand.op, lineno=node.lineno),
+                                            operand.expr], [], None, None, lineno=node.lineno)
+        result = pair if result is None else nodes.And(result, pair, lineno=node.lineno)
+        left = operand.expr
+    assert result is not None  # the parser gives every comparison at least one operand
+    return result
 
 
 def _call(method: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
@@ -290,7 +360,8 @@ def compile_expression(source: str) -> Callable[..., Any]:
     """Compile a guard expression once; call the result with the variables as keywords.
 
     What ``Environment.compile_expression`` does (undefined stays undefined), on a hardened
-    tree; each call runs under a fresh work budget.
+    tree; each call is charged to the running step's work budget, or runs under a fresh one
+    outside a step (``limits.with_budget``).
     """
     body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), parse_expression(source),
                                         lineno=1)], lineno=1)

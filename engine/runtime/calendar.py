@@ -1,10 +1,11 @@
 """The practice's business calendar: Mon-Fri minus holidays and closed dates.
 
-Business-day arithmetic for durations such as ``3 business days`` and for the expression helpers
-``next_business_day`` and ``business_days_between`` (docs/reference.md). Holidays come from a
-``HolidaysForYear`` function, usually :func:`package_holidays`, asked once per year and cached.
-The ``holidays`` package is imported only when holidays are actually computed, because importing
-it costs about 100 ms and most commands never need it.
+Business-day arithmetic for durations such as ``3 business days``, for the expression helpers
+``next_business_day`` and ``business_days_between``, and for moving a task's due date off a
+closed day (docs/reference.md). Holidays come from a ``HolidaysForYear`` function, usually
+:func:`package_holidays`, asked once per year and cached. The ``holidays`` package is imported
+only when holidays are actually computed, because importing it costs about 100 ms and most
+commands never need it.
 """
 
 from __future__ import annotations
@@ -162,6 +163,12 @@ class BusinessCalendar:
         """Sorted offsets of the weekdays of ``year`` that are holidays or closed."""
         off = self._off_by_year.get(year)
         if off is None:
+            from .. import limits  # lazy: it imports jinja2, which most commands never need
+
+            # A template or a duration that spans centuries would compute holidays for every
+            # year of them (milliseconds each): each new year is charged to the running
+            # step's work budget, so it is refused in bounded time.
+            limits.charge(limits.CALENDAR_YEAR_COST)
             days = set(self._holidays_for_year(year)) | self._closed.get(year, set())
             off = sorted(_offset(d) for d in days if d.year == year and d.weekday() < 5)
             self._off_by_year[year] = off
@@ -190,6 +197,12 @@ class BusinessCalendar:
         """``d`` itself when it is a business day, else the first business day after it."""
         while not self.is_business_day(d):
             d = d + _ONE_DAY
+        return d
+
+    def previous_business_day(self, d: date) -> date:
+        """``d`` itself when it is a business day, else the last business day before it."""
+        while not self.is_business_day(d):
+            d = d - _ONE_DAY
         return d
 
     def add_business_days(self, d: date, n: int) -> date:

@@ -2,7 +2,10 @@
 
 A duration is ``N unit`` (docs/reference.md). Day-based units (days and longer) count from the
 practice-local *date* of their start and give a ``date``; minutes and hours give an aware
-``datetime`` in the practice time zone, after exactly that much elapsed time.
+``datetime`` in the practice time zone, after exactly that much elapsed time. Also here: the
+first occurrence of a series ``start + k * duration`` after a moment, found by arithmetic (a
+recurring task done years late must not step through every missed occurrence), and a due date
+moved off a day the practice is closed.
 """
 
 from __future__ import annotations
@@ -190,3 +193,77 @@ def _add(
         return d + relativedelta(months=n) if unit == "month" else d + relativedelta(years=n)
     except ValueError as e:  # relativedelta reports "year 10000 is out of range" so
         raise OverflowError(str(e)) from e
+
+
+def series_index_after(
+    start: date | datetime,
+    every: Duration,
+    first: int,
+    now: datetime,
+    calendar: BusinessCalendar,
+    tz: tzinfo,
+) -> int:
+    """The least ``k >= first`` whose ``add(start, k * every)`` is after ``now``.
+
+    For minutes and hours, "after" is a later moment than ``now``; for day-based units, a
+    later date than ``now``'s practice-local date (docs/reference.md, recurring tasks: the next
+    occurrence is the first date of the series after the completion date). ``k`` is computed,
+    not searched for: integer division of the elapsed time (minutes, hours, days, weeks), the
+    calendar's count of business days, or the difference in months (months, years), then at
+    most a step or two to settle a month-end clamp. ``every`` must be positive (a zero period
+    never moves on: ``ValueError``); a series date past the year 9999 raises
+    :class:`DurationError`.
+    """
+    if every.amount <= 0:
+        raise ValueError(f"a series needs a positive period, got {every}")
+    if every.unit in ("minute", "hour"):
+        period = timedelta(minutes=every.amount if every.unit == "minute" else 60 * every.amount)
+        begin = _local_datetime(start, tz).astimezone(UTC)
+        return max(first, (now.astimezone(UTC) - begin) // period + 1)
+    origin, today = _local_date(start, tz), _local_date(now, tz)
+    if every.unit in ("day", "week"):
+        days = every.amount if every.unit == "day" else 7 * every.amount
+        return max(first, (today - origin).days // days + 1)
+    if every.unit == "business_day":
+        # the j-th business day after ``origin`` is after ``today`` exactly when j is more than
+        # the business days in (origin, today]
+        elapsed = calendar.business_days_between(origin, today)
+        return max(first, elapsed // every.amount + 1)
+    return _months_index_after(origin, every, first, today, calendar, tz)
+
+
+def _months_index_after(origin: date, every: Duration, first: int, today: date,
+                        calendar: BusinessCalendar, tz: tzinfo) -> int:
+    """``series_index_after`` for months and years: whole months between the dates, then the
+    month-end clamp settled by comparing the candidate dates themselves."""
+    months = every.amount if every.unit == "month" else 12 * every.amount
+    elapsed = (today.year - origin.year) * 12 + (today.month - origin.month)
+    k = max(first, elapsed // months)
+
+    def after(index: int) -> bool:
+        return add(origin, Duration(index * every.amount, every.unit), calendar, tz) > today
+
+    while not after(k):
+        k += 1
+    while k > first and after(k - 1):
+        k -= 1
+    return k
+
+
+def off_closed_day(
+    due: date | datetime, calendar: BusinessCalendar, tz: tzinfo, backwards: bool
+) -> date | datetime:
+    """``due`` moved to a business day when its practice-local date is not one.
+
+    It moves to the previous business day when ``backwards`` (a due counted back, ``before``),
+    else to the next one; a datetime keeps its local time of day (docs/reference.md, due dates
+    on closed days). A due on a business day is returned as it is.
+    """
+    day = _local_date(due, tz)
+    if calendar.is_business_day(day):
+        return due
+    moved = calendar.previous_business_day(day) if backwards else calendar.next_business_day(day)
+    if isinstance(due, datetime):
+        local = _local_datetime(due, tz).astimezone(tz)
+        return datetime.combine(moved, local.time(), tzinfo=tz)
+    return moved

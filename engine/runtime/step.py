@@ -10,6 +10,12 @@ The compiled playbook's machine decides which transition an event takes and in w
 parts run (``runtime.compiled``); a step is the model it moves, and its callbacks here say
 what each part does to the instance: records, variables, tasks, timers, actions. The practice's
 tailoring (settings, role names, task overrides) arrives as data in ``RunContext.practice``.
+
+Each public step runs under one work budget shared by every template and guard it evaluates
+(``engine.limits``). What keeps a step bounded in time whatever the playbook says: a recurring
+task's next occurrence is computed, not stepped to (``durations.series_index_after``), and a
+period of zero is refused; ``fire_timers`` refuses a firing that would arm an already fired
+timer again already due.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec
 
 from jinja2.exceptions import SecurityError, TemplateError
 
-from .. import sandbox
+from .. import limits, sandbox
 from ..errors import RefusedError
 from ..model import (
     ALL_TASKS_DONE,
@@ -43,7 +49,14 @@ from ..model import (
 from ..values import convert
 from .calendar import BusinessCalendar
 from .compiled import UNSTARTED, CompiledPlaybook
-from .durations import Duration, DurationError, add, parse_duration
+from .durations import (
+    Duration,
+    DurationError,
+    add,
+    off_closed_day,
+    parse_duration,
+    series_index_after,
+)
 from .instance import AuditDraft, Change, Due, Instance, Message, TaskOccurrence, TimerState
 
 SYSTEM = "system"
@@ -166,6 +179,7 @@ class _Step:
         rc = self.rc
 
         def done(task_id: str) -> bool:  # reads the instance of the moment
+            limits.charge(len(self.inst.tasks))  # it reads every occurrence
             latest = [t for t in self.inst.tasks if t.task == task_id]
             return bool(latest) and latest[-1].status == "done"
 
@@ -249,6 +263,9 @@ class _Step:
             raise self.refuse(f"{what}: {exc}") from None
 
     def due(self, offset: Offset, what: str) -> Due:
+        """When ``offset`` falls: its duration after the moment the state was entered, or after
+        (``after``) or before (``before``) the date in its ``from`` variable. Not moved off
+        closed days (what timers use; a task's due is ``task_due``)."""
         duration = self.duration(offset.duration, what)
         if offset.from_var is None:
             base: Any = self.rc.now  # state tasks and timers are created on entering the state
@@ -260,6 +277,51 @@ class _Step:
         due: Due = self._guarded(what, lambda: add(base, duration, self.rc.calendar,
                                                    self.rc.tz, sign))
         return due
+
+    def task_due(self, offset: Offset, what: str) -> Due:
+        """A task's due: ``due``, moved off a day the practice is closed, back to the previous
+        business day for a ``before`` offset and on to the next one otherwise
+        (docs/reference.md, due dates on closed days)."""
+        return self.on_business_day(self.due(offset, what), what,
+                                    backwards=offset.direction == "before")
+
+    def on_business_day(self, due: Due, what: str, *, backwards: bool = False) -> Due:
+        """``due``, or the business day before (``backwards``) or after it when the practice
+        is closed that day (``durations.off_closed_day``)."""
+        rc = self.rc
+        moved: Due = self._guarded(what, lambda: off_closed_day(due, rc.calendar, rc.tz,
+                                                                 backwards))
+        return moved
+
+    def period(self, every: str, what: str) -> Duration:
+        """A recurring task's ``every``; refused when it is zero, a series that would never
+        move on to a later occurrence."""
+        duration = self.duration(every, what)
+        if duration.amount == 0:
+            raise self.refuse(f"state '{self.inst.state}': {what}: every '{duration}' never "
+                              "moves on to a later occurrence; give it a positive period")
+        return duration
+
+    def series_due(self, every: Duration, anchor: Due, index: int, what: str) -> Due:
+        """The due of occurrence ``index`` of a series from ``anchor``: anchor + index *
+        every, moved off a closed day (the series itself is not moved)."""
+        rc = self.rc
+        due: Due = self._guarded(what, lambda: add(anchor, _times(every, index), rc.calendar,
+                                                   rc.tz))
+        return self.on_business_day(due, what)
+
+    def next_occurrence(self, spec: TaskSpec, task: TaskOccurrence) -> None:
+        """Create the occurrence after ``task``, done now: the first of its series after the
+        completion (its moment for minutes and hours, its date for longer units;
+        docs/reference.md, recurring tasks), found by arithmetic, not by stepping through the
+        occurrences missed."""
+        what = f"task '{spec.id}'"
+        every = self.period(spec.every or "", what)
+        anchor = task.anchor if task.anchor is not None else self.rc.now
+        rc = self.rc
+        index: int = self._guarded(what, lambda: series_index_after(
+            anchor, every, task.index + 1, rc.now, rc.calendar, rc.tz))
+        self.create_task(spec, index=index, anchor=anchor)
 
     # -- tasks ---------------------------------------------------------------------------
     def _task_spec(self, spec: TaskSpec) -> TaskSpec | None:
@@ -280,13 +342,11 @@ class _Step:
         inst = self.inst
         due: Due | None
         if effective.every:
-            every = self.duration(effective.every, what)
             anchor = anchor if anchor is not None else (inst.entered_at or self.rc.now)
             index = index or 1
-            due = self._guarded(what, lambda: add(anchor, _times(every, index),
-                                                  self.rc.calendar, self.rc.tz))
+            due = self.series_due(self.period(effective.every, what), anchor, index, what)
         else:
-            due = self.due(effective.due, what) if effective.due else None
+            due = self.task_due(effective.due, what) if effective.due else None
         inst.task_counter += 1
         role = effective.role
         occurrence = TaskOccurrence(
@@ -575,6 +635,23 @@ def _safe(exc: BaseException) -> str:
 
 
 # -- public steps ------------------------------------------------------------------------
+_P = ParamSpec("_P")
+
+
+def _budgeted(function: Callable[_P, Outcome]) -> Callable[_P, Outcome]:
+    """``function`` under one work budget that every template and guard it evaluates shares
+    (``engine.limits``): a playbook with many templates gets no more work per change than one
+    with a single template."""
+
+    @functools.wraps(function)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> Outcome:
+        outcome: Outcome = limits.with_budget(lambda: function(*args, **kwargs))
+        return outcome
+
+    return run
+
+
+@_budgeted
 def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
           parent: str | None = None) -> Outcome:
     """Create an instance in the initial state and enter it."""
@@ -598,6 +675,7 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
     return outcome
 
 
+@_budgeted
 def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[str, Any],
          rc: RunContext, note: str | None = None) -> Outcome:
     """Fire ``event`` at ``instance`` as ``rc.actor``."""
@@ -609,6 +687,7 @@ def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[s
     return step.finish()
 
 
+@_budgeted
 def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Mapping[str, Any],
              rc: RunContext) -> Outcome:
     """Complete one open task occurrence, then its ``done`` event and ``all_tasks_done``."""
@@ -628,7 +707,7 @@ def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Map
     if values:
         inst.vars.update(values)
     if task.recurring and spec is not None and spec.every:
-        _next_occurrence(step, spec, task)
+        step.next_occurrence(spec, task)
     state_before = inst.state
     if spec is not None and spec.done:
         try:
@@ -641,20 +720,6 @@ def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Map
             and not [t for t in inst.open_tasks(inst.state) if not t.recurring]):
         _try_all_tasks_done(step)
     return step.finish()
-
-
-def _next_occurrence(step: _Step, spec: TaskSpec, task: TaskOccurrence) -> None:
-    every = step.duration(spec.every or "", f"task '{spec.id}'")
-    anchor = task.anchor if task.anchor is not None else step.rc.now
-    done_on = step.rc.today
-    k = task.index + 1
-    while True:
-        due = add(anchor, _times(every, k), step.rc.calendar, step.rc.tz)
-        if step.rc.local_date(due) > done_on or (
-                isinstance(due, dt.datetime) and due > step.rc.now):
-            break
-        k += 1
-    step.create_task(spec, index=k, anchor=anchor)
 
 
 def _try_all_tasks_done(step: _Step) -> None:
@@ -670,38 +735,39 @@ def _try_all_tasks_done(step: _Step) -> None:
         del step.starts[starts_len:]
 
 
+def _is_due(timer: TimerState, rc: RunContext) -> bool:
+    return timer.due <= rc.now if isinstance(timer.due, dt.datetime) else timer.due <= rc.today
+
+
 def due_timers(instance: Instance, rc: RunContext) -> list[TimerState]:
     """Armed timers of the current state that are due at ``rc.now``, earliest first."""
-    due = [t for t in instance.armed_timers() if t.state == instance.state and (
-        t.due <= rc.now if isinstance(t.due, dt.datetime) else t.due <= rc.today)]
+    due = [t for t in instance.armed_timers() if t.state == instance.state and _is_due(t, rc)]
     return sorted(due, key=lambda t: (t.due_date, t.id))
 
 
+@_budgeted
 def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Outcome:
-    """Fire every due timer of ``instance`` as ``system``; each fires once."""
+    """Fire every due timer of ``instance`` as ``system``; each fires once.
+
+    Within one call (one ``tick`` of one instance) a timer of the playbook, a state's timer for
+    an event, is not armed again already due once it has fired: the firing that would do so
+    is refused, recorded ``applied: false`` with the reason, and its timer is spent (a timer of
+    no length, or counted from a date already past, that leads back to its own state would
+    otherwise fire again and again at the same clock). So one call fires at most the timers
+    that were due when it began plus one per timer of the playbook, and ``tick`` stays
+    idempotent (docs/reference.md, timers and ``tick``).
+    """
     current = instance.working_copy()
     change = Change()
     starts: list[StartRequest] = []
     system_rc = dataclasses.replace(rc, actor=SYSTEM)
+    fired: set[tuple[str, str]] = set()
     while True:
         pending = due_timers(current, rc)
         if not pending or current.status != "open":
             break
-        timer = pending[0]
-        step = _Step(cp, current.working_copy(), system_rc, SYSTEM)
-        fired_timer = next(t for t in step.inst.timers if t.id == timer.id)
-        step.inst.own_timer(fired_timer).status = "fired"
-        try:
-            attempt = _Step(cp, step.inst.working_copy(), system_rc, SYSTEM)
-            attempt.record("timer_fired", event=timer.event, from_state=timer.state,
-                           data={"timer": timer.id, "due": timer.due, "applied": True})
-            attempt.fire(timer.event, {})
-            step = attempt
-        except RefusedError as exc:
-            step.record("timer_fired", event=timer.event, from_state=timer.state,
-                        data={"timer": timer.id, "due": timer.due, "applied": False,
-                              "reason": exc.reason})
-        result = step.finish()
+        fired.add((pending[0].state, pending[0].event))
+        result = _fire_timer(cp, current, pending[0], system_rc, fired)
         current = result.instance
         change.audit.extend(result.change.audit)
         change.messages.extend(result.change.messages)
@@ -711,6 +777,34 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
     return Outcome(current, change, starts)
 
 
+def _fire_timer(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: RunContext,
+                fired: set[tuple[str, str]]) -> Outcome:
+    """Fire one due ``timer``: it is spent either way; its event is applied unless refused, or
+    unless applying it would arm one of the ``fired`` timers again already due."""
+    step = _Step(cp, current.working_copy(), rc, SYSTEM)
+    step.inst.own_timer(next(t for t in step.inst.timers if t.id == timer.id)).status = "fired"
+    armed_before = {t.id for t in step.inst.timers}
+    try:
+        attempt = _Step(cp, step.inst.working_copy(), rc, SYSTEM)
+        attempt.record("timer_fired", event=timer.event, from_state=timer.state,
+                       data={"timer": timer.id, "due": timer.due, "applied": True})
+        attempt.fire(timer.event, {})
+        for again in attempt.inst.armed_timers():
+            if again.id not in armed_before and (again.state, again.event) in fired and (
+                    _is_due(again, rc)):
+                raise attempt.refuse(
+                    f"state '{again.state}': timer '{again.event}' would be armed again already "
+                    "due and fire again at once, forever (its due time does not move on); "
+                    "give it a positive duration or a later 'from' date")
+        step = attempt
+    except RefusedError as exc:
+        step.record("timer_fired", event=timer.event, from_state=timer.state,
+                    data={"timer": timer.id, "due": timer.due, "applied": False,
+                          "reason": exc.reason})
+    return step.finish()
+
+
+@_budgeted
 def expire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext,
                   reason: str) -> Outcome:
     """Mark every due timer fired but not applied (its effects were refused), so one broken

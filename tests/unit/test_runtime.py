@@ -413,7 +413,8 @@ def test_tasks_role_due_forms_and_checklist() -> None:
     assert all(t.status == "open" and t.state == "work" for t in inst.tasks)
     assert (by_task["plain"].title, by_task["plain"].role) == ("Call Ann", "clerk")
     assert by_task["plain"].due == dt.date(2026, 1, 8)
-    assert by_task["early"].due == dt.date(2026, 1, 18) and by_task["early"].role == "owner"
+    # 2 days before Tuesday 01-20 is Sunday 01-18: a before-due moves back to Friday
+    assert by_task["early"].due == dt.date(2026, 1, 16) and by_task["early"].role == "owner"
     assert by_task["late"].due == dt.date(2026, 1, 27) and by_task["late"].role is None
     assert by_task["soon"].due == at(5, 11)
     assert isinstance(by_task["soon"].due, dt.datetime)
@@ -498,12 +499,14 @@ def test_recurring_task_series_without_retroactive_occurrences() -> None:
     inst = started(cp)  # entered Monday 2026-01-05
     assert weekly(inst) == [(dt.date(2026, 1, 12), "open")]
     inst = completed(cp, inst, "weekly", now=at(14))  # two days late
-    assert weekly(inst)[-1] == (dt.date(2026, 1, 19), "open")
+    # the series date 01-19 is Martin Luther King Day: the occurrence is due the day after
+    assert weekly(inst)[-1] == (dt.date(2026, 1, 20), "open")
     inst = completed(cp, inst, "weekly", now=at(3, month=2))  # 01-26 and 02-02 missed
-    assert weekly(inst) == [(dt.date(2026, 1, 12), "done"), (dt.date(2026, 1, 19), "done"),
+    assert weekly(inst) == [(dt.date(2026, 1, 12), "done"), (dt.date(2026, 1, 20), "done"),
                             (dt.date(2026, 2, 9), "open")]
     inst = completed(cp, inst, "weekly", now=at(9, month=2))  # done on its due date
-    assert weekly(inst)[-1] == (dt.date(2026, 2, 16), "open")
+    # 02-16 is Presidents' Day: moved to 02-17, while the series stays on Mondays
+    assert weekly(inst)[-1] == (dt.date(2026, 2, 17), "open")
     assert len([t for t in inst.open_tasks() if t.task == "weekly"]) == 1
     assert fired(cp, inst, "stop").tasks[-1].status == "cancelled"
 
@@ -512,7 +515,8 @@ def test_recurring_task_done_early_moves_to_the_next_occurrence() -> None:
     """Completing an occurrence before its due date schedules the next one in the series."""
     cp = compile_text(RECURRING)
     inst = completed(cp, started(cp), "weekly", now=at(7))  # due 01-12, done 01-07
-    assert weekly(inst) == [(dt.date(2026, 1, 12), "done"), (dt.date(2026, 1, 19), "open")]
+    # the series date 01-19 is Martin Luther King Day: due the next business day
+    assert weekly(inst) == [(dt.date(2026, 1, 12), "done"), (dt.date(2026, 1, 20), "open")]
 
 
 MONTHLY = """
@@ -535,12 +539,16 @@ states:
 def test_recurring_series_counts_from_the_entry_not_the_last_due() -> None:
     """A series is entry + k*P: Jan 31 monthly gives Feb 28 then Mar 31; hours keep times."""
     cp = compile_text(MONTHLY)
-    inst = started(cp, now=at(31, 10))
-    assert [t.due for t in inst.tasks] == [dt.date(2026, 2, 28), at(31, 12)]
+    inst = started(cp, now=at(31, 10))  # a Saturday
+    # Saturday 02-28 and Saturday 01-31 12:00 fall on closed days: due the next Monday (at
+    # the same time of day); the series stays entry + k*P
+    assert [t.due for t in inst.tasks] == [dt.date(2026, 3, 2), at(2, 12, month=2)]
+    assert [t.anchor for t in inst.tasks] == [at(31, 10), at(31, 10)]
     monthly = completed(cp, inst, "monthly", now=at(1, month=3))
     assert open_task(monthly, "monthly").due == dt.date(2026, 3, 31)
     hourly = completed(cp, inst, "hourly", now=at(31, 15))  # 14:00 missed
-    assert open_task(hourly, "hourly").due == at(31, 16)
+    assert open_task(hourly, "hourly").due == at(2, 16, month=2)
+    assert open_task(hourly, "hourly").index == 3  # 16:00 on the Saturday
 
 
 # -- all_tasks_done ------------------------------------------------------------------------------
@@ -828,10 +836,13 @@ states:
     (at(25, month=11), "1 business day", dt.date(2026, 11, 27)),
     (at(23, month=12), "2 business days", dt.date(2026, 12, 28)),  # Christmas 12-25
     (at(31, month=12), "1 business day", dt.date(2027, 1, 4)),  # New Year, weekend
-    (at(31, year=2027), "1 month", dt.date(2027, 2, 28)),
+    (at(31, year=2027), "1 month", dt.date(2027, 3, 1)),  # Sunday 02-28 moves to Monday
+    (at(30, month=4, year=2027), "1 month", dt.date(2027, 6, 1)),  # Sunday, Memorial Day
+    (at(31, year=2029), "1 month", dt.date(2029, 2, 28)),
     (at(31, year=2028), "1 month", dt.date(2028, 2, 29)),
     (at(31, month=1, year=2027), "{{ settings.lead }} business days", dt.date(2027, 2, 2)),
-    (at(31, month=12, hour=23, minute=30), "1 day", dt.date(2027, 1, 1)),
+    (at(31, month=12, hour=23, minute=30), "1 day", dt.date(2027, 1, 4)),  # New Year's Day
+    (at(30, month=12, hour=23, minute=30), "1 day", dt.date(2026, 12, 31)),
 ])
 def test_task_due_across_holidays_and_month_ends(start: dt.datetime, due: str,
                                                  expected: dt.date) -> None:
