@@ -24,7 +24,8 @@ from frontdesk.model import Practice
 from frontdesk.runtime import step
 from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
 from frontdesk.runtime.compiled import compile_playbook
-from hardening_support import clean_stderr_problems, run_in_process, store_dump
+from frontdesk_testing import run_main
+from hardening_support import clean_stderr_problems, store_dump
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk
@@ -224,7 +225,8 @@ def costly_home(tmp_path_factory: pytest.TempPathFactory,
 
 
 def cli(fd: Frontdesk, *args: str) -> tuple[int, str, str]:
-    return run_in_process(["--playbooks", str(fd.playbooks), *args], fd.env())
+    result = run_main(["--playbooks", str(fd.playbooks), *args], fd.env())
+    return result.returncode, result.stdout, result.stderr
 
 
 @pytest.mark.parametrize(("event", "what"), [("count", "set 'hits'"), ("scan", "guard 'when'")])

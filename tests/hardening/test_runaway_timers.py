@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hardening_support import clean_stderr_problems, run_in_process, store_dump
+from frontdesk_testing import run_main
+from hardening_support import clean_stderr_problems, store_dump
 
 if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk
@@ -68,8 +69,8 @@ def fd(tmp_path: Path, make_frontdesk: Callable[..., Frontdesk]) -> Frontdesk:
 
 
 def cli(fd: Frontdesk, *args: str, now: str = "2026-01-05T09:00") -> tuple[int, str, str]:
-    code, out, err = run_in_process(["--playbooks", str(fd.playbooks), "--now", now, *args],
-                                    fd.env())
+    result = run_main(["--playbooks", str(fd.playbooks), "--now", now, *args], fd.env())
+    code, out, err = result.returncode, result.stdout, result.stderr
     assert not clean_stderr_problems(err, code), err
     return code, out, err
 
