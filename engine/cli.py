@@ -143,7 +143,8 @@ def test_command(options: Options, scenarios: tuple[str, ...]) -> NoReturn:
 @pass_options
 def start(options: Options, playbook: str, sets: tuple[str, ...], input_name: str | None,
           actor: str | None, as_json: bool) -> NoReturn:
-    """Start an instance of PLAYBOOK; prints its id."""
+    """Start an instance of PLAYBOOK; prints its id. Its inputs: frontdesk describe
+    PLAYBOOK."""
     from .commands import instances
 
     with _engine(options, "create") as engine:
