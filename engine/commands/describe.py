@@ -184,6 +184,28 @@ def event_lines(event: dict[str, Any], width: int | None, state: bool = True) ->
     return lines
 
 
+def _prose(text: str, width: int | None) -> list[str]:
+    """A description indented by two: as authored without a ``width``; else each paragraph
+    and each ``- `` item reflowed to the width under its own indent."""
+    if width is None:
+        return [f"  {printable(line)}" if line.strip() else "" for line in
+                text.rstrip().splitlines()]
+    blocks: list[tuple[int, str]] = []
+    for line in text.rstrip().splitlines():
+        body = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if blocks and blocks[-1][1] and body and not body.startswith("- ") and (
+                indent >= blocks[-1][0]):
+            blocks[-1] = (blocks[-1][0], f"{blocks[-1][1]} {body}")
+        else:
+            blocks.append((indent, body))
+    lines = []
+    for indent, body in blocks:
+        hang = indent + 4 if body.startswith("- ") else indent + 2
+        lines += wrapped(printable(body), width, indent + 2, hang) if body else [""]
+    return lines
+
+
 def _header_lines(data: dict[str, Any], width: int | None) -> list[str]:
     lines = [f"{data['id']} version {data['version']}: {printable(data['title'])}",
              f"source: {printable(data['source'])}"]
@@ -193,8 +215,8 @@ def _header_lines(data: dict[str, Any], width: int | None) -> list[str]:
              for role, mapped in data["roles"].items()]
     lines += wrapped("roles: " + ", ".join(roles), width, 0)
     if data["description"]:
-        lines += [""] + [f"  {printable(line)}" if line else ""
-                         for line in data["description"].rstrip().splitlines()]
+        lines.append("")
+        lines += _prose(data["description"], width)
     lines += ["", f"Inputs (frontdesk start {data['id']} --set NAME=VALUE ...):"]
     for field in data["inputs"]:
         lines += wrapped(field_text(field), width, 2)

@@ -287,7 +287,8 @@ class _View:
         armed = [t for t in inst.timers if t.status == "armed"]
         if armed:
             lines.append("timers:")
-            lines += [f"  {t.event}  due {due_text(t.due, self.tz)}" for t in armed]
+            width = max(len(t.event) for t in armed)
+            lines += [f"  {t.event:<{width}}  due {due_text(t.due, self.tz)}" for t in armed]
         return lines
 
     def next_events(self, events: list[dict[str, Any]]) -> list[str]:

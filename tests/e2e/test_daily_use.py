@@ -243,9 +243,10 @@ def test_describe_says_what_a_playbook_asks_and_offers_as_this_practice_runs_it(
     assert "in assigned -> trained, by staff or manager" in text
     assert "take_training: Do the privacy course ({{ employee }})" in text
     assert "in assigned, role staff, due 3 days, done fires completed" in text
-    narrow = on_terminal(fd, "describe", "rt-daily")
-    assert all(len(line) <= 80 for line in narrow.splitlines()  # a path is never broken
-               if not line.startswith("source: ")), narrow
+    for playbook in ("rt-daily", "intake"):  # intake: the shipped one, with a description
+        narrow = on_terminal(fd, "describe", playbook)
+        assert all(len(line) <= 80 for line in narrow.splitlines()  # a path is never broken
+                   if not line.startswith("source: ")), narrow
 
     unknown = fd.run("describe", "rt-dayly")
     assert unknown.returncode == 4 and "did you mean 'rt-daily'?" in unknown.stderr
