@@ -56,6 +56,8 @@ as_option = click.option("--as", "actor", metavar="NAME",
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 set_option = click.option("--set", "sets", metavar="KEY=VALUE", multiple=True,
                           help="A value, converted to the declared type (repeatable).")
+wide_option = click.option("--wide", is_flag=True,
+                           help="Never cut or wrap a value to fit the terminal.")
 input_option = click.option("--input", "input_name", metavar="FILE",
                             help="Values from a YAML or JSON mapping ('-': stdin), so patient "
                                  "data stay out of process lists; --set wins.")
@@ -96,6 +98,18 @@ def graph(options: Options, playbook: str, fmt: str) -> NoReturn:
     sys.exit(run_graph(options, playbook=playbook, fmt=fmt))
 
 
+@cli.command()
+@click.argument("playbook")
+@json_option
+@pass_options
+def describe(options: Options, playbook: str, as_json: bool) -> NoReturn:
+    """What PLAYBOOK asks and offers: inputs, settings, states, events, tasks (as this
+    practice runs it)."""
+    from .commands.describe import run_describe
+
+    sys.exit(run_describe(options, playbook_id=playbook, as_json=as_json))
+
+
 @cli.command("show-playbook")
 @click.argument("playbook")
 @click.option("--effective", is_flag=True,
@@ -129,7 +143,8 @@ def test_command(options: Options, scenarios: tuple[str, ...]) -> NoReturn:
 @pass_options
 def start(options: Options, playbook: str, sets: tuple[str, ...], input_name: str | None,
           actor: str | None, as_json: bool) -> NoReturn:
-    """Start an instance of PLAYBOOK; prints its id."""
+    """Start an instance of PLAYBOOK; prints its id. Its inputs: frontdesk describe
+    PLAYBOOK."""
     from .commands import instances
 
     with _engine(options, "create") as engine:
@@ -146,20 +161,28 @@ def start(options: Options, playbook: str, sets: tuple[str, ...], input_name: st
 @set_option
 @input_option
 @click.option("--note", metavar="TEXT", help="A note recorded in the audit log.")
+@click.option("--dry-run", is_flag=True,
+              help="With --all: print what would happen to each instance; write nothing.")
+@click.option("--yes", is_flag=True, help="With --all: do not ask for confirmation.")
 @as_option
 @json_option
 @pass_options
 def fire(options: Options, target: str, event: str, fire_all: bool, sets: tuple[str, ...],
-         input_name: str | None, note: str | None, actor: str | None,
-         as_json: bool) -> NoReturn:
-    """Fire EVENT at an instance (or with --all at every open instance of a playbook)."""
+         input_name: str | None, note: str | None, dry_run: bool, yes: bool,
+         actor: str | None, as_json: bool) -> NoReturn:
+    """Fire EVENT at an instance (or with --all at every open instance of a playbook; on a
+    terminal it asks first unless --yes)."""
     from .commands import instances
 
-    with _engine(options) as engine:
+    if dry_run and not fire_all:
+        from .errors import UsageError
+
+        raise UsageError("--dry-run goes with --all: fire --all PLAYBOOK EVENT --dry-run")
+    with _engine(options, "read" if dry_run else "write") as engine:
         if fire_all:
             sys.exit(instances.run_fire_all(engine, playbook=target, event=event, sets=sets,
                                             input_name=input_name, actor=options.actor(actor),
-                                            as_json=as_json))
+                                            as_json=as_json, dry_run=dry_run, yes=yes))
         sys.exit(instances.run_fire(engine, instance=target, event=event, sets=sets,
                                     input_name=input_name, note=note,
                                     actor=options.actor(actor), as_json=as_json))
@@ -198,24 +221,26 @@ def tick(options: Options, as_json: bool) -> NoReturn:
 @click.option("--state", metavar="STATE", help="Only instances in this state.")
 @click.option("--open", "status", flag_value="open", help="Only open instances.")
 @click.option("--closed", "status", flag_value="closed", help="Only closed instances.")
+@wide_option
 @json_option
 @pass_options
 def list_command(options: Options, playbook: str | None, state: str | None,
-                 status: str | None, as_json: bool) -> NoReturn:
+                 status: str | None, wide: bool, as_json: bool) -> NoReturn:
     """List instances."""
     from .commands import instances
 
     with _engine(options, "read") as engine:
         sys.exit(instances.run_list(engine, playbook=playbook, state=state, status=status,
-                                    as_json=as_json))
+                                    as_json=as_json, wide=wide))
 
 
 @cli.command()
-@click.argument("instance")
+@click.argument("instance", metavar="INSTANCE|TASK")
 @json_option
 @pass_options
 def show(options: Options, instance: str, as_json: bool) -> NoReturn:
-    """State, variables, tasks, timers and history of one instance."""
+    """State, variables, tasks, timers, next events and history of one instance (or of a
+    task's instance)."""
     from .commands import instances
 
     with _engine(options, "read") as engine:
@@ -241,15 +266,16 @@ def outbox(options: Options, as_json: bool) -> NoReturn:
               help="Also tasks due in the next N days.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "ics"]),
               default="table", show_default=True)
+@wide_option
 @pass_options
 def today(options: Options, actor: str | None, role: str | None, everyone: bool, days: int,
-          fmt: str) -> NoReturn:
+          fmt: str, wide: bool) -> NoReturn:
     """Open tasks due today or earlier (overdue first), for your roles by default."""
     from .commands.today import run_today
 
     with _engine(options, "read") as engine:
         sys.exit(run_today(engine, actor=options.actor(actor), role=role, everyone=everyone,
-                           days=days, fmt=fmt))
+                           days=days, fmt=fmt, wide=wide))
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .errors import ConflictError, NotFoundError, RefusedError
+from .model import Playbook
 from .registry import PlaybookRegistry
 from .runtime.clock import Clock
 from .runtime.instance import Change, Instance, TaskOccurrence
@@ -52,6 +53,16 @@ class TickResult:
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
     damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
+
+
+@dataclass(slots=True)
+class Preview:
+    """What ``fire --all --dry-run`` found for one instance: the instance as it is, and
+    either the instance as the event would leave it or why the event would be refused."""
+
+    instance: Instance
+    after: Instance | None = None
+    reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -223,6 +234,34 @@ class Engine:
                         self._fire_one(txn, instance, event, fields or {}, rc, result)
         return result
 
+    def preview_fire_all(self, playbook_id: str, event: str, actor: str,
+                         fields: Mapping[str, Any] | None = None,
+                         damaged: list[str] | None = None) -> list[Preview]:
+        """What ``fire_all`` would do to each open instance, computed in memory and applied
+        to nothing (``fire --all --dry-run``, and the question ``fire --all`` asks first).
+        Reads only, so it runs on a store opened read-only."""
+        from .runtime import step
+
+        actor = self.acting(actor)
+        self.playbooks.require(playbook_id)
+        rc = self.run_context(actor)
+        starts = self._starts  # the dry run's 'start' actions do not count against the real run
+        previews = []
+        try:
+            for instance in self.list_instances(playbook=playbook_id, status="open",
+                                                damaged=damaged):
+                compiled = self.playbooks.of_instance(instance, self.store.get_source)
+                try:
+                    outcome = step.fire(compiled, instance, event, fields or {}, rc)
+                    self._with_starts(outcome, actor)
+                except RefusedError as exc:
+                    previews.append(Preview(instance, reason=exc.reason))
+                    continue
+                previews.append(Preview(instance, after=outcome.instance))
+        finally:
+            self._starts = starts
+        return previews
+
     def _fire_one(self, txn: Txn, instance: Instance, event: str, fields: Mapping[str, Any],
                   rc: step.RunContext, result: FireAllResult) -> None:
         from .runtime import step
@@ -276,6 +315,39 @@ class Engine:
     def get_instance(self, instance_id: str) -> Instance:
         """One instance with its tasks and timers (exit 4 if unknown)."""
         return self.store.get_instance(instance_id)
+
+    def find(self, instance_or_task: str) -> tuple[Instance, str | None]:
+        """The instance of this id, or the instance of the task occurrence of this id with
+        that task's id; ``NotFoundError`` (exit 4) when it is neither."""
+        try:
+            return self.store.get_instance(instance_or_task), None
+        except NotFoundError:
+            pass
+        # A task occurrence's id is its instance's id and a counter (``runtime.step``); the
+        # task must be among that instance's, so another id scheme finds nothing, never the
+        # wrong instance.
+        owner, _, _ = instance_or_task.rpartition("-")
+        try:
+            instance = self.store.get_instance(owner) if owner else None
+        except NotFoundError:
+            instance = None
+        if instance is None or not any(t.id == instance_or_task for t in instance.tasks):
+            raise NotFoundError(f"no instance or task '{instance_or_task}'")
+        return instance, instance_or_task
+
+    def playbook_of(self, instance: Instance) -> Playbook:
+        """The playbook model ``instance`` started with, not compiled: from the disk cache by
+        its content hash, else parsed from the source the store keeps."""
+        model = self.workspace.cache.load("playbook", instance.digest)
+        if isinstance(model, Playbook):
+            return model
+        from .loading.loader import load_playbook_text
+
+        loaded = load_playbook_text(self.store.get_source(instance.digest),
+                                    f"<stored {instance.playbook} v{instance.version}>")
+        model = loaded.require()
+        self.workspace.cache.save("playbook", instance.digest, model)
+        return model
 
     def list_instances(self, playbook: str | None = None, state: str | None = None,
                        status: str | None = None,

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, RefusedError, UsageError
-from ..report import printable, task_json, to_json
+from ..report import Column, Table, due_text, printable, task_json, terminal_width, to_json
 from ..service import Engine
 
 TASK_KEYS = ("id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
@@ -52,34 +52,34 @@ def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bo
     return rows
 
 
-def table_text(rows: list[tuple[dict[str, Any], str | None]], today: dt.date) -> str:
+TODAY_COLUMNS = (Column("DUE"), Column("ROLE", "cut", most=14, least=8),
+                 Column("TASK", "wrap", least=28, main=True),
+                 Column("FOR", "wrap", most=18, least=12), Column("ID"))
+
+
+def table_text(rows: list[tuple[dict[str, Any], str | None]], today: dt.date,
+               tz: dt.tzinfo | None = None, width: int | None = None) -> str:
+    """The groups OVERDUE, TODAY and UPCOMING, each a table fitted to ``width`` (None: every
+    value whole); due times in ``tz`` (None: as stored)."""
     if not rows:
         return "Nothing due. \N{EM DASH} enjoy the quiet."
-    groups = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}  # type: dict[str, list[Any]]
+    groups: dict[str, list[list[str]]] = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}
     for task, subject in rows:
-        due = (task["due"] or "")[:10]
-        key = "OVERDUE" if task["overdue"] else ("TODAY" if due <= today.isoformat()
-                                                 else "UPCOMING")
-        groups[key].append((task, subject))
+        due = task["due"]
+        key = "OVERDUE" if task["overdue"] else (
+            "TODAY" if due and due_text(due, tz)[:10] <= today.isoformat() else "UPCOMING")
+        groups[key].append([due_text(due, tz), printable(task["role"] or "-"),
+                            printable(task["title"]), printable(subject or ""), task["id"]])
+    table = Table(TODAY_COLUMNS, [cells for cells_list in groups.values()
+                                  for cells in cells_list], width)
     colours = {"OVERDUE": "red", "TODAY": "yellow", "UPCOMING": "cyan"}
     lines = []
-    header = f"{'DUE':<10}  {'ROLE':<14}  {'TASK':<34}  {'FOR':<18}  ID"
     for name, items in groups.items():
-        if not items:
-            continue
-        lines.append(click.style(f"{name} ({len(items)})", fg=colours[name], bold=True))
-        lines.append(header)
-        for task, subject in items:
-            lines.append(f"{(task['due'] or '-')[:10]:<10}  "
-                         f"{_cut(printable(task['role'] or '-'), 14):<14}  "
-                         f"{_cut(printable(task['title']), 34):<34}  "
-                         f"{_cut(printable(subject or ''), 18):<18}  {task['id']}")
-        lines.append("")
+        if items:
+            lines.append(click.style(f"{name} ({len(items)})", fg=colours[name], bold=True))
+            lines += table.lines(items)
+            lines.append("")
     return "\n".join(lines).rstrip()
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _csv(rows: list[tuple[dict[str, Any], str | None]]) -> str:
@@ -134,8 +134,9 @@ def _ics(rows: list[tuple[dict[str, Any], str | None]], now: dt.datetime) -> str
 
 
 def run_today(engine: Engine, *, actor: str, role: str | None, everyone: bool, days: int,
-              fmt: str) -> int:
-    """``today``: the open tasks due by today (+ ``days``) as a table, JSON, CSV or ICS."""
+              fmt: str, wide: bool = False) -> int:
+    """``today``: the open tasks due by today (+ ``days``) as a table (fitted to the terminal
+    unless ``wide``), JSON, CSV or ICS."""
     rows = collect(engine, actor=actor, role=role, everyone=everyone, days=days)
     now = engine.workspace.clock.now()
     if fmt == "json":
@@ -145,5 +146,6 @@ def run_today(engine: Engine, *, actor: str, role: str | None, everyone: bool, d
     elif fmt == "ics":
         click.echo(_ics(rows, now), nl=False)
     else:
-        click.echo(table_text(rows, now.astimezone(engine.workspace.tz).date()))
+        tz = engine.workspace.tz
+        click.echo(table_text(rows, now.astimezone(tz).date(), tz, terminal_width(wide)))
     return ExitCode.OK
