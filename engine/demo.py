@@ -103,11 +103,14 @@ class Story:
 
     def today(self, actor: str | None = None, everyone: bool = False, days: int = 0) -> None:
         from .commands.today import collect, table_text
+        from .report import terminal_width
 
         who = " --everyone" if everyone else f" --as {actor}"
         rows = collect(self.engine, actor=actor or "maria", everyone=everyone, days=days)
         self.say(f"   -- frontdesk today{who}{f' --days {days}' if days else ''} --")
-        table = table_text(rows, self.clock.now().date())
+        width = terminal_width()
+        table = table_text(rows, self.clock.now().date(), self.engine.workspace.tz,
+                           None if width is None else width - 3)  # the 3-space indent
         self.say("\n".join("   " + line for line in table.splitlines()))
 
 

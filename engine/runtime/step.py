@@ -473,7 +473,7 @@ class _Step:
         """Refuse an event at a closed instance or one its state has no transition for."""
         inst = self.inst
         if inst.status == "closed":
-            raise self.refuse(f"instance is closed ({inst.outcome or inst.state})")
+            raise self.refuse(f"it is closed ({inst.outcome or inst.state})")
         state = self.pb.states[inst.state]
         if event not in state.on:
             allowed = ", ".join(sorted(state.on)) or "none"
@@ -536,7 +536,7 @@ class _Step:
             return
         wanted = {self.tailoring.roles.get(r, r) for r in transition.by}
         if not roles & wanted:
-            raise self.refuse(f"'{self.actor}' lacks the role for it (needs "
+            raise self.refuse(f"'{self.actor}' does not hold the role it needs ("
                               + " or ".join(sorted(wanted)) + ")")
 
     def finish(self) -> Outcome:
@@ -713,7 +713,8 @@ def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Map
         try:
             step.fire(spec.done, {})
         except RefusedError as exc:
-            raise RefusedError(f"cannot be done yet: its event '{spec.done}' is {exc.reason}",
+            raise RefusedError(f"cannot be done yet: completing it fires '{spec.done}', which "
+                               f"is refused: {exc.reason}",
                                instance=inst.id, task=task.task) from None
     state = cp.playbook.states[inst.state]
     if (inst.status == "open" and inst.state == state_before and ALL_TASKS_DONE in state.on

@@ -150,7 +150,7 @@ def test_every_override_kind_applies_at_run_time(
     # not enough on its own.
     refused = fd.run("fire", str(instance["id"]), "verified", "--as", "temp")
     assert refused.returncode == 5
-    assert "lacks the role for it (needs director or reception)" in refused.stderr
+    assert "does not hold the role it needs (director or reception)" in refused.stderr
     moved = fd.json("fire", str(instance["id"]), "verified", "--as", "maria")
     assert moved["vars"]["answer_by"] == "2026-01-25"  # answer_days 20, not 30
     send = [t for t in moved["tasks"] if t["task"] == "send_records"]
