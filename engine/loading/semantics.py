@@ -11,7 +11,7 @@ the "no final state reachable" warning.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from jinja2.exceptions import TemplateSyntaxError
@@ -505,7 +505,7 @@ class PlaybookChecker:
         if initial not in self.states:
             return
         edges = self._edges()
-        reachable = _closure([initial], edges)
+        reachable = timing.closure([initial], edges)
         for name in self.states:
             if name not in reachable:
                 self.error(("states", name), "unreachable-state",
@@ -517,7 +517,7 @@ class PlaybookChecker:
         for source, targets in edges.items():
             for target in targets:
                 reverse[target].add(source)
-        can_finish = _closure(finals, reverse)
+        can_finish = timing.closure(finals, reverse)
         stuck = [n for n in self.states if n in reachable and n not in can_finish]
         if stuck:
             names = ", ".join(f"'{n}'" for n in stuck)
@@ -541,17 +541,6 @@ class PlaybookChecker:
                                    "a choice state must lead to a state that waits", key=True)
                     elif target not in trail:
                         stack.append((target, (*trail, target)))
-
-
-def _closure(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
-    seen = set(starts)
-    stack = list(seen)
-    while stack:
-        for target in edges.get(stack.pop(), ()):
-            if target not in seen:
-                seen.add(target)
-                stack.append(target)
-    return seen
 
 
 def check_playbook(data: Any, source: SourceMap,

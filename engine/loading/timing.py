@@ -99,7 +99,7 @@ def timer_loops(timers: Iterable[TimerEdge], choices: Mapping[str, Iterable[str]
     for timer, _ in instant:
         edges.setdefault(timer.state, set()).update(timer.targets)
     return [(timer, amount) for timer, amount in instant
-            if timer.state in _closure(timer.targets, edges)]
+            if timer.state in closure(timer.targets, edges)]
 
 
 def fixed_loops(timers: Iterable[TimerEdge], settings: Mapping[str, Any]) -> list[TimerEdge]:
@@ -109,7 +109,8 @@ def fixed_loops(timers: Iterable[TimerEdge], settings: Mapping[str, Any]) -> lis
             and not_positive(t.duration, settings) is None]
 
 
-def _closure(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
+def closure(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
+    """Every node reachable from ``starts`` along ``edges`` (the starts included)."""
     seen = set(starts)
     stack = list(seen)
     while stack:

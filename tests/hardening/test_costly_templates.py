@@ -6,12 +6,10 @@ while what playbooks write still renders the same."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -24,7 +22,7 @@ from frontdesk.model import Practice
 from frontdesk.runtime import step
 from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
 from frontdesk.runtime.compiled import compile_playbook
-from frontdesk_testing import run_main
+from frontdesk_testing import hang_guard, run_main
 from hardening_support import clean_stderr_problems, store_dump
 
 if TYPE_CHECKING:
@@ -35,18 +33,6 @@ if TYPE_CHECKING:
 HANG_GUARD = 30  # seconds: a run-away fails the test instead of hanging it
 
 
-@contextlib.contextmanager
-def hang_guard(seconds: int = HANG_GUARD) -> Iterator[None]:
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 LONG = "{% set s = 'ab' * 49000 %}"

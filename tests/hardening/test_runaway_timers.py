@@ -6,15 +6,13 @@ refused (exit 5) with nothing written."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-from frontdesk_testing import run_main
+from frontdesk_testing import hang_guard, run_main
 from hardening_support import clean_stderr_problems, store_dump
 
 if TYPE_CHECKING:
@@ -47,18 +45,6 @@ states:
 """
 
 
-@contextlib.contextmanager
-def hang_guard(seconds: int = 60) -> Iterator[None]:
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

@@ -4,12 +4,8 @@ occurrence at a time, fast when done years late, and refused for a period of zer
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
-import signal
-from collections.abc import Iterator
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +17,7 @@ from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
 from frontdesk.runtime.compiled import CompiledPlaybook, compile_playbook
 from frontdesk.runtime.durations import UNITS, Duration, add, series_index_after
 from frontdesk.runtime.instance import Instance, TaskOccurrence
+from frontdesk_testing import hang_guard
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -49,19 +46,6 @@ def open_task(inst: Instance, task: str) -> TaskOccurrence:
     return found
 
 
-@contextlib.contextmanager
-def hang_guard(seconds: int) -> Iterator[None]:
-    """Fail the test instead of hanging it when the code under test runs away."""
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def stepping_index(start: dt.date | dt.datetime, every: Duration, first: int,
