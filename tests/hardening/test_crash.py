@@ -238,36 +238,43 @@ class Harness:
         else:
             self.fail("rerun", f"{step.args}: exit {code}: {stderr.strip()}")
         new = self.records_since(step.before_seq)
-        if step.kind == "fire":
-            event = step.args[2]
-            applied = [r for r in new if r["action"] == "transition" and r["event"] == event
-                       and r["instance"] == step.target]
-            if len(applied) != 1:
-                self.fail("rerun", f"{step.args}: applied {len(applied)} times")
-        elif step.kind == "done":
-            done = [r for r in self.store.audit_records() if r["action"] == "task_done"
-                    and r["data"]["id"] == step.target]
-            if len(done) != 1:
-                self.fail("rerun", f"{step.args}: task done {len(done)} times")
-        elif step.kind == "tick":
-            engine = self.engine()
-            try:
-                left = [t.id for i in self.store.list_instances(status="open")
-                        for t in i.timers if t.status == "armed" and t.state == i.state
-                        and t.due <= (step.now if isinstance(t.due, dt.datetime)
-                                      else step.now.astimezone(engine.workspace.tz).date())]
-            finally:
-                engine.close()
-            if left:
-                self.fail("rerun", f"tick left due timers armed: {left}")
-        else:
-            counts = {i: 0 for i in step.allowed}
-            for r in new:
-                if r["action"] == "transition" and r["event"] == "advance":
-                    counts[r["instance"]] = counts.get(r["instance"], 0) + 1
-            wrong = {i: n for i, n in counts.items() if n != 1}
-            if wrong:
-                self.fail("rerun", f"fire --all applied {wrong} times")
+        {"fire": self._check_fired_once, "done": self._check_done_once,
+         "tick": self._check_ticked, "fire-all": self._check_fired_all_once,
+         }[step.kind](step, new)
+
+    def _check_fired_once(self, step: Round, new: list[dict[str, Any]]) -> None:
+        event = step.args[2]
+        applied = [r for r in new if r["action"] == "transition" and r["event"] == event
+                   and r["instance"] == step.target]
+        if len(applied) != 1:
+            self.fail("rerun", f"{step.args}: applied {len(applied)} times")
+
+    def _check_done_once(self, step: Round, new: list[dict[str, Any]]) -> None:
+        done = [r for r in self.store.audit_records() if r["action"] == "task_done"
+                and r["data"]["id"] == step.target]
+        if len(done) != 1:
+            self.fail("rerun", f"{step.args}: task done {len(done)} times")
+
+    def _check_ticked(self, step: Round, new: list[dict[str, Any]]) -> None:
+        engine = self.engine()
+        try:
+            left = [t.id for i in self.store.list_instances(status="open")
+                    for t in i.timers if t.status == "armed" and t.state == i.state
+                    and t.due <= (step.now if isinstance(t.due, dt.datetime)
+                                  else step.now.astimezone(engine.workspace.tz).date())]
+        finally:
+            engine.close()
+        if left:
+            self.fail("rerun", f"tick left due timers armed: {left}")
+
+    def _check_fired_all_once(self, step: Round, new: list[dict[str, Any]]) -> None:
+        counts = {i: 0 for i in step.allowed}
+        for r in new:
+            if r["action"] == "transition" and r["event"] == "advance":
+                counts[r["instance"]] = counts.get(r["instance"], 0) + 1
+        wrong = {i: n for i, n in counts.items() if n != 1}
+        if wrong:
+            self.fail("rerun", f"fire --all applied {wrong} times")
 
     def fail(self, when: str, problem: str) -> None:
         self.tally.failures.append(f"round {self.tally.rounds} ({when}): {problem}")
