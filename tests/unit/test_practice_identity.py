@@ -1,5 +1,6 @@
-"""practice.yaml identity (SPEC section 8): a person's ``login`` list, ``administrators``,
-plain-ASCII person ids and the reserved names, in the model and as ``validate`` reports them.
+"""practice.yaml identity (docs/reference.md, "Identity, clock and trust"): a person's
+``login`` list, ``administrators``, plain-ASCII person ids and the reserved names, in the model
+and as ``validate`` reports them.
 
 The helpers tested here are what the service uses to choose the actor from the principal:
 ``Practice.authenticated``, ``persons_for_login``, ``administrator_ids``, ``is_administrator``.
