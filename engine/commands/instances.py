@@ -22,9 +22,10 @@ def _print_instance(engine: Engine, instance: Instance) -> None:
 
 
 def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], input_name: str | None,
-              actor: str, as_json: bool) -> int:
+              actor: str, as_json: bool, allow_duplicate: bool = False) -> int:
     """``start PLAYBOOK``: print the new instance's id (or the instance)."""
-    instance = engine.start(playbook, given_values(sets, input_name), actor)
+    instance = engine.start(playbook, given_values(sets, input_name), actor,
+                            allow_duplicate=allow_duplicate)
     if as_json:
         _print_instance(engine, instance)
     else:
