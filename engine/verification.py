@@ -150,34 +150,31 @@ class Replayed:
     cancelled: bool = False  # closed by ``cancel`` where it stood (outcome ``cancelled``)
 
 
+_VARS_KEY = {"start": "inputs", "transition": "fields", "set": "vars", "task_done": "fields",
+             "corrected": "vars", "upgraded": "vars"}
+"""Action -> the key of its ``data`` holding the variables it writes."""
+_TASK_STATUS = {"task_created": "open", "task_done": "done", "task_cancelled": "cancelled"}
+"""Action -> the status it gives the task occurrence ``data.id`` (``assigned`` gives none)."""
+
+
 def _apply(inst: Replayed, record: dict[str, Any]) -> None:
     """Fold one record into the replayed instance."""
     action, data = record["action"], record["data"] or {}
     if action == "start":
         inst.playbook, inst.version = record["playbook"], record["version"]
         inst.digest, inst.state = data.get("digest", ""), record["to"]
-        inst.vars.update(data.get("inputs") or {})
     elif action == "transition":
         inst.state = record["to"]
-        inst.vars.update(data.get("fields") or {})
-    elif action == "set":
-        inst.vars.update(data.get("vars") or {})
-    elif action == "task_created":
-        inst.tasks[data["id"]] = "open"
-    elif action == "task_done":
-        inst.tasks[data["id"]] = "done"
-        inst.vars.update(data.get("fields") or {})
-    elif action == "task_cancelled":
-        inst.tasks[data["id"]] = "cancelled"
     elif action == "timer_fired":
         inst.fired_timers.add(data["timer"])
-    elif action == "cancelled":
-        inst.cancelled = True
-    elif action == "corrected":
-        inst.vars.update(data.get("vars") or {})
     elif action == "upgraded":
         inst.version, inst.digest = data["to_version"], data["to_digest"]
-        inst.vars.update(data.get("vars") or {})
+    elif action == "cancelled":
+        inst.cancelled = True
+    if action in _TASK_STATUS:
+        inst.tasks[data["id"]] = _TASK_STATUS[action]
+    if action in _VARS_KEY:
+        inst.vars.update(data.get(_VARS_KEY[action]) or {})
 
 
 def replay(records: Iterable[dict[str, Any]]) -> Iterator[Replayed]:
