@@ -138,11 +138,13 @@ def test_command(options: Options, scenarios: tuple[str, ...]) -> NoReturn:
 @click.argument("playbook")
 @set_option
 @input_option
+@click.option("--allow-duplicate", is_flag=True,
+              help="Start it even when an open instance has the same 'unique' inputs.")
 @as_option
 @json_option
 @pass_options
 def start(options: Options, playbook: str, sets: tuple[str, ...], input_name: str | None,
-          actor: str | None, as_json: bool) -> NoReturn:
+          allow_duplicate: bool, actor: str | None, as_json: bool) -> NoReturn:
     """Start an instance of PLAYBOOK; prints its id. Its inputs: frontdesk describe
     PLAYBOOK."""
     from .commands import instances
@@ -150,7 +152,7 @@ def start(options: Options, playbook: str, sets: tuple[str, ...], input_name: st
     with _engine(options, "create") as engine:
         sys.exit(instances.run_start(engine, playbook=playbook, sets=sets,
                                      input_name=input_name, actor=options.actor(actor),
-                                     as_json=as_json))
+                                     as_json=as_json, allow_duplicate=allow_duplicate))
 
 
 @cli.command()
@@ -435,6 +437,63 @@ def pack_test(options: Options, path: str) -> NoReturn:
     from .commands import packs
 
     sys.exit(packs.run_pack_test(options, path=path))
+
+
+# -- corrections: cancel, correct, assign --------------------------------------------------
+reason_option = click.option("--reason", metavar="TEXT", required=True,
+                             help="Why (kept in the audit log).")
+
+
+@cli.command()
+@click.argument("instance")
+@reason_option
+@as_option
+@json_option
+@pass_options
+def cancel(options: Options, instance: str, reason: str, actor: str | None,
+           as_json: bool) -> NoReturn:
+    """Close an open INSTANCE as outcome 'cancelled' (administrators)."""
+    from .commands import corrections
+
+    with _engine(options) as engine:
+        sys.exit(corrections.run_cancel(engine, instance=instance, reason=reason,
+                                        actor=options.actor(actor), as_json=as_json))
+
+
+@cli.command()
+@click.argument("instance")
+@set_option
+@input_option
+@reason_option
+@as_option
+@json_option
+@pass_options
+def correct(options: Options, instance: str, sets: tuple[str, ...], input_name: str | None,
+            reason: str, actor: str | None, as_json: bool) -> NoReturn:
+    """Fix variables of an open INSTANCE without moving it (administrators)."""
+    from .commands import corrections
+
+    with _engine(options) as engine:
+        sys.exit(corrections.run_correct(engine, instance=instance, sets=sets,
+                                         input_name=input_name, reason=reason,
+                                         actor=options.actor(actor), as_json=as_json))
+
+
+@cli.command()
+@click.argument("task")
+@click.argument("person", required=False)
+@click.option("--clear", is_flag=True, help="Unassign it: any holder of its role may do it.")
+@as_option
+@json_option
+@pass_options
+def assign(options: Options, task: str, person: str | None, clear: bool, actor: str | None,
+           as_json: bool) -> NoReturn:
+    """Give the open TASK to PERSON, who must hold its role (or --clear it)."""
+    from .commands import corrections
+
+    with _engine(options) as engine:
+        sys.exit(corrections.run_assign(engine, task=task, person=person, clear=clear,
+                                        actor=options.actor(actor), as_json=as_json))
 
 
 # -- the one error handler -----------------------------------------------------------------

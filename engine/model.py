@@ -55,6 +55,7 @@ class TaskSpec:
     fields: tuple[FieldSpec, ...] = ()
     done: str | None = None
     description: str | None = None
+    assign: str | None = None  # template giving the assignee's person id
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ class Playbook:
     subject: str | None = None
     inputs: Mapping[str, FieldSpec] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()  # inputs no two open instances may share
 
     def task(self, task_id: str) -> TaskSpec | None:
         """The task spec with this id, from any state or task action."""
@@ -162,6 +164,29 @@ class Playbook:
                 if isinstance(action, TaskAction):
                     found.setdefault(action.task.id, action.task)
         return found
+
+    def variables(self) -> dict[str, FieldSpec | None]:
+        """Every variable the playbook declares or sets: its field spec when an input, event
+        field or task field declares it (inputs first, then the first declaration), else None
+        (a variable only ``set`` writes)."""
+        typed: dict[str, FieldSpec] = dict(self.inputs)
+        untyped: set[str] = set()
+        actions: list[Action] = []
+        for state in self.states.values():
+            actions.extend(state.enter)
+            for transitions in state.on.values():
+                for transition in transitions:
+                    for spec in transition.fields:
+                        typed.setdefault(spec.name, spec)
+                    untyped.update(transition.set)
+                    actions.extend(transition.do)
+        for action in actions:
+            if isinstance(action, SetAction):
+                untyped.update(action.values)
+        for task in self.all_tasks().values():
+            for spec in task.fields:
+                typed.setdefault(spec.name, spec)
+        return {**dict.fromkeys(sorted(untyped)), **typed}
 
 
 RESERVED_ACTORS = ("system", "scenario")  # actors the engine itself uses; never a person

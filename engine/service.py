@@ -128,8 +128,10 @@ class Engine:
                                new_instance_id, ws.omnipotent)
 
     # -- commands that change instances ----------------------------------------------------
-    def start(self, playbook_id: str, inputs: Mapping[str, Any], actor: str) -> Instance:
-        """Start an instance of ``playbook_id``."""
+    def start(self, playbook_id: str, inputs: Mapping[str, Any], actor: str, *,
+              allow_duplicate: bool = False) -> Instance:
+        """Start an instance of ``playbook_id``; refused (exit 5) when the playbook's
+        ``unique`` inputs have the values of an open instance, unless ``allow_duplicate``."""
         from .runtime import step
 
         actor = self.acting(actor)
@@ -137,6 +139,8 @@ class Engine:
         outcome = step.start(compiled, inputs, self.run_context(actor))
         change = self._with_starts(outcome, actor)
         with self.store.transaction() as txn:
+            if compiled.playbook.unique and not allow_duplicate:
+                _refuse_duplicate(txn, outcome.instance, compiled.playbook.unique)
             txn.apply(change)
         return outcome.instance
 
@@ -166,6 +170,51 @@ class Engine:
                                     self.run_context(actor))
             txn.apply(self._with_starts(outcome, actor))
         return outcome.instance
+
+    def cancel(self, instance_id: str, reason: str, actor: str) -> Instance:
+        """Close an open instance as outcome ``cancelled`` (administrators only)."""
+        from .runtime import corrections
+
+        actor = self._administrator(actor, "cancel")
+        with self.store.transaction() as txn:
+            instance = txn.load_instance(instance_id)
+            compiled = self.playbooks.of_instance(instance, txn.get_source)
+            outcome = corrections.cancel(compiled, instance, reason, self.run_context(actor))
+            txn.apply(outcome.change)
+        return outcome.instance
+
+    def correct(self, instance_id: str, values: Mapping[str, Any], reason: str,
+                actor: str) -> Instance:
+        """Correct variables of an open instance without moving it (administrators only)."""
+        from .runtime import corrections
+
+        actor = self._administrator(actor, "correct")
+        with self.store.transaction() as txn:
+            instance = txn.load_instance(instance_id)
+            compiled = self.playbooks.of_instance(instance, txn.get_source)
+            outcome = corrections.correct(compiled, instance, values, reason,
+                                          self.run_context(actor))
+            txn.apply(outcome.change)
+        return outcome.instance
+
+    def assign(self, task_id: str, person: str | None, actor: str) -> Instance:
+        """Give an open task to ``person`` (None: unassign it); any known person may."""
+        from .runtime import corrections
+
+        actor = self.acting(actor)
+        with self.store.transaction() as txn:
+            instance = txn.load_instance(txn.instance_of_task(task_id))
+            compiled = self.playbooks.of_instance(instance, txn.get_source)
+            outcome = corrections.assign(compiled, instance, task_id, person,
+                                         self.run_context(actor))
+            txn.apply(outcome.change)
+        return outcome.instance
+
+    def _administrator(self, actor: str, what: str) -> str:
+        """The acting person, refused (exit 5) unless one of the practice's administrators."""
+        actor = self.acting(actor)
+        self.workspace.require_administrator(actor, what)
+        return actor
 
     def acting(self, name: str) -> str:
         """The person a writing command acts as (``Workspace.resolve_actor``, with the
@@ -358,10 +407,11 @@ class Engine:
                                          damaged=damaged)
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
-                   ) -> list[tuple[TaskOccurrence, Instance]]:
+                   person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
         """Open task occurrences due by ``until`` (all when None) of ``roles`` (all when
-        None), each with its instance."""
-        return self.store.open_tasks(until=until, roles=roles)
+        None), each with its instance; with ``person``, only theirs and the unassigned ones
+        of ``roles`` (never a task assigned to someone else)."""
+        return self.store.open_tasks(until=until, roles=roles, person=person)
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The audit records of one instance, in ``seq`` order."""
@@ -385,6 +435,21 @@ class Engine:
         from .verification import prove
 
         return prove(self.store, anchor)
+
+
+def _refuse_duplicate(txn: Txn, new: Instance, unique: tuple[str, ...]) -> None:
+    """Refuse (exit 5) starting ``new`` when an open instance of its playbook has the same
+    converted values of the ``unique`` inputs; the refusal names that instance, never the
+    values (PHI)."""
+    from .runtime.instance import plain
+
+    wanted = [plain(new.vars.get(name)) for name in unique]
+    for other in txn.open_instance_heads(new.playbook):
+        if [plain(other.vars.get(name)) for name in unique] == wanted:
+            raise RefusedError(
+                f"an open instance '{other.id}' has the same {', '.join(unique)}"
+                + (f" ({other.subject})" if other.subject else "")
+                + "; pass --allow-duplicate to start another", playbook=new.playbook)
 
 
 def _apply_one(txn: Txn, change: Change) -> bool:

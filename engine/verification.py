@@ -10,7 +10,9 @@ What is proved, in this order, each step streaming the store in bounded memory:
    on PostgreSQL no grant that lets anyone but the owner rewrite it);
 3. every stored playbook source matches the digest it is stored (and run) under;
 4. replaying each instance's records gives the instance, its tasks and its fired timers as
-   stored: state, status, outcome, variables, version, the status of every task occurrence.
+   stored: state, status, outcome, variables, version, the status of every task occurrence
+   (``cancelled`` closes an instance where it stands, ``corrected`` sets variables,
+   ``assigned`` changes no status and is not replayed).
 
 The first disagreement is reported (exit 7) naming the record, source or instance.
 """
@@ -145,6 +147,14 @@ class Replayed:
     vars: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, str] = field(default_factory=dict)  # occurrence id -> status
     fired_timers: set[str] = field(default_factory=set)
+    cancelled: bool = False  # closed by ``cancel`` where it stood (outcome ``cancelled``)
+
+
+_VARS_KEY = {"start": "inputs", "transition": "fields", "set": "vars", "task_done": "fields",
+             "corrected": "vars", "upgraded": "vars"}
+"""Action -> the key of its ``data`` holding the variables it writes."""
+_TASK_STATUS = {"task_created": "open", "task_done": "done", "task_cancelled": "cancelled"}
+"""Action -> the status it gives the task occurrence ``data.id`` (``assigned`` gives none)."""
 
 
 def _apply(inst: Replayed, record: dict[str, Any]) -> None:
@@ -153,24 +163,18 @@ def _apply(inst: Replayed, record: dict[str, Any]) -> None:
     if action == "start":
         inst.playbook, inst.version = record["playbook"], record["version"]
         inst.digest, inst.state = data.get("digest", ""), record["to"]
-        inst.vars.update(data.get("inputs") or {})
     elif action == "transition":
         inst.state = record["to"]
-        inst.vars.update(data.get("fields") or {})
-    elif action == "set":
-        inst.vars.update(data.get("vars") or {})
-    elif action == "task_created":
-        inst.tasks[data["id"]] = "open"
-    elif action == "task_done":
-        inst.tasks[data["id"]] = "done"
-        inst.vars.update(data.get("fields") or {})
-    elif action == "task_cancelled":
-        inst.tasks[data["id"]] = "cancelled"
     elif action == "timer_fired":
         inst.fired_timers.add(data["timer"])
     elif action == "upgraded":
         inst.version, inst.digest = data["to_version"], data["to_digest"]
-        inst.vars.update(data.get("vars") or {})
+    elif action == "cancelled":
+        inst.cancelled = True
+    if action in _TASK_STATUS:
+        inst.tasks[data["id"]] = _TASK_STATUS[action]
+    if action in _VARS_KEY:
+        inst.vars.update(data.get(_VARS_KEY[action]) or {})
 
 
 def replay(records: Iterable[dict[str, Any]]) -> Iterator[Replayed]:
@@ -194,10 +198,11 @@ def _difference(told: Replayed, stored: Instance, finals: FinalStates) -> str | 
     if stored.state != told.state:
         return f"state '{stored.state}', but the audit log says '{told.state}'"
     final, outcomes = finals(told.digest)
-    status = "closed" if told.state in final else "open"
+    status = "closed" if told.cancelled or told.state in final else "open"
     if stored.status != status:
         return f"status '{stored.status}', but the audit log says '{status}'"
-    if status == "closed" and stored.outcome != outcomes.get(told.state or ""):
+    outcome = "cancelled" if told.cancelled else outcomes.get(told.state or "")
+    if status == "closed" and stored.outcome != outcome:
         return "its outcome differs from the audit log's"
     if plain(stored.vars) != plain(told.vars):
         changed = sorted(k for k in set(stored.vars) | set(told.vars)

@@ -38,11 +38,12 @@ def _print_instance(engine: Engine, instance: Instance) -> None:
 
 
 def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], input_name: str | None,
-              actor: str, as_json: bool) -> int:
+              actor: str, as_json: bool, allow_duplicate: bool = False) -> int:
     """``start PLAYBOOK``: print the new instance's id (or the instance). A refused input
     names the playbook's inputs and points to ``describe``."""
     try:
-        instance = engine.start(playbook, given_values(sets, input_name), actor)
+        instance = engine.start(playbook, given_values(sets, input_name), actor,
+                                allow_duplicate=allow_duplicate)
     except RefusedError as exc:
         if exc.instance is not None or exc.playbook != playbook:
             raise  # not about this playbook's inputs (a guard, a 'start' action's child)

@@ -46,7 +46,8 @@ def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bo
     today = now.astimezone(engine.workspace.tz).date()
     until = today + dt.timedelta(days=days)
     rows = []
-    for task, instance in engine.open_tasks(until=until, roles=roles):
+    person = None if everyone or role else actor  # a person's list: never others' tasks
+    for task, instance in engine.open_tasks(until=until, roles=roles, person=person):
         rows.append((task_json(task, instance.playbook, now, today), instance.subject))
     rows.sort(key=lambda r: (r[0]["due"] or "", r[0]["instance"], r[0]["task"]))
     return rows

@@ -79,6 +79,7 @@ def build_task(data: Mapping[str, Any]) -> TaskSpec:
         fields=_fields(data.get("fields")),
         done=data.get("done"),
         description=_opt_text(data.get("description")),
+        assign=_opt_text(data.get("assign")),
     )
 
 
@@ -140,6 +141,7 @@ def build_playbook(data: Mapping[str, Any]) -> Playbook:
         inputs={name: build_field(name, spec or {})
                 for name, spec in (data.get("inputs") or {}).items()},
         settings=dict(data.get("settings") or {}),
+        unique=tuple(data.get("unique") or ()),
         initial=data["initial"],
         states={name: build_state(name, state or {})
                 for name, state in data["states"].items()},

@@ -289,6 +289,8 @@ class PlaybookChecker:
                 self._check_roles((*path, "role"), task["role"])
             if isinstance(task.get("title"), str):
                 self.template((*path, "title"), task["title"])
+            if isinstance(task.get("assign"), str):
+                self.template((*path, "assign"), task["assign"])
             if "due" in task:
                 self.offset((*path, "due"), task["due"])
             if isinstance(task.get("every"), str):
@@ -403,6 +405,12 @@ class PlaybookChecker:
 
     def _check_inputs(self) -> None:
         self._check_fields(("inputs",), self.data.get("inputs"))
+        inputs = _dict(self.data.get("inputs"))
+        for i, name in enumerate(_list(self.data.get("unique"))):
+            if isinstance(name, str) and name not in inputs:
+                self.error(("unique", i), "unknown-input",
+                           f"unique: '{name}' is not one of the playbook's inputs",
+                           did_you_mean(name, inputs) or "declare it under 'inputs'")
 
     # -- expressions, templates, durations ----------------------------------------------
     def _usage(self, path: JsonPath, usage: sandbox.Usage) -> None:

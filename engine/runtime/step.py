@@ -356,11 +356,28 @@ class _Step:
             due=due, due_date=self.rc.local_date(due) if due is not None else None,
             created_at=self.rc.now, recurring=bool(effective.every), anchor=anchor,
             index=index)
+        data: dict[str, Any] = {"id": occurrence.id, "task": spec.id,
+                                "title": occurrence.title, "role": occurrence.role, "due": due}
+        if effective.assign:
+            occurrence.assignee, why = self.assignee_of(effective.assign, occurrence.role, what)
+            data["assignee"] = occurrence.assignee
+            if why:
+                data["not_assigned"] = why
         inst.tasks.append(occurrence)
         inst.dirty.add(occurrence.id)
-        self.record("task_created", to_state=inst.state, data={
-            "id": occurrence.id, "task": spec.id, "title": occurrence.title,
-            "role": occurrence.role, "due": due})
+        self.record("task_created", to_state=inst.state, data=data)
+
+    def assignee_of(self, template: str, role: str | None,
+                    what: str) -> tuple[str | None, str | None]:
+        """A new task's assignee from its ``assign`` template, and why it is left unassigned
+        when the result names no one who may do it (an empty result: unassigned, no reason).
+        Creating the task is never refused for it: the task goes to its role's pool instead."""
+        value = self.value(template, f"{what}: assign")
+        person = "" if value is None else str(value).strip()
+        if not person:
+            return None, None
+        why = assignment_problem(self.rc.practice, person, role)
+        return (None, why) if why else (person, None)
 
     def close_task(self, task: TaskOccurrence, status: str) -> None:
         task = self.inst.own_task(task)
@@ -547,6 +564,20 @@ class _Step:
         self.change.instances.append(inst)
         self.change.sources[self.cp.digest] = self.cp.text
         return Outcome(inst, self.change, self.starts)
+
+
+def assignment_problem(practice: Practice, person: str, role: str | None) -> str | None:
+    """Why ``person`` may not be given a task of ``role`` (None when they may): they must be
+    a person of the practice holding the role (after the role mapping). A practice without
+    ``people`` lets anyone do anything."""
+    if not practice.people:
+        return None
+    holder = practice.people.get(person)
+    if holder is None:
+        return f"'{person}' is not a person of the practice"
+    if role and role not in holder.roles:
+        return f"'{person}' does not hold the task's role '{role}'"
+    return None
 
 
 def convert_fields(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mapping[str, Any],

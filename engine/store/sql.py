@@ -216,18 +216,22 @@ class Queries:
         return _assemble(rows, tasks, timers, damaged)
 
     def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
-                   ) -> list[tuple[TaskOccurrence, Instance]]:
+                   person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
         where = ["t.status = 'open'"]
         params: list[str] = []
         if until is not None:
             where.append("t.due_date <= ?")
             params.append(until.isoformat())
-        if roles is not None:
-            wanted = sorted(set(roles))
-            if not wanted:
-                return []
-            where.append(f"t.role IN ({', '.join('?' * len(wanted))})")
-            params.extend(wanted)
+        wanted = sorted(set(roles)) if roles is not None else None
+        pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
+        if wanted is not None:
+            pool = f"t.role IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0"
+        if person is not None:  # theirs, and the unassigned tasks of the roles
+            where.append(f"(t.assignee = ? OR (t.assignee IS NULL AND {pool}))")
+            params.append(person)
+        elif wanted is not None:
+            where.append(pool)
+        params.extend(wanted or ())
         sql = (f"SELECT {names(TASK_COLUMNS, 't.')}, {names(INSTANCE_COLUMNS, 'i.')} "
                "FROM tasks t JOIN instances i ON i.id = t.instance "
                f"WHERE {' AND '.join(where)} "
@@ -358,6 +362,11 @@ class SqlTxn:
         rows = self._q.execute("SELECT id FROM instances WHERE playbook = ? AND status = 'open' "
                                f"ORDER BY {self._dialect.instance_order}", (playbook,))
         return [str(r[0]) for r in rows]
+
+    def open_instance_heads(self, playbook: str) -> list[Instance]:
+        rows = self._q.fetch(f"{_SELECT_INSTANCE} WHERE playbook = ? AND status = 'open' "
+                             "ORDER BY started_at, id", (playbook,), INSTANCE_COLUMNS)
+        return [instance_from_row(row) for row in rows]
 
     def due_timer_instance_ids(self, today: dt.date, now: dt.datetime) -> list[str]:
         rows = self._q.execute(
@@ -677,14 +686,16 @@ class SqlStore:
                                                                    damaged)
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
-                   ) -> list[tuple[TaskOccurrence, Instance]]:
-        """Open tasks due by ``until`` for ``roles``, by due date, instance and task id.
+                   person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Open tasks due by ``until`` for ``roles``, by due date, instance and task id; with
+        ``person``, that person's assigned tasks and the unassigned ones of ``roles``, never
+        a task assigned to someone else.
 
         A task without a due date is left out when ``until`` is given and sorts last otherwise.
         Each task comes with its instance, loaded without tasks and timers.
         """
         with self._read() as conn:
-            return Queries(conn, self.dialect_info).open_tasks(until, roles)
+            return Queries(conn, self.dialect_info).open_tasks(until, roles, person)
 
     def audit_records(self, instance: str | None = None,
                       since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]:
