@@ -6,11 +6,17 @@ shipped playbooks with their tasks and armed timers, made by the pure step funct
 many instances per transaction; no subprocess, no per-instance commit.
 
 The first ``hot`` instances (the same ids, inputs and clocks in every store) have work due at
-``BASE``: overdue tasks and due timers. Every other instance is *cold*: started at ``BASE``
-with dates in the future, so nothing of it is due. A 1k and a 100k store therefore give the
-same ``today`` list and the same ``tick`` work, and any difference in cost between them is
-the cost of the store's size. One intake instance in three is also taken a step or two further,
-so instances have histories of different lengths.
+``BASE``: overdue tasks and due timers. Every other instance is *cold*: started in the hours
+before ``BASE`` on its day, with dates in the future, so nothing of it is due. A 1k and a 100k
+store therefore give the same ``today`` list and the same ``tick`` work, and any difference in
+cost between them is the cost of the store's size. Two intake instances in three are also taken
+a step or two further, so instances have histories of different lengths.
+
+Every store is created *simulated* (under a clock override, as ``--now`` creates one), so the
+benchmark's commands may run on it with ``--now BASE``; and its records are written in time
+order, all before ``BASE``, so no command at ``BASE`` is behind the log (a simulated store
+refuses that), and ``audit verify`` proves every store in full (``build_audit``'s too: its
+records belong to real, stored instances).
 
 Built stores are cached under ``<cache>/<spec>-<code version>/`` where the code version hashes
 the sources that decide what a store holds (store, runtime, model, audit, the shipped playbooks
@@ -136,9 +142,11 @@ def _builder_source() -> str:
     it, so that changing how a store is copied or reported rebuilds nothing)."""
     import inspect
 
-    parts = [inspect.getsource(f) for f in (base_time, inputs_for, _plan, build_store,
-                                            build_audit, StoreSpec, AuditSpec)]
-    parts += [repr((SHIPPED, TIMEZONE, PRACTICE, BASE_TEXT, ACTOR, BATCH, INTAKE_STEPS))]
+    parts = [inspect.getsource(f) for f in (base_time, inputs_for, _plan, _store_engine,
+                                            build_store, _renamed, build_audit, StoreSpec,
+                                            AuditSpec)]
+    parts += [repr((SHIPPED, TIMEZONE, PRACTICE, BASE_TEXT, ACTOR, BATCH, INTAKE_STEPS,
+                    HOT_SPAN, COLD_LEAD, AUDIT_BATCH))]
     return "\n".join(parts)
 
 
@@ -203,15 +211,6 @@ def store_counts(db: Path) -> dict[str, int]:
 
 
 # -- building ----------------------------------------------------------------------------------
-def _engine(home: Path) -> Any:
-    from frontdesk.service import Engine
-    from frontdesk.settings import Options
-
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (home / "practice.yaml").write_text(PRACTICE)
-    return Engine(Options(home=str(home), env={"FRONTDESK_HOME": str(home)}))
-
-
 _COMPILED: dict[str, Any] = {}  # playbook id -> CompiledPlaybook, shared by every build here
 
 
@@ -257,9 +256,40 @@ INTAKE_STEPS = (("screening_call", {"payment": "self_pay", "urgent": False}),
                 ("intake_forms", {"privacy_acknowledgment": "signed"}))
 
 
-def _plan(spec: StoreSpec) -> Iterator[tuple[int, str, bool]]:
+HOT_SPAN = (dt.timedelta(days=14), dt.timedelta(days=3))  # hot starts: from .. to before BASE
+COLD_LEAD = dt.timedelta(hours=3)  # cold starts: in the hours before BASE, on BASE's day
+
+
+def _plan(spec: StoreSpec) -> Iterator[tuple[int, str, bool, dt.datetime, dt.timedelta]]:
+    """``(i, playbook, hot, started, gap)`` of every instance, ``started`` strictly increasing
+    and every record of an instance written before ``started + gap``, the next one's start:
+    the log never goes back in time and ends before BASE, the "now" of every command."""
+    base = base_time()
+    hot = min(spec.hot, spec.instances)
+    cold = spec.instances - hot
+    hot_gap = (HOT_SPAN[0] - HOT_SPAN[1]) / max(hot, 1)
+    cold_gap = COLD_LEAD / max(cold, 1)
     for i in range(spec.instances):
-        yield i, spec.mix[i % len(spec.mix)], i < spec.hot
+        if i < hot:
+            started, gap = base - HOT_SPAN[0] + i * hot_gap, hot_gap
+        else:
+            started, gap = base - COLD_LEAD + (i - hot) * cold_gap, cold_gap
+        yield i, spec.mix[i % len(spec.mix)], i < hot, started, gap
+
+
+def _store_engine(home: Path) -> Any:
+    """The engine a builder writes through: its store is created *simulated* (a clock
+    override, as ``--now`` gives), so the benchmark's commands may run on it with
+    ``--now BASE``."""
+    from frontdesk.service import Engine
+    from frontdesk.settings import Options
+
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (home / "practice.yaml").write_text(PRACTICE)
+    engine = Engine(Options(home=str(home), now=BASE_TEXT, env={"FRONTDESK_HOME": str(home)}))
+    if engine.store.clock_kind() != "simulated":
+        raise RuntimeError(f"the bench store {home} was not created simulated")
+    return engine
 
 
 def build_store(home: Path, spec: StoreSpec) -> None:
@@ -267,9 +297,8 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     from frontdesk.runtime import step
     from frontdesk.runtime.instance import Change
 
-    engine = _engine(home)
+    engine = _store_engine(home)
     compiled = {pid: _compiled(engine, pid) for pid in sorted(set(spec.mix))}
-    base = base_time()
     new_id = _ids("b")
 
     def context(now: dt.datetime) -> Any:
@@ -287,8 +316,7 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     store = engine.store
     batch = Change()
     pending = 0
-    for i, playbook, hot in _plan(spec):
-        started = base - dt.timedelta(days=3 + i % 12, hours=i % 5) if hot else base
+    for i, playbook, hot, started, gap in _plan(spec):
         cp = compiled[playbook]
         outcome = step.start(cp, inputs_for(playbook, i, started, hot), context(started))
         batch.merge(with_starts(outcome, started))
@@ -296,7 +324,7 @@ def build_store(home: Path, spec: StoreSpec) -> None:
         if spec.history and playbook == "intake":
             later = started
             for task_id, fields in INTAKE_STEPS[: i % 3]:
-                later = later + dt.timedelta(hours=1)
+                later = later + gap / (len(INTAKE_STEPS) + 1)
                 occurrence = next(t for t in instance.tasks if t.task == task_id and t.is_open)
                 moved = step.complete(cp, instance, occurrence.id, fields, context(later))
                 batch.merge(with_starts(moved, later))
@@ -312,31 +340,100 @@ def build_store(home: Path, spec: StoreSpec) -> None:
     engine.close()
 
 
+AUDIT_BATCH = 10_000  # records per transaction of the audit store
+
+
+def _renamed(change: Any, new_id: Callable[[], str]) -> Any:
+    """A copy of ``change`` (instances it starts, with their tasks, timers, audit drafts and
+    messages) in which every instance has a new id. Task and timer ids are the instance's
+    id and a suffix (``<id>-<n>``, ``<id>-timer-<n>``), so they follow it; so do the records'
+    references to them and to a parent."""
+    from frontdesk.runtime.instance import Change
+
+    names = {iid: new_id() for iid in dict.fromkeys(i.id for i in change.instances)}
+
+    def moved(value: Any) -> Any:  # a task, timer or instance id of this change, renamed
+        if isinstance(value, str):
+            owner = value if value in names else value.split("-", 1)[0]
+            if owner in names:
+                return names[owner] + value[len(owner):]
+        return value
+
+    def record_data(data: dict[str, Any]) -> dict[str, Any]:
+        return {k: moved(v) if k in ("id", "timer", "parent") else v for k, v in data.items()}
+
+    replace = dataclasses.replace
+    instances = [replace(inst, id=names[inst.id], parent=moved(inst.parent),
+                         tasks=[replace(t, id=moved(t.id), instance=names[inst.id])
+                                for t in inst.tasks],
+                         timers=[replace(t, id=moved(t.id), instance=names[inst.id])
+                                 for t in inst.timers],
+                         dirty={moved(d) for d in inst.dirty})
+                 for inst in change.instances]
+    return Change(instances=instances, new_instances={names[i] for i in change.new_instances},
+                  audit=[replace(d, instance=names[d.instance], data=record_data(d.data))
+                         for d in change.audit],
+                  messages=[replace(m, instance=names[m.instance]) for m in change.messages],
+                  sources=dict(change.sources))
+
+
 def build_audit(home: Path, spec: AuditSpec) -> None:
-    """An audit log of ``spec.records`` records shaped like real ones, through ``Txn.apply``."""
+    """A store of ``spec.records`` audit records (a few more: whole instances) that verifies
+    in full: every record belongs to a stored instance whose state, tasks and timers it
+    replays to.
+
+    Each transaction starts one real instance of every shipped playbook through the runtime
+    (two intakes taken a step or two further, so records of every kind occur) at its own
+    moment, then clones that change (instances, tasks, timers, records, messages) under new
+    instance ids until it holds ``AUDIT_BATCH`` records, and writes it with ``Txn.apply``.
+    Records are written in time order (the moments increase from one transaction to the next)
+    and all before BASE."""
     from frontdesk.runtime import step
     from frontdesk.runtime.instance import Change
 
-    engine = _engine(home)
-    base = base_time()
+    engine = _store_engine(home)
     new_id = _ids("a")
-    templates = []
-    for i, playbook in enumerate(SHIPPED):
-        rc = step.RunContext(base, engine.workspace.tz, engine.workspace.calendar,
-                             engine.workspace.practice, ACTOR, new_id)
-        cp = _compiled(engine, playbook)
-        templates += step.start(cp, inputs_for(playbook, i, base, False), rc).change.audit
+    batches = -(-spec.records // AUDIT_BATCH)
+    first = base_time() - dt.timedelta(days=1)
+    step_gap = dt.timedelta(seconds=10)
+
+    def context(now: dt.datetime) -> Any:
+        return step.RunContext(now, engine.workspace.tz, engine.workspace.calendar,
+                               engine.workspace.practice, ACTOR, new_id)
+
+    def templates(now: dt.datetime, n: int) -> Change:
+        change = Change()
+        for k, playbook in enumerate((*SHIPPED, "intake")):
+            cp = _compiled(engine, playbook)
+            outcome = step.start(cp, inputs_for(playbook, n + k, now, k % 2 == 0),
+                                 context(now))
+            change.merge(outcome.change)
+            if outcome.starts:
+                raise RuntimeError(f"{playbook} starts other instances at its start")
+            instance, later = outcome.instance, now
+            for task_id, fields in (INTAKE_STEPS if playbook == "intake" else ())[: k // 2 + 1]:
+                later += step_gap
+                occurrence = next(t for t in instance.tasks if t.task == task_id and t.is_open)
+                moved = step.complete(cp, instance, occurrence.id, fields, context(later))
+                change.merge(moved.change)
+                instance = moved.instance
+        return change
+
     store = engine.store
     made = 0
-    while made < spec.records:
-        count = min(10_000, spec.records - made)
-        drafts = [dataclasses.replace(templates[(made + k) % len(templates)],
-                                           instance=f"a{(made + k) // 8:07d}",
-                                           at=base + dt.timedelta(seconds=made + k))
-                  for k in range(count)]
+    for b in range(batches):
+        now = first + b * dt.timedelta(minutes=1)
+        template = templates(now, b)
+        batch = Change()
+        batch.merge(template)
+        while len(batch.audit) < min(AUDIT_BATCH, spec.records - made):
+            batch.merge(_renamed(template, new_id))
+        # the clones of a change share its moments: records in time order, each instance's
+        # in its own order (a stable sort)
+        batch.audit.sort(key=lambda draft: draft.at)
         with store.transaction() as txn:
-            txn.apply(Change(audit=drafts))
-        made += count
+            txn.apply(batch)
+        made += len(batch.audit)
     engine.close()
 
 

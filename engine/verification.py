@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
@@ -33,8 +34,9 @@ from .errors import AuditBrokenError, UsageError
 from .runtime.instance import Instance, plain
 from .store.base import Store
 
-_SEQ, _AT, _DATA, _PREV, _HASH = (audit.RECORD_KEYS.index(key)
-                                   for key in ("seq", "at", "data", "prev", "hash"))
+_SEQ, _AT, _DATA, _PRINCIPAL, _PREV, _HASH = (
+    audit.RECORD_KEYS.index(key) for key in ("seq", "at", "data", "principal", "prev", "hash"))
+_sha256 = hashlib.sha256
 _ANCHOR = re.compile(r"(?P<seq>[0-9]+) (?P<hash>[0-9a-f]{64})")
 
 
@@ -75,6 +77,44 @@ def _chain_broken(seq: int, what: str) -> AuditBrokenError:
     return AuditBrokenError(f"audit chain broken: record {seq}: {what} (first bad seq {seq})")
 
 
+def _layout(keys: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """How the canonical JSON of a record with ``keys`` is written: for each key in sorted
+    order, the text before its value (``{"key":`` or ``,"key":``) and its index in a row."""
+    ordered = sorted(keys)
+    return tuple((("{" if n == 0 else ",") + _encode_str(key) + ":",
+                  audit.RECORD_KEYS.index(key)) for n, key in enumerate(ordered))
+
+
+_encode_str = json.encoder.encode_basestring  # how the canonical encoder writes a str
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_HASHED = [key for key in audit.RECORD_KEYS if key != "hash"]
+_LAYOUT = _layout(_HASHED)  # a record written with its principal
+_LAYOUT_OLD = _layout([key for key in _HASHED if key != "principal"])  # principal null: left out
+
+
+def _json_value(value: Any) -> str:
+    """``value`` as the canonical encoder writes it (the fast cases, else the encoder)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    return _canonical(value)
+
+
+def _hashed_text(row: Sequence[Any], data: str) -> str:
+    """What a stored row's hash covers (see ``audit.record_hash``): the canonical JSON of the
+    record without its ``hash`` (and without a null ``principal``), whose ``data`` encodes to
+    the canonical text ``data``. Written key by key from the row, so the data is encoded once
+    for both this and the check that it is stored in canonical form: the same text as
+    ``json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``."""
+    layout = _LAYOUT if row[_PRINCIPAL] is not None else _LAYOUT_OLD
+    return "".join([before + (data if index == _DATA else _json_value(row[index]))
+                    for before, index in layout]) + "}"
+
+
 def _check_row(row: Sequence[Any], facts: ChainFacts) -> None:
     """Check one stored row as the record after ``facts``' head; raise at the first fault."""
     seq, at, data_text = row[_SEQ], row[_AT], row[_DATA]
@@ -86,13 +126,14 @@ def _check_row(row: Sequence[Any], facts: ChainFacts) -> None:
         raise _chain_broken(expected, f"out of order (record {seq} stored after record "
                                       f"{facts.head_seq})")
     try:
-        data = json.loads(data_text)
+        canonical = audit.data_text(json.loads(data_text))
     except (TypeError, ValueError):
         raise _chain_broken(seq, "its data is not JSON") from None
-    record = dict(zip(audit.RECORD_KEYS, row, strict=True))
-    if audit.record_hash({**record, "data": data}) != stored_hash:
+    if len(row) != len(audit.RECORD_KEYS):
+        raise ValueError(f"an audit row has {len(row)} columns, not {len(audit.RECORD_KEYS)}")
+    if _sha256(_hashed_text(row, canonical).encode("utf-8")).hexdigest() != stored_hash:
         raise _chain_broken(seq, "hash does not match its contents")
-    if audit.data_text(data) != data_text:
+    if canonical != data_text:
         raise _chain_broken(seq, "its data is not stored in canonical form (a duplicated key, "
                                  "or edited)")
     if prev != facts.head_hash:
@@ -204,7 +245,7 @@ def _difference(told: Replayed, stored: Instance, finals: FinalStates) -> str | 
     outcome = "cancelled" if told.cancelled else outcomes.get(told.state or "")
     if status == "closed" and stored.outcome != outcome:
         return "its outcome differs from the audit log's"
-    if plain(stored.vars) != plain(told.vars):
+    if plain(stored.vars) != told.vars:  # told.vars are JSON from the records: plain already
         changed = sorted(k for k in set(stored.vars) | set(told.vars)
                          if plain(stored.vars.get(k)) != plain(told.vars.get(k)))
         return f"variables {', '.join(changed)} differ from the audit log's"

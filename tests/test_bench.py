@@ -30,3 +30,32 @@ def test_quick_bench_prints_every_figure(tmp_path: Path) -> None:
     assert set(lines) == set(FIGURES)
     for name, fields in lines.items():
         assert VERDICTS & set(fields), (name, fields)
+
+
+@pytest.mark.slow
+def test_bench_stores_are_simulated_and_verify_in_full(tmp_path: Path) -> None:
+    """Every kind of store the benchmark builds is simulated, ends before the benchmark's
+    --now (its commands are never behind the log) and passes a full audit verify, also when
+    the hot instances or the audit records span more than one transaction."""
+    from frontdesk.audit import format_at
+    from frontdesk.store import open_store
+    from frontdesk.verification import prove
+
+    from bench import fixtures
+
+    specs = [fixtures.StoreSpec(30, hot=10),
+             fixtures.StoreSpec(fixtures.BATCH + 50, hot=fixtures.BATCH + 50,
+                                mix=("intake",), history=False, label="intake-due"),
+             fixtures.AuditSpec(fixtures.AUDIT_BATCH + 500)]
+    for spec in specs:
+        built = fixtures.cached_home(spec, tmp_path / "stores")
+        store = open_store(f"sqlite:///{built.db}", read_only=True)
+        try:
+            proof = prove(store)
+        finally:
+            store.close()
+        assert proof.clock == "simulated", spec
+        assert proof.last_at is not None and proof.last_at < format_at(fixtures.base_time())
+        assert proof.instances == built.counts["open instances"], spec
+        if isinstance(spec, fixtures.AuditSpec):
+            assert proof.records >= spec.records
