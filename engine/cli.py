@@ -335,7 +335,7 @@ def audit_head(options: Options) -> NoReturn:
 
 @cli.group()
 def db() -> None:
-    """The store: migrations, and copying a practice to another store."""
+    """The store: migrations, copying a practice to another store, backups."""
 
 
 @db.command("status")
@@ -376,6 +376,17 @@ def db_copy(options: Options, to_url: str) -> NoReturn:
     from .commands.db import run_copy
 
     sys.exit(run_copy(options, to_url=to_url))
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_options
+def db_backup(options: Options, path: str) -> NoReturn:
+    """SQLite: a consistent copy of the store in the new file PATH, taken while it is in use,
+    then verified."""
+    from .commands.db import run_backup
+
+    sys.exit(run_backup(options, path=path))
 
 
 @cli.command()

@@ -43,7 +43,8 @@ def run_pack_new(*, name: str, parent: Path) -> int:
     for path in written:
         click.echo(_display(path))
     click.echo(f"next: frontdesk pack test {_display(root)}   "
-               f"(then: python -m build --wheel {_display(root)})", err=True)
+               f"(then: python -m build --wheel {_display(root)}; 'pip install build' first)",
+               err=True)
     return ExitCode.OK
 
 
