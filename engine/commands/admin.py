@@ -66,9 +66,9 @@ def run_init(options: Options) -> int:
 def next_steps(options: Options, home: Path) -> list[str]:
     """What to do after ``init``, with this home's paths filled in: edit practice.yaml,
     validate, start a first instance, schedule ``tick`` (docs/daily-use.md)."""
-    command = shlex.join(["frontdesk", *_global_options(options)])
-    scheduled = _scheduled_environment(options, home)
     script = console_script()
+    command = shlex.join([_typed_name(script), *_global_options(options)])
+    scheduled = _scheduled_environment(options, home)
     cron = (f"*/15 * * * * {' '.join(scheduled)} {shlex.quote(script)} tick "
             f">> {shlex.quote(str(home / 'tick.log'))} 2>&1").replace("%", "\\%")  # cron's newline
     return [
@@ -85,6 +85,15 @@ def next_steps(options: Options, home: Path) -> list[str]:
         *(f"     Environment={pair}" for pair in scheduled),
         f"     ExecStart={script} tick",
     ]
+
+
+def _typed_name(script: str) -> str:
+    """How to type the command at a prompt: ``frontdesk`` when that finds this installation's
+    script on PATH, else its full path (a virtual environment that is not on PATH)."""
+    found = shutil.which("frontdesk")
+    if found and Path(found).absolute() == Path(script):
+        return "frontdesk"
+    return script
 
 
 def _global_options(options: Options) -> list[str]:

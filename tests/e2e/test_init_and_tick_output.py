@@ -15,10 +15,14 @@ from frontdesk.commands.admin import console_script, next_steps
 from frontdesk.settings import Options
 from frontdesk_testing import Frontdesk, frontdesk_factory, run_main
 
+SCRIPTS = str(Path(console_script()).parent)  # where this installation's frontdesk is
+
 
 def _env(**extra: str) -> dict[str, str]:
+    """This environment without $FRONTDESK_*, the frontdesk command first on PATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    return {**env, "FRONTDESK_USER": "maria", **extra}
+    path = f"{SCRIPTS}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, "PATH": path, "FRONTDESK_USER": "maria", **extra}
 
 
 def _cron_line(stderr: str) -> str:
@@ -49,9 +53,11 @@ def test_init_with_a_relative_home_and_store_names_them_absolutely(tmp_path: Pat
     assert ticked.returncode == 0 and ticked.stderr.endswith(" tick: 0 timer(s) fired\n")
 
 
-def test_next_steps_never_show_a_store_password(tmp_path: Path) -> None:
+def test_next_steps_never_show_a_store_password(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A PostgreSQL URL's password is shown as ``***`` (keep it in ~/.pgpass); a URL without
     one is shown as given; a home from $FRONTDESK_HOME needs no --home in the commands."""
+    monkeypatch.setenv("PATH", _env()["PATH"])
     url = "postgresql://app:s3cret@db.local:5432/riverside?sslmode=require"
     lines = "\n".join(next_steps(Options(home=str(tmp_path), db=url, env={}), tmp_path))
     assert "s3cret" not in lines
@@ -106,3 +112,12 @@ def test_tick_time_is_the_practices_zone(tmp_path: Path,
     fd.ok("start", "rt-intake", "--set", "client=Ann", now="2026-07-01T08:00")
     ticked = fd.run("tick", now="2026-07-01T09:15")
     assert ticked.stderr == "2026-07-01T09:15:00+02:00 tick: 0 timer(s) fired\n"
+
+
+def test_a_command_not_on_path_is_named_by_its_full_path(tmp_path: Path) -> None:
+    """Where ``frontdesk`` is not on PATH (a virtual environment never activated), the
+    suggested commands use the full path init knows, as the cron line does."""
+    env = _env(FRONTDESK_HOME=str(tmp_path / "h"), PATH="/nonexistent")
+    result = run_main(["init"], env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"  2. check it: {console_script()} validate\n" in result.stderr
