@@ -123,14 +123,21 @@ def show_playbook(options: Options, playbook: str, effective: bool) -> NoReturn:
     sys.exit(run_show_playbook(options, playbook_id=playbook, effective=effective))
 
 
+practice_option = click.option(
+    "--practice", type=click.Choice(["pack", "local"]), default="pack", show_default=True,
+    help="The practice config of scenarios without an inline one: a pack's own "
+         "(scenarios/practice.yaml, else every default), or the local home's practice.yaml.")
+
+
 @cli.command("test")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(exists=True))
+@practice_option
 @pass_options
-def test_command(options: Options, scenarios: tuple[str, ...]) -> NoReturn:
+def test_command(options: Options, scenarios: tuple[str, ...], practice: str) -> NoReturn:
     """Run playbook scenario tests (files or folders of *.yaml)."""
     from .commands.scenarios import run_test
 
-    sys.exit(run_test(options, paths=list(scenarios)))
+    sys.exit(run_test(options, paths=list(scenarios), practice=practice))
 
 
 # -- instances ---------------------------------------------------------------------------
@@ -356,7 +363,7 @@ def audit_head(options: Options) -> NoReturn:
 
 @cli.group()
 def db() -> None:
-    """The store: migrations, and copying a practice to another store."""
+    """The store: migrations, copying a practice to another store, backups."""
 
 
 @db.command("status")
@@ -399,6 +406,17 @@ def db_copy(options: Options, to_url: str) -> NoReturn:
     sys.exit(run_copy(options, to_url=to_url))
 
 
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_options
+def db_backup(options: Options, path: str) -> NoReturn:
+    """SQLite: a consistent copy of the store in the new file PATH, taken while it is in use,
+    then verified."""
+    from .commands.db import run_backup
+
+    sys.exit(run_backup(options, path=path))
+
+
 @cli.command()
 @pass_options
 def demo(options: Options) -> NoReturn:
@@ -431,12 +449,13 @@ def pack_new(name: str, parent: str) -> NoReturn:
 
 @pack.command("test")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
+@practice_option
 @pass_options
-def pack_test(options: Options, path: str) -> NoReturn:
+def pack_test(options: Options, path: str, practice: str) -> NoReturn:
     """Validate the playbooks of the pack in PATH and run its scenarios."""
     from .commands import packs
 
-    sys.exit(packs.run_pack_test(options, path=path))
+    sys.exit(packs.run_pack_test(options, path=path, practice=practice))
 
 
 # -- corrections: cancel, correct, assign --------------------------------------------------

@@ -39,13 +39,15 @@ A frontdesk playbook pack: playbooks a practice installs with `pip` and tailors 
 
 ```
 @PACKAGE@/playbooks/            one playbook per *.yaml file (this folder is the entry point)
-@PACKAGE@/playbooks/scenarios/  scenario tests of those playbooks
+@PACKAGE@/playbooks/scenarios/  scenario tests of those playbooks (and, optionally, the
+                                practice.yaml they run with: else every default)
 ```
 
 ## Work on it
 
 ```sh
 frontdesk pack test                 # validate every playbook and run every scenario
+pip install build                   # once: the build front end (it fetches hatchling)
 python -m build --wheel             # dist/@PACKAGE@-0.1.0-py3-none-any.whl
 pip install dist/@PACKAGE@-0.1.0-py3-none-any.whl
 frontdesk playbooks                 # lists @NAME@ from "pack @NAME@ 0.1.0"

@@ -4,18 +4,22 @@ time and check it.
 Each scenario runs in a throwaway SQLite store with a fixed clock, through the same ``Engine``
 the CLI uses. A scenario whose file or steps are invalid fails with a located message; it never
 passes vacuously.
+
+Its practice config is its inline ``practice:``, else what ``PracticeChoice`` says: a pack's
+scenarios run with the pack's own (``scenarios/practice.yaml`` beside them, else every
+default), never with the tailoring of the practice that runs them, unless told to.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import FrontdeskError, Issue, Location, RefusedError, did_you_mean
+from .errors import FrontdeskError, InvalidError, Issue, Location, RefusedError, did_you_mean
 from .loading.schema import schema_issues
 from .loading.yamlsource import JsonPath, YamlDocument, load_file
 from .runtime.clock import FixedClock
@@ -24,6 +28,48 @@ from .runtime.instance import Instance, plain
 from .settings import Options
 
 SCENARIO_ACTOR = "scenario"
+PACK_PRACTICE = "practice.yaml"  # in a pack's scenarios/ folder: the practice its scenarios use
+
+
+def is_pack_practice(path: Path) -> bool:
+    """Whether ``path`` is a ``scenarios/practice.yaml`` (a practice config, not a scenario)."""
+    return path.name == PACK_PRACTICE and path.parent.name == "scenarios"
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeChoice:
+    """The practice config of the scenarios that have no inline ``practice:``.
+
+    A scenario of a pack (its playbook folder is one of ``pack_folders``) runs with the pack's
+    own: ``scenarios/practice.yaml`` in that folder, else every default. Any other runs with
+    ``local_text``, or with the home's practice.yaml when that is None.
+    """
+
+    pack_folders: frozenset[Path] = frozenset()
+    local_text: str | None = None
+
+    @classmethod
+    def for_packs(cls, folders: Iterable[Path]) -> PracticeChoice:
+        """Scenarios in these pack folders use their pack's practice; others the home's."""
+        return cls(frozenset(folder.resolve() for folder in folders))
+
+    def text_for(self, playbook_folder: Path) -> str | None:
+        """The practice config's text for a scenario whose playbook is in ``playbook_folder``
+        (None: the home's practice.yaml); exit 3, located in the file, when a pack's practice
+        config cannot be read or has errors."""
+        if playbook_folder.resolve() not in self.pack_folders:
+            return self.local_text
+        path = playbook_folder / "scenarios" / PACK_PRACTICE
+        if not path.exists():
+            return ""  # every default: the pack's tests must not depend on where they run
+        from .loading.practice import parse_practice
+
+        parse_practice(path, display=str(path))  # its errors name this file, not "practice"
+        try:
+            return path.read_text("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidError([Issue("error", "practice", f"cannot read the pack's practice "
+                                      f"config: {exc}", Location(str(path), 1, 1))]) from None
 
 
 @dataclass(slots=True)
@@ -73,24 +119,45 @@ def _issue_text(issues: list[Issue]) -> str:
     return first + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else "")
 
 
-def run_file(path: Path, options: Options) -> list[ScenarioResult]:
+def run_file(path: Path, options: Options,
+             practice: PracticeChoice = PracticeChoice()) -> list[ScenarioResult]:
     """Run every scenario of one file."""
     scenarios, failures = load_scenarios(path)
     results = list(failures)
     for scenario in scenarios:
-        results.append(_run_one(scenario, path, options))
+        results.append(_run_one(scenario, path, options, practice))
     return results
 
 
-def _run_one(scenario: _Scenario, path: Path, options: Options) -> ScenarioResult:
+def _playbook_folder(path: Path) -> Path:
+    """Where a scenario's playbook is: beside it, or next to its ``scenarios/`` folder."""
+    return path.parent.parent if path.parent.name == "scenarios" else path.parent
+
+
+def _practice_text(scenario: _Scenario, path: Path, practice: PracticeChoice) -> str | None:
+    """The scenario's practice config: its inline ``practice:``, else ``practice``'s choice."""
+    inline = scenario.data.get("practice")
+    if isinstance(inline, dict):
+        import yaml
+
+        return yaml.safe_dump(plain(inline), sort_keys=False)
+    return practice.text_for(_playbook_folder(path))
+
+
+def _run_one(scenario: _Scenario, path: Path, options: Options,
+             practice: PracticeChoice) -> ScenarioResult:
     issues = schema_issues(scenario.document, "scenario")
     if not isinstance(scenario.document.data, dict):
         issues.append(Issue("error", "scenario", "a scenario is a mapping",
                             scenario.at(())))
     if issues:
         return ScenarioResult(scenario.name, False, _issue_text(issues))
+    try:
+        practice_text = _practice_text(scenario, path, practice)
+    except FrontdeskError as exc:
+        return ScenarioResult(scenario.name, False, exc.message.replace("\n", "; "))
     with tempfile.TemporaryDirectory(prefix="frontdesk-scenario-") as tmp:
-        runner = _Runner(scenario, path, options, Path(tmp))
+        runner = _Runner(scenario, path, options, Path(tmp), practice_text)
         try:
             runner.run()
         except StepFailed as exc:
@@ -105,19 +172,14 @@ def _run_one(scenario: _Scenario, path: Path, options: Options) -> ScenarioResul
 class _Runner:
     """Runs one scenario's steps against a throwaway store."""
 
-    def __init__(self, scenario: _Scenario, path: Path, options: Options, tmp: Path) -> None:
+    def __init__(self, scenario: _Scenario, path: Path, options: Options, tmp: Path,
+                 practice_text: str | None) -> None:
+        """``practice_text``: the practice config (None: the home's practice.yaml)."""
         from .service import Engine
 
         self.scenario = scenario
         data = scenario.data
-        practice_text = None
-        if isinstance(data.get("practice"), dict):
-            import yaml
-
-            practice_text = yaml.safe_dump(plain(data["practice"]), sort_keys=False)
-        # a scenario sits beside its playbook, or in a scenarios/ folder next to it
-        beside = path.parent.parent if path.parent.name == "scenarios" else path.parent
-        dirs = (*options.playbooks, str(beside))
+        dirs = (*options.playbooks, str(_playbook_folder(path)))
         env = dict(options.env)
         env.pop("FRONTDESK_DB", None)
         self.options = Options(home=options.home, db=f"sqlite:///{tmp / 'scenario.db'}",
@@ -298,6 +360,8 @@ def _moment(value: Any, tz: dt.tzinfo) -> dt.datetime:
     return parse_datetime(value, tz).astimezone(tz)
 
 
-def iter_results(paths: list[Path], options: Options) -> Iterator[ScenarioResult]:
+def iter_results(paths: list[Path], options: Options,
+                 practice: PracticeChoice = PracticeChoice()) -> Iterator[ScenarioResult]:
+    """The results of every scenario of ``paths``, file by file."""
     for path in paths:
-        yield from run_file(path, options)
+        yield from run_file(path, options, practice)

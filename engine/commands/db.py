@@ -1,16 +1,21 @@
-"""``frontdesk db``: the store's migrations, and copying a practice from one store to another."""
+"""``frontdesk db``: the store's migrations, copying a practice from one store to another, and
+backing up a SQLite store while it is in use."""
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import time
+from contextlib import closing
+from pathlib import Path
 
 import click
 
 from ..audit import verify
-from ..errors import AuditBrokenError, ExitCode, UsageError
+from ..errors import AuditBrokenError, ExitCode, RefusedError, StoreUnavailableError, UsageError
 from ..settings import Options
-from ..store import Store, migrations, open_store
+from ..store import SQLiteStore, Store, migrations, open_store
 from ..store.postgres import PostgresStore
 
 _LABELS = {"sources": "playbook sources", "instances": "instances", "tasks": "tasks",
@@ -97,3 +102,57 @@ def run_copy(options: Options, *, to_url: str) -> int:
                    + ", ".join(f"{n} {_LABELS[table]}" for table, n in counts.items()))
         click.echo(f"audit verify ok on the copy: last seq {head[0]}, head {head[1]}")
     return ExitCode.OK
+
+
+def run_backup(options: Options, *, path: str) -> int:
+    """``db backup PATH``: a consistent copy of the SQLite store in a new file, taken with
+    SQLite's online backup while other commands may go on using the store (copying the file
+    of a WAL-mode store with ``cp`` can miss committed changes or tear a page), then proved
+    as ``audit verify`` proves a store. An existing PATH is refused (exit 5); a PostgreSQL
+    store is exit 2 (``pg_dump``, or ``db copy --to sqlite:///FILE``)."""
+    from ..verification import prove
+
+    target = Path(path).expanduser().absolute()
+    with open_store(options.db_url, read_only=True) as store:
+        if not isinstance(store, SQLiteStore):
+            raise UsageError("db backup is for SQLite stores; back up PostgreSQL with pg_dump, "
+                             "or copy it into a SQLite file with 'frontdesk db copy --to "
+                             "sqlite:///FILE'")
+        store.audit_head()  # exit 8, naming the path, when there is no store
+        began = time.perf_counter()
+        backup_sqlite(store.path, target)
+        seconds = time.perf_counter() - began
+        source = store.where
+    click.echo(f"backed up {source} to {target} in {seconds:.2f} s")
+    with open_store(f"sqlite:///{target}", read_only=True) as copy:
+        proof = prove(copy)
+    click.echo(f"audit verify ok on the backup: {proof.records} records, last seq "
+               f"{proof.head_seq}, head {proof.head_hash}")
+    return ExitCode.OK
+
+
+def backup_sqlite(source: Path, target: Path) -> None:
+    """Copy the SQLite database ``source`` into the new file ``target`` (mode 0600) with
+    SQLite's online backup, from a read-only connection and one consistent snapshot. The copy
+    is left in rollback-journal mode, one self-contained file (frontdesk puts a store back in
+    WAL mode when it next writes to it). A partial copy is removed on failure."""
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot back up to {target}: the folder {target.parent} does not "
+                         "exist")
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise RefusedError(f"{target} already exists: a backup never overwrites a file; "
+                           "give a new name") from None
+    except OSError as exc:
+        raise StoreUnavailableError(f"cannot create {target}: {exc.strerror or exc}") from exc
+    try:
+        with closing(sqlite3.connect(f"{source.absolute().as_uri()}?mode=ro", uri=True)) \
+                as live, closing(sqlite3.connect(target)) as copy:
+            live.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE").fetchall()
+    except BaseException as exc:
+        target.unlink(missing_ok=True)
+        if isinstance(exc, sqlite3.Error):
+            raise StoreUnavailableError(f"cannot back up {source} to {target}: {exc}") from exc
+        raise

@@ -163,7 +163,12 @@ def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str 
 
 
 def run_tick(engine: Engine, *, as_json: bool) -> int:
-    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile."""
+    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile. Each
+    text line starts with the moment the tick ran (practice time, ISO-8601 with its offset),
+    so a cron log that collects stdout and stderr says when each run happened and what it
+    did; ``--json`` is the document alone."""
+    ws = engine.workspace
+    at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
     if as_json:
         click.echo(to_json({
@@ -171,8 +176,8 @@ def run_tick(engine: Engine, *, as_json: bool) -> int:
             "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}))
     else:
         for instance_id, event in result.fired:
-            click.echo(f"{instance_id}: {event}")
-        click.echo(f"tick: {len(result.fired)} timer(s) fired"
+            click.echo(f"{at} {instance_id}: {event}")
+        click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
                       if result.not_applied else ""), err=True)
     _raise_left_over(result.damaged, result.conflicts)
