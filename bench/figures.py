@@ -174,7 +174,9 @@ def command_figure(ctx: Context, name: str) -> Result:
     one()  # warm: the first command of a home may fill caches
     run(python(PY_STACK), env)
     floor, figure = alternate([runner(python(PY_STACK), env), one], ctx.settings.repeat)
-    return Result(f"{name}-cli", figure * 1000, floor * 1000, target=1.3,
+    # 1.5x: the plain-Python engine (no marshalled template code, no lazy dataclasses) gave up
+    # the old 1.3x target for code a maintainer can read; see README "Start-up time".
+    return Result(f"{name}-cli", figure * 1000, floor * 1000, target=1.5,
                   note=f"floor: python -c '{PY_STACK}'")
 
 
