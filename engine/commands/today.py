@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..errors import ExitCode, RefusedError, UsageError
+from ..errors import ExitCode, RefusedError, UsageError, did_you_mean
 from ..report import Column, Table, due_text, printable, task_json, terminal_width, to_json
 from ..service import Engine
 
@@ -20,9 +20,14 @@ TASK_KEYS = ("id", "instance", "playbook", "state", "task", "title", "role", "as
 def _roles(engine: Engine, actor: str, role: str | None, everyone: bool) -> set[str] | None:
     if everyone:
         return None
-    if role:
-        return {role}
     people = engine.workspace.practice.people
+    if role:
+        held = {r for person in people.values() for r in person.roles}
+        if people and role not in held:  # a typo would list nothing, silently
+            hint = did_you_mean(role, held)
+            raise UsageError(f"no person holds the role '{role}'"
+                             + (f"; {hint}" if hint else f" (roles: {', '.join(sorted(held))})"))
+        return {role}
     if not people:
         return None  # a single-user practice: the actor holds every role
     person = people.get(actor)

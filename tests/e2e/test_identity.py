@@ -108,3 +108,13 @@ def test_an_account_that_is_nobody_may_read_not_act(
     assert refused.returncode == 5 and "no person's login" in refused.stderr
     assert fd.run("list").returncode == 0
     assert fd.run("tick").returncode == 0
+
+
+def test_an_unknown_role_is_a_usage_error_with_a_hint(
+        practice_frontdesk: Callable[[str], Frontdesk]) -> None:
+    """``today --role bililng`` would list nothing; with people listed it names the typo."""
+    fd = practice_frontdesk(PEOPLE)
+    fd.ok("db", "migrate")
+    typo = fd.run("today", "--role", "front_dsk")
+    assert typo.returncode == 2 and "did you mean 'front_desk'" in typo.stderr, typo.stderr
+    assert fd.run("today", "--role", "front_desk").returncode == 0
