@@ -73,7 +73,7 @@ def data_text(data: Any) -> str:
     return _canonical(data)
 
 
-def _scalar(value: Any) -> str:
+def json_scalar(value: Any) -> str:
     """``value`` as the canonical encoder writes it (the fast cases, else the encoder)."""
     kind = type(value)
     if kind is str:
@@ -89,7 +89,7 @@ def _canonical_record(record: dict[str, Any], data: str) -> str:
     """``_canonical(record)`` for a record without ``hash`` whose ``data`` encodes to ``data``,
     written key by key in sorted order so the data is encoded once for the hash and the row.
     (Only for records written now, whose ``principal`` is text.)"""
-    s = _scalar
+    s = json_scalar
     return (f'{{"action":{s(record["action"])},"actor":{s(record["actor"])},'
             f'"at":{s(record["at"])},"data":{data},"event":{s(record["event"])},'
             f'"from":{s(record["from"])},"instance":{s(record["instance"])},'

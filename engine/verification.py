@@ -86,22 +86,9 @@ def _layout(keys: Sequence[str]) -> tuple[tuple[str, int], ...]:
 
 
 _encode_str = json.encoder.encode_basestring  # how the canonical encoder writes a str
-_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _HASHED = [key for key in audit.RECORD_KEYS if key != "hash"]
 _LAYOUT = _layout(_HASHED)  # a record written with its principal
 _LAYOUT_OLD = _layout([key for key in _HASHED if key != "principal"])  # principal null: left out
-
-
-def _json_value(value: Any) -> str:
-    """``value`` as the canonical encoder writes it (the fast cases, else the encoder)."""
-    kind = type(value)
-    if kind is str:
-        return _encode_str(value)
-    if value is None:
-        return "null"
-    if kind is int:
-        return int.__repr__(value)
-    return _canonical(value)
 
 
 def _hashed_text(row: Sequence[Any], data: str) -> str:
@@ -111,7 +98,7 @@ def _hashed_text(row: Sequence[Any], data: str) -> str:
     for both this and the check that it is stored in canonical form: the same text as
     ``json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``."""
     layout = _LAYOUT if row[_PRINCIPAL] is not None else _LAYOUT_OLD
-    return "".join([before + (data if index == _DATA else _json_value(row[index]))
+    return "".join([before + (data if index == _DATA else audit.json_scalar(row[index]))
                     for before, index in layout]) + "}"
 
 

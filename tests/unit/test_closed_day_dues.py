@@ -5,33 +5,24 @@ the next one otherwise; timers and dates computed in templates stay where they f
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
-from frontdesk.loading.loader import content_hash, load_playbook_text
-from frontdesk.model import Practice
 from frontdesk.runtime import step
 from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
-from frontdesk.runtime.compiled import CompiledPlaybook, compile_playbook
 from frontdesk.runtime.durations import off_closed_day
 from frontdesk.runtime.instance import Instance
+from runtime_testing import compile_text
+from runtime_testing import ctx as runtime_ctx
 
 NY = ZoneInfo("America/New_York")
 CLOSED_XMAS_EVE = BusinessCalendar(package_holidays("US"), closed=[dt.date(2026, 12, 24)])
 MONDAY = dt.datetime(2026, 1, 5, 9, 0, tzinfo=NY)
 
 
-def compile_text(text: str) -> CompiledPlaybook:
-    loaded = load_playbook_text(text, "test.yaml")
-    assert not loaded.errors, "\n".join(i.format() for i in loaded.errors)
-    return compile_playbook(loaded.require(), content_hash(text), text)
-
 
 def ctx(now: dt.datetime = MONDAY) -> step.RunContext:
-    counter = itertools.count(1)
-    return step.RunContext(now=now, tz=NY, calendar=CLOSED_XMAS_EVE, practice=Practice(),
-                           actor="ann", new_id=lambda: f"inst{next(counter)}")
+    return runtime_ctx(now, calendar=CLOSED_XMAS_EVE)
 
 
 @pytest.mark.parametrize(("due", "backwards", "moved"), [

@@ -5,21 +5,19 @@ occurrence at a time, fast when done years late, and refused for a period of zer
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
 from frontdesk.errors import RefusedError
-from frontdesk.loading.loader import content_hash, load_playbook_text
 from frontdesk.model import Practice, Tailoring
 from frontdesk.runtime import step
 from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
-from frontdesk.runtime.compiled import CompiledPlaybook, compile_playbook
 from frontdesk.runtime.durations import UNITS, Duration, add, series_index_after
 from frontdesk.runtime.instance import Instance, TaskOccurrence
 from frontdesk_testing import hang_guard
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from runtime_testing import compile_text, ctx
 
 NY = ZoneInfo("America/New_York")
 US = BusinessCalendar(package_holidays("US"))
@@ -28,17 +26,6 @@ US_CLOSED = BusinessCalendar(package_holidays("US"), closed=[dt.date(2026, 12, 2
 MONDAY = dt.datetime(2026, 1, 5, 9, 0, tzinfo=NY)
 
 
-def compile_text(text: str) -> CompiledPlaybook:
-    loaded = load_playbook_text(text, "test.yaml")
-    assert not loaded.errors, "\n".join(i.format() for i in loaded.errors)
-    return compile_playbook(loaded.require(), content_hash(text), text)
-
-
-def ctx(now: dt.datetime = MONDAY, practice: Practice | None = None) -> step.RunContext:
-    """A run context: fixed clock, New York time, US federal holidays."""
-    counter = itertools.count(1)
-    return step.RunContext(now=now, tz=NY, calendar=US, practice=practice or Practice(),
-                           actor="ann", new_id=lambda: f"inst{next(counter)}")
 
 
 def open_task(inst: Instance, task: str) -> TaskOccurrence:

@@ -6,33 +6,21 @@ the instance, the state and the timer, so ``fire_timers`` ends and stays idempot
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from frontdesk.loading.loader import content_hash, load_playbook_text
 from frontdesk.model import Practice, Tailoring
 from frontdesk.runtime import step
 from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
-from frontdesk.runtime.compiled import CompiledPlaybook, compile_playbook
 from frontdesk.runtime.instance import Instance
+from runtime_testing import compile_text, ctx
 
 NY = ZoneInfo("America/New_York")
 US = BusinessCalendar(package_holidays("US"))
 MONDAY = dt.datetime(2026, 1, 5, 9, 0, tzinfo=NY)
 
 
-def compile_text(text: str) -> CompiledPlaybook:
-    loaded = load_playbook_text(text, "test.yaml")
-    assert not loaded.errors, "\n".join(i.format() for i in loaded.errors)
-    return compile_playbook(loaded.require(), content_hash(text), text)
-
-
-def ctx(now: dt.datetime = MONDAY, practice: Practice | None = None) -> step.RunContext:
-    counter = itertools.count(1)
-    return step.RunContext(now=now, tz=NY, calendar=US, practice=practice or Practice(),
-                           actor="ann", new_id=lambda: f"inst{next(counter)}")
 
 
 def fired(outcome: step.Outcome) -> list[tuple[str | None, bool, str]]:
