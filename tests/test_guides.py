@@ -402,3 +402,12 @@ def test_tick_log_example_has_the_shape_tick_prints(tmp_path: Path) -> None:
     assert ticked.stderr == "2026-01-08T09:00:00-05:00 tick: 0 timer(s) fired\n"
     for line in block("daily-use.md", "output", "tick").splitlines():
         assert STAMP.match(line) and line[:26].endswith("-05:00 "), line
+
+
+def test_pack_practice_example_is_a_valid_practice(tmp_path: Path) -> None:
+    """The pack's ``scenarios/practice.yaml`` of docs/packs.md is a valid practice config."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "practice.yaml").write_text(block("packs.md", "example", "pack-practice"), "utf-8")
+    result = frontdesk("validate", "practice.yaml", cwd=home, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
