@@ -21,6 +21,7 @@ from ..errors import Issue, Location, did_you_mean
 from ..model import FieldSpec
 from ..values import convert, pattern_problem
 from . import timing
+from .reports import ReportChecker
 from .build import build_field
 from .describe import describe_path
 from .index import Signature as Signature  # re-exported: the pack commands import it here
@@ -140,6 +141,7 @@ class PlaybookChecker:
         subject = self.data.get("subject")
         if isinstance(subject, str):
             self.template(("subject",), subject)
+        ReportChecker(self).check(self.data.get("reports"))
         return self.issues
 
     def _check_names(self) -> None:
