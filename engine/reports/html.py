@@ -27,6 +27,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
 figure{margin:0;max-width:48em}
 """
 _NAMESPACES = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+# pygal's credits comment (links and a date) and its inline config script, which only its
+# tooltip script would read: neither belongs in a file that must not name the network
+_EXTRAS = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.S)
 _NUMERIC = ("number", "money", "percent", "days")
 
 
@@ -58,7 +61,7 @@ def chart_svg(table: Table) -> str | None:
     chart.x_labels = labels
     chart.add(column.title, values)
     svg: str = chart.render(is_unicode=True)
-    return _NAMESPACES.sub("", svg)
+    return _EXTRAS.sub("", _NAMESPACES.sub("", svg))
 
 
 def _table_html(table: Table) -> str:

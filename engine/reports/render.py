@@ -54,19 +54,25 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
+def _width(table: Table, cells: list[list[str]], i: int) -> int:
+    """The text width of column ``i``: its values, and its heading wrapped to 12 columns."""
+    data = max((len(row[i]) for row in cells), default=1)
+    if i < table.dimensions:
+        return min(max(data, len(table.columns[i].title)), MAX_DIMENSION)
+    return max(data, min(len(table.columns[i].title), 12), 6)
+
+
 def _blocks(table: Table, cells: list[list[str]]) -> list[list[int]]:
     """Column indexes of each text block: the grouping columns, then as many measure
     columns as fit in ``WIDTH``."""
     dims = list(range(table.dimensions))
-    width = [max([len(table.columns[i].title) if i < table.dimensions else 0,
-                  *(len(row[i]) for row in cells)], default=1) for i in range(len(table.columns))]
-    head = sum(min(width[i], MAX_DIMENSION) + len(GAP) for i in dims)
+    head = sum(_width(table, cells, i) + len(GAP) for i in dims)
     blocks: list[list[int]] = []
     current: list[int] = []
     used = head
     for i in range(table.dimensions, len(table.columns)):
-        need = max(width[i], 6) + len(GAP)
-        if current and used + need > WIDTH:
+        need = _width(table, cells, i) + len(GAP)
+        if current and used + need - len(GAP) > WIDTH:
             blocks.append(dims + current)
             current, used = [], head
         current.append(i)
@@ -80,11 +86,7 @@ def _text_block(table: Table, cells: list[list[str]], indexes: list[int]) -> lis
     widths = []
     heads = []
     for i in indexes:
-        data = max((len(row[i]) for row in cells), default=1)
-        if i < table.dimensions:
-            w = min(max(data, len(table.columns[i].title)), MAX_DIMENSION)
-        else:
-            w = max(data, min(len(table.columns[i].title), 12), 6)
+        w = _width(table, cells, i)
         widths.append(w)
         heads.append(textwrap.wrap(table.columns[i].title, w) or [""])
     lines = []
@@ -120,9 +122,10 @@ def _list_text(table: Table, cells: list[list[str]]) -> list[str]:
     fitted = FitTable([FitColumn(columns[i].header, fit="cut" if i in text else "keep",
                                  most=24, least=8, main=i == rest[-1]) for i in rest],
                       short, WIDTH)
-    lines = [fitted.header() + GAP + f"({table.columns[longest].title} below)"]
+    lines = [f"({table.columns[longest].title}: on the line under each row)",
+             _cut(fitted.header(), WIDTH)]
     for row, cells_row in zip(short, cells, strict=True):
-        lines.extend(fitted.row(row))
+        lines.extend(_cut(line, WIDTH) for line in fitted.row(row))
         lines.extend(textwrap.wrap(cells_row[longest], WIDTH, initial_indent="    ",
                                    subsequent_indent="    ") or ["    -"])
     return lines
