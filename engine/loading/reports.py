@@ -91,7 +91,8 @@ def build_reports(data: Mapping[str, Any] | None) -> dict[str, ReportSpec]:
         reports[name] = ReportSpec(
             name=name, title=spec.get("title"), description=spec.get("description"),
             date=spec.get("date", "started"),
-            measures={m: build_measure(m, body) for m, body in (spec.get("measures") or {}).items()},
+            measures={m: build_measure(m, body)
+                      for m, body in (spec.get("measures") or {}).items()},
             tables=tuple(build_table(t) for t in spec.get("tables") or ()),
             dates=dict(spec.get("dates") or {}))
     return reports

@@ -21,10 +21,10 @@ from ..errors import Issue, Location, did_you_mean
 from ..model import FieldSpec
 from ..values import convert, pattern_problem
 from . import timing
-from .reports import ReportChecker
 from .build import build_field
 from .describe import describe_path
 from .index import Signature as Signature  # re-exported: the pack commands import it here
+from .reports import ReportChecker
 from .yamlsource import JsonPath, SourceMap
 
 

@@ -83,7 +83,7 @@ def build_report(engine: Engine, name: str, first: dt.date | None = None,
         sections = [evaluate(store, p, p.reports[name], period,
                              {**p.settings, **practice.tailoring(p.id).settings})
                     for p in declaring]
-        title = next((p.reports[name].title for p in declaring if p.reports[name].title),
+        title = next((t for t in (p.reports[name].title for p in declaring) if t),
                      name.capitalize())
         result = ReportResult(name, title, first, last, now, sections)
     result.notes.append(f"practice time zone {engine.workspace.tz}; today {period.today}")

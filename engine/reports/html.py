@@ -43,8 +43,8 @@ def chart_svg(table: Table) -> str | None:
     time dimension, horizontal bars for a breakdown); None when there is nothing to draw."""
     if table.chart is None or not table.rows:
         return None
-    import pygal
-    from pygal.style import CleanStyle
+    import pygal  # type: ignore[import-untyped]
+    from pygal.style import CleanStyle  # type: ignore[import-untyped]
 
     index = next(i for i, c in enumerate(table.columns) if c.key == table.chart)
     column = table.columns[index]

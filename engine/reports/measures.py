@@ -129,6 +129,11 @@ def _contains(key: str, values: tuple[str, ...]) -> Predicate:
 
 
 def _conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
+    return [*_instance_conditions(spec), *_history_conditions(spec, tz)]
+
+
+def _instance_conditions(spec: ReportFilter) -> list[Predicate]:
+    """Conditions on the instance's status, outcome, state and variables."""
     checks: list[Predicate] = []
     if spec.status:
         status = spec.status
@@ -143,6 +148,12 @@ def _conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
         checks.append(lambda f, v=var: not is_set(f.vars.get(v)))  # type: ignore[misc]
     for var, allowed in spec.equal:
         checks.append(lambda f, v=var, a=allowed: f.vars.get(v) in a)  # type: ignore[misc]
+    return checks
+
+
+def _history_conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
+    """Conditions on events fired, tasks done and moments."""
+    checks: list[Predicate] = []
     if spec.event:
         events = spec.event
         checks.append(lambda f: any(e in f.events for e in events))

@@ -172,7 +172,7 @@ class Store(Protocol):
         ...
 
     def report_instances(self, playbook: str) -> Generator[Sequence[Any], None, None]:
-        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` by id, streamed."""
+        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` by id."""
         ...
 
     def report_task_rows(self, playbook: str, tasks: Sequence[str],

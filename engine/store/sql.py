@@ -636,8 +636,8 @@ class SqlStore:
         return ' COLLATE "C"' if self.dialect_info.name == "postgresql" else ""
 
     def report_instances(self, playbook: str) -> Generator[Sequence[Any], None, None]:
-        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` of every instance of
-        ``playbook`` (``vars`` as stored JSON text), ordered by id, streamed."""
+        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` of every
+        instance of ``playbook`` (``vars`` as stored JSON text), ordered by id, streamed."""
         yield from self._stream(
             "SELECT id, status, outcome, state, started_at, updated_at, vars, subject "
             "FROM instances "

@@ -99,9 +99,8 @@ def _report(fd: Frontdesk, *args: str) -> Any:
 def _from_audit(fd: Frontdesk) -> dict[str, dict[str, Any]]:
     """Each claim-denial instance rebuilt from the audit log alone: its variables, outcome and
     the local dates it started and closed."""
-    from zoneinfo import ZoneInfo
-
     import datetime as dt
+    from zoneinfo import ZoneInfo
 
     tz = ZoneInfo("America/New_York")
     claims: dict[str, dict[str, Any]] = defaultdict(lambda: {"vars": {}, "outcome": None})
