@@ -70,4 +70,4 @@ def report_figure(ctx: Any, name: str, engine_for: Callable[[Path], Any]) -> Res
     rows = sum(len(t.rows) for s in result.sections for t in s.tables)
     return Result(f"report-{name}", figure * 1000, floor * 1000, target=2.0,
                   note=f"{ctx.settings.large:,} instances, {rows} rows; floor: the SQL "
-                       f"aggregate; peak Python memory {peak / 1e6:.1f} MB")
+                       f"aggregate; peak Python memory {peak / 1e3:.0f} kB")
