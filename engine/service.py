@@ -118,6 +118,13 @@ class Engine:
             self._store.close()
             self._store = None
 
+    def sign_in(self, person: str) -> None:
+        """Act for ``person``, who logged in to the web board: they are the only actor, and
+        every audit record names the principal ``web:<person>`` (docs/reference.md,
+        "Identity, clock and trust")."""
+        self.workspace.web_person = person
+        self.store.principal = f"web:{person}"
+
     def run_context(self, actor: str) -> step.RunContext:
         """What a step needs besides the instance: the clock's reading, the practice, the
         calendar and the acting person."""
@@ -164,7 +171,7 @@ class Engine:
         actor = self.acting(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(txn.instance_of_task(task_id))
-            self._check_task_holder(instance, task_id, actor)
+            self.check_task_holder(instance, task_id, actor)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.complete(compiled, instance, task_id, fields,
                                     self.run_context(actor))
@@ -221,7 +228,7 @@ class Engine:
         store's authenticated principal)."""
         return self.workspace.resolve_actor(name, self.store.principal)
 
-    def _check_task_holder(self, instance: Instance, task_id: str, actor: str) -> None:
+    def check_task_holder(self, instance: Instance, task_id: str, actor: str) -> None:
         """Refuse (exit 5) completing a task that is not ``actor``'s: an assigned task is its
         assignee's alone; an unassigned one needs its role (as the practice maps it)."""
         task = next((t for t in instance.tasks if t.id == task_id), None)

@@ -58,6 +58,20 @@ def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bo
     return rows
 
 
+Row = tuple[dict[str, Any], str | None]
+
+
+def grouped(rows: list[Row], today: dt.date, tz: dt.tzinfo | None) -> dict[str, list[Row]]:
+    """The rows of ``collect`` in the groups OVERDUE, TODAY and UPCOMING, in order."""
+    groups: dict[str, list[Row]] = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}
+    for task, subject in rows:
+        due = task["due"]
+        key = "OVERDUE" if task["overdue"] else (
+            "TODAY" if due and due_text(due, tz)[:10] <= today.isoformat() else "UPCOMING")
+        groups[key].append((task, subject))
+    return groups
+
+
 TODAY_COLUMNS = (Column("DUE"), Column("ROLE", "cut", most=14, least=8),
                  Column("TASK", "wrap", least=28, main=True),
                  Column("FOR", "wrap", most=18, least=12), Column("ID"))
@@ -69,13 +83,10 @@ def table_text(rows: list[tuple[dict[str, Any], str | None]], today: dt.date,
     value whole); due times in ``tz`` (None: as stored)."""
     if not rows:
         return "Nothing due. \N{EM DASH} enjoy the quiet."
-    groups: dict[str, list[list[str]]] = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}
-    for task, subject in rows:
-        due = task["due"]
-        key = "OVERDUE" if task["overdue"] else (
-            "TODAY" if due and due_text(due, tz)[:10] <= today.isoformat() else "UPCOMING")
-        groups[key].append([due_text(due, tz), printable(task["role"] or "-"),
-                            printable(task["title"]), printable(subject or ""), task["id"]])
+    groups = {name: [[due_text(task["due"], tz), printable(task["role"] or "-"),
+                      printable(task["title"]), printable(subject or ""), task["id"]]
+                     for task, subject in group]
+              for name, group in grouped(rows, today, tz).items()}
     table = Table(TODAY_COLUMNS, [cells for cells_list in groups.values()
                                   for cells in cells_list], width)
     colours = {"OVERDUE": "red", "TODAY": "yellow", "UPCOMING": "cyan"}

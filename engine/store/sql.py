@@ -31,7 +31,7 @@ from ..errors import (
     UsageError,
 )
 from ..runtime.instance import Change, Instance, TaskOccurrence, due_from_text
-from . import migrations
+from . import logins, migrations
 from .base import (
     AUDIT_COLUMNS,
     INSTANCE_COLUMNS,
@@ -716,6 +716,54 @@ class SqlStore:
     def is_empty(self) -> bool:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).is_empty()
+
+    # -- the web board: logins and search ------------------------------------------------
+    def web_login(self, person: str) -> logins.Login | None:
+        """``person``'s web login (None: no password set)."""
+        with self._read() as conn:
+            row = Queries(conn, self.dialect_info).execute(logins.SELECT, (person,)).fetchone()
+        return logins.Login.from_row(row) if row else None
+
+    def set_web_password(self, person: str, hashed: str, at: dt.datetime) -> None:
+        """Store ``person``'s password hash, clearing failures and any lockout."""
+        with self._write() as conn:
+            Queries(conn, self.dialect_info).execute(logins.UPSERT,
+                                                     (person, hashed, at.isoformat()))
+
+    def web_login_failed(self, person: str, now: dt.datetime, after: int,
+                         minutes: float) -> dt.datetime | None:
+        """Count a failed login of ``person`` (who has a password); lock them out after
+        ``after`` failures in a row (``logins.lock_until``). Until when they are locked."""
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            q.execute(logins.FAILED, (person,))
+            row = q.execute(logins.SELECT, (person,)).fetchone()
+            if row is None:
+                return None
+            until = logins.lock_until(int(row[3]), after, minutes, now)
+            if until is not None:
+                q.execute(logins.LOCK, (until.isoformat(), person))
+            return until
+
+    def web_login_succeeded(self, person: str, rehashed: str | None = None) -> None:
+        """Clear ``person``'s failed logins (and store a fresher hash of the same password)."""
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            q.execute(logins.CLEAR, (person,))
+            if rehashed is not None:
+                q.execute(logins.REHASH, (rehashed, person))
+
+    def search_subjects(self, text: str, limit: int = 50) -> list[Instance]:
+        """Instances whose subject holds ``text`` (any case), newest first, at most ``limit``."""
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        with self._read() as conn:
+            q = Queries(conn, self.dialect_info)
+            ids = [str(r[0]) for r in q.execute(
+                f"SELECT id FROM instances WHERE lower(subject) LIKE ? ESCAPE '\\' "
+                f"ORDER BY {self.dialect_info.instance_order} DESC LIMIT ?", (pattern, limit))]
+            found = {i.id: i for i in q.load_instances(ids)}
+        return [found[i] for i in ids if i in found]
 
     @contextmanager
     def exported(self) -> Iterator[Callable[[str], Iterator[dict[str, Any]]]]:
