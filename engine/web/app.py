@@ -111,19 +111,21 @@ def _before(board: Board) -> Callable[[], BaseResponse | None]:
         g.board = board
         if request.path.startswith(OPEN_PATHS):
             return None
+        engine = board.engines.get()
+        # practice.yaml may have changed the idle time since the server started
+        board.sessions.idle_seconds = engine.workspace.practice.board.idle_minutes * 60
         session, expired = board.sessions.get(request.cookies.get(COOKIE))
         if session is None:
             return redirect(url_for("login", m="idle" if expired else None))
         if request.method == "POST" and not _token_ok(request.form.get("csrf"), session.csrf):
             return csrf_refused()
-        _sign_in(board, session)
+        _sign_in(engine, session)
         return None
 
     return before
 
 
-def _sign_in(board: Board, session: Session) -> None:
-    engine = board.engines.get()
+def _sign_in(engine: Engine, session: Session) -> None:
     engine.sign_in(session.person)
     g.session, g.person, g.engine = session, session.person, engine
     g.practice = engine.workspace.practice

@@ -62,6 +62,10 @@ def task_page(task_id: str) -> tuple[str, int]:
 
 def task_done(task_id: str) -> BaseResponse | tuple[str, int]:
     instance, task, spec = _task_of(task_id)
+    try:  # as ``done`` does: whose task it is before what its fields hold
+        g.engine.check_task_holder(instance, task_id, g.engine.acting(g.person))
+    except FrontdeskError as exc:
+        return _task_view(task_id, message=exc.message, status=STATUS.get(exc.exit_code, 500))
     specs = spec.fields if spec else ()
     values = forms.given(specs, request.form)
     errors = field_problems(specs, values, g.engine.workspace.tz)
