@@ -75,14 +75,16 @@ class BoardServer:
 
     @classmethod
     def start(cls, home: Path, now: str | None = None,
-              playbooks: Path | None = BOARD_PLAYBOOKS) -> BoardServer:
+              playbooks: Path | None = BOARD_PLAYBOOKS, extra: Sequence[str] = (),
+              env: dict[str, str] | None = None) -> BoardServer:
         argv = [*frontdesk_argv(), "--home", str(home)]
         if playbooks is not None:
             argv += ["--playbooks", str(playbooks)]
         if now is not None:
             argv += ["--now", now]
-        process = subprocess.Popen([*argv, "serve", "--port", "0"], stderr=subprocess.PIPE,
-                                   stdout=subprocess.DEVNULL, text=True, env=_env())
+        process = subprocess.Popen([*argv, "serve", "--port", "0", *extra],
+                                   stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                   env=env if env is not None else _env())
         assert process.stderr is not None
         deadline = time.monotonic() + 60
         lines = []
