@@ -100,8 +100,8 @@ def create_app(options: Options, *, secure: bool = False) -> Flask:
     from . import views_auth, views_instances, views_tasks
 
     views_auth.register(app, board)
-    views_tasks.register(app)
-    views_instances.register(app)
+    for rule, view, method in (*views_tasks.ROUTES, *views_instances.ROUTES):
+        app.add_url_rule(rule, view.__name__, view, methods=[method])
     app.jinja_env.globals["csrf"] = lambda: g.session.csrf if g.get("session") else ""
     return app
 

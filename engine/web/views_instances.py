@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, redirect, request, url_for
+from flask import Response, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..commands.describe import events_of
@@ -24,20 +24,24 @@ SEARCH_LIMIT = 50
 
 
 def instance_page(instance_id: str) -> tuple[str, int]:
+    """An instance: state, values, open tasks, events, history, diagram."""
     return _instance_view(instance_id)
 
 
 def instance_diagram(instance_id: str) -> Response:
+    """The instance's state diagram as SVG, its current state filled."""
     instance = g.engine.get_instance(instance_id)
     svg = diagram.svg(g.engine.playbook_of(instance), instance.digest, instance.state)
     return Response(svg, mimetype="image/svg+xml")
 
 
 def instance_fire(instance_id: str) -> BaseResponse | tuple[str, int]:
+    """Fire the event of the submitted form at the instance."""
     return _fire(instance_id, request.form.get("event", ""))
 
 
 def instance_cancel(instance_id: str) -> BaseResponse | tuple[str, int]:
+    """Cancel the instance (administrators; the engine decides)."""
     try:
         g.engine.cancel(instance_id, request.form.get("reason", ""), g.person)
     except FrontdeskError as exc:
@@ -48,6 +52,7 @@ def instance_cancel(instance_id: str) -> BaseResponse | tuple[str, int]:
 
 
 def instance_correct(instance_id: str) -> BaseResponse | tuple[str, int]:
+    """Correct one variable of the instance (administrators)."""
     name = request.form.get("variable", "")
     try:
         g.engine.correct(instance_id, {name: request.form.get("value", "")},
@@ -60,54 +65,54 @@ def instance_correct(instance_id: str) -> BaseResponse | tuple[str, int]:
 
 
 def start_list() -> tuple[str, int]:
+    """The playbooks a person can start."""
     entries = [e for e in g.engine.playbooks.catalog.entries if e.shadowed_by is None]
     return render("start_list.html", entries=entries)
 
 
 def start_form(playbook_id: str) -> tuple[str, int]:
+    """The form of a playbook's inputs."""
     return _start_view(playbook_id)
 
 
 def start_post(playbook_id: str) -> BaseResponse | tuple[str, int]:
+    """Start an instance from the inputs form."""
     return _start(playbook_id)
 
 
 def search() -> tuple[str, int]:
+    """The search form."""
     return render("search.html", results=None, query="")
 
 
 def search_post() -> tuple[str, int]:
+    """Instances whose subject holds the text (sent by POST: no PHI in URLs)."""
     query = request.form.get("q", "").strip()[:200]
     results = g.engine.store.search_subjects(query, SEARCH_LIMIT) if query else []
     return render("search.html", results=results, query=query, limit=SEARCH_LIMIT)
 
 
 def outbox() -> tuple[str, int]:
+    """The rendered messages, newest first (read only)."""
     messages = g.engine.outbox()
     shown = messages[-OUTBOX_SHOWN:][::-1]
     return render("outbox.html", messages=shown, total=len(messages),
                   at=lambda text: local_time(text, g.engine.workspace.tz))
 
 
-ROUTES = (
-    ("/instance/<instance_id>", "instance_page", instance_page, "GET"),
-    ("/instance/<instance_id>/diagram.svg", "instance_diagram", instance_diagram, "GET"),
-    ("/instance/<instance_id>/fire", "instance_fire", instance_fire, "POST"),
-    ("/instance/<instance_id>/cancel", "instance_cancel", instance_cancel, "POST"),
-    ("/instance/<instance_id>/correct", "instance_correct", instance_correct, "POST"),
-    ("/start", "start_list", start_list, "GET"),
-    ("/start/<playbook_id>", "start_form", start_form, "GET"),
-    ("/start/<playbook_id>", "start_post", start_post, "POST"),
-    ("/search", "search", search, "GET"),
-    ("/search", "search_post", search_post, "POST"),
-    ("/outbox", "outbox", outbox, "GET"),
+ROUTES = (  # (rule, view, method); the endpoint is the view's name
+    ("/instance/<instance_id>", instance_page, "GET"),
+    ("/instance/<instance_id>/diagram.svg", instance_diagram, "GET"),
+    ("/instance/<instance_id>/fire", instance_fire, "POST"),
+    ("/instance/<instance_id>/cancel", instance_cancel, "POST"),
+    ("/instance/<instance_id>/correct", instance_correct, "POST"),
+    ("/start", start_list, "GET"),
+    ("/start/<playbook_id>", start_form, "GET"),
+    ("/start/<playbook_id>", start_post, "POST"),
+    ("/search", search, "GET"),
+    ("/search", search_post, "POST"),
+    ("/outbox", outbox, "GET"),
 )
-
-
-def register(app: Flask) -> None:
-    """Add the instance, start, search and outbox pages to ``app``."""
-    for rule, endpoint, view, method in ROUTES:
-        app.add_url_rule(rule, endpoint, view, methods=[method])
 
 
 # -- events --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..commands.today import collect, grouped
@@ -37,30 +37,36 @@ def _require_administrator(what: str) -> None:
 
 
 def my_day() -> tuple[str, int]:
+    """My day: the person's overdue, today's and upcoming tasks (``today``'s rules)."""
     return render("day.html", heading="My day", **_lists())
 
 
 def print_day() -> tuple[str, int]:
+    """My day as a printable list (the print stylesheet leaves the menus off)."""
     return render("print.html", heading="Day list", **_lists())
 
 
 def everyone() -> tuple[str, int]:
+    """Everyone's open tasks, with assignees (administrators)."""
     _require_administrator("the Everyone list")
     return render("day.html", heading="Everyone", show_assignee=True,
                   **_lists(everyone=True))
 
 
 def role_list(role: str) -> tuple[str, int]:
+    """One role's open tasks, with assignees (administrators)."""
     _require_administrator("a role's list")
     return render("day.html", heading=f"Role: {role}", show_assignee=True,
                   **_lists(role=role))
 
 
 def task_page(task_id: str) -> tuple[str, int]:
+    """A task occurrence with its form (when it is the person's) and assignment."""
     return _task_view(task_id)
 
 
 def task_done(task_id: str) -> BaseResponse | tuple[str, int]:
+    """Complete a task from its form; every field's error at once, nothing written."""
     instance, task, spec = _task_of(task_id)
     try:  # as ``done`` does: whose task it is before what its fields hold
         g.engine.check_task_holder(instance, task_id, g.engine.acting(g.person))
@@ -84,6 +90,7 @@ def task_done(task_id: str) -> BaseResponse | tuple[str, int]:
 
 
 def task_assign(task_id: str) -> BaseResponse | tuple[str, int]:
+    """Give a task to a person holding its role, or to nobody."""
     person = request.form.get("person", "")
     try:
         g.engine.assign(task_id, person or None, g.person)
@@ -94,21 +101,15 @@ def task_assign(task_id: str) -> BaseResponse | tuple[str, int]:
     return redirect(url_for("task_page", task_id=task_id))
 
 
-ROUTES = (
-    ("/", "my_day", my_day, "GET"),
-    ("/print", "print_day", print_day, "GET"),
-    ("/everyone", "everyone", everyone, "GET"),
-    ("/role/<role>", "role_list", role_list, "GET"),
-    ("/task/<task_id>", "task_page", task_page, "GET"),
-    ("/task/<task_id>/done", "task_done", task_done, "POST"),
-    ("/task/<task_id>/assign", "task_assign", task_assign, "POST"),
+ROUTES = (  # (rule, view, method); the endpoint is the view's name
+    ("/", my_day, "GET"),
+    ("/print", print_day, "GET"),
+    ("/everyone", everyone, "GET"),
+    ("/role/<role>", role_list, "GET"),
+    ("/task/<task_id>", task_page, "GET"),
+    ("/task/<task_id>/done", task_done, "POST"),
+    ("/task/<task_id>/assign", task_assign, "POST"),
 )
-
-
-def register(app: Flask) -> None:
-    """Add the task pages to ``app``."""
-    for rule, endpoint, view, method in ROUTES:
-        app.add_url_rule(rule, endpoint, view, methods=[method])
 
 
 def _task_of(task_id: str) -> tuple[Instance, TaskOccurrence, Any]:
