@@ -94,6 +94,7 @@ class Engine:
         self.access = access
         self._store: Store | None = None
         self._starts = 0  # instances begun by 'start' actions in this command (bounded)
+        self._models: dict[str, Playbook] = {}  # playbook models by digest (playbook_of)
 
     def __enter__(self) -> Self:
         return self
@@ -394,8 +395,12 @@ class Engine:
     def playbook_of(self, instance: Instance) -> Playbook:
         """The playbook model ``instance`` started with, not compiled: from the disk cache by
         its content hash, else parsed from the source the store keeps."""
+        known = self._models.get(instance.digest)
+        if known is not None:  # a long-lived engine (the web board) asks again and again
+            return known
         model = self.workspace.cache.load("playbook", instance.digest)
         if isinstance(model, Playbook):
+            self._models[instance.digest] = model
             return model
         from .loading.loader import load_playbook_text
 
@@ -403,6 +408,7 @@ class Engine:
                                     f"<stored {instance.playbook} v{instance.version}>")
         model = loaded.require()
         self.workspace.cache.save("playbook", instance.digest, model)
+        self._models[instance.digest] = model
         return model
 
     def list_instances(self, playbook: str | None = None, state: str | None = None,

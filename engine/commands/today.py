@@ -50,10 +50,27 @@ def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bo
     now = engine.workspace.clock.now()
     today = now.astimezone(engine.workspace.tz).date()
     until = today + dt.timedelta(days=days)
-    rows = []
     person = None if everyone or role else actor  # a person's list: never others' tasks
-    for task, instance in engine.open_tasks(until=until, roles=roles, person=person):
-        rows.append((task_json(task, instance.playbook, now, today), instance.subject))
+    return _rows(engine.open_tasks(until=until, roles=roles, person=person), now, today)
+
+
+def upcoming(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
+             days: int, limit: int) -> list[tuple[dict[str, Any], str | None]]:
+    """The first ``limit`` open tasks due after today and within ``days`` days, chosen as
+    ``collect`` chooses (the web board's *Upcoming*: a short list, whatever the store's size)."""
+    roles = _roles(engine, actor, role, everyone)
+    now = engine.workspace.clock.now()
+    today = now.astimezone(engine.workspace.tz).date()
+    person = None if everyone or role else actor
+    pairs = engine.store.upcoming_tasks(today, today + dt.timedelta(days=days), roles, person,
+                                        limit)
+    return _rows(pairs, now, today)
+
+
+def _rows(pairs: list[tuple[Any, Any]], now: dt.datetime,
+          today: dt.date) -> list[tuple[dict[str, Any], str | None]]:
+    rows = [(task_json(task, instance.playbook, now, today), instance.subject)
+            for task, instance in pairs]
     rows.sort(key=lambda r: (r[0]["due"] or "", r[0]["instance"], r[0]["task"]))
     return rows
 

@@ -141,6 +141,10 @@ class Store(Protocol):
 
     def search_subjects(self, text: str, limit: int = 50) -> list[Instance]: ...
 
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int,
+                       ) -> list[tuple[TaskOccurrence, Instance]]: ...
+
     def migrate(self) -> list[str]:
         """Create and migrate the store now; the names of the migrations this applied."""
         ...

@@ -217,25 +217,25 @@ class Queries:
 
     def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
-        where = ["t.status = 'open'"]
-        params: list[str] = []
-        if until is not None:
-            where.append("t.due_date <= ?")
-            params.append(until.isoformat())
-        wanted = sorted(set(roles)) if roles is not None else None
-        pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
-        if wanted is not None:
-            pool = f"t.role IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0"
-        if person is not None:  # theirs, and the unassigned tasks of the roles
-            where.append(f"(t.assignee = ? OR (t.assignee IS NULL AND {pool}))")
-            params.append(person)
-        elif wanted is not None:
-            where.append(pool)
-        params.extend(wanted or ())
+        where, params = _task_filter(until, roles, person)
+        return self._task_rows(where, params, "t.due_date IS NULL, t.due_date, t.instance, "
+                                              "t.task, t.seq")
+
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+        """The first ``limit`` open tasks due after ``after`` and by ``until`` (as
+        ``open_tasks`` selects them), by due date: the index's order, so the cost does not
+        grow with the number of tasks in the range."""
+        where, params = _task_filter(until, roles, person)
+        where.append("t.due_date > ?")
+        params.append(after.isoformat())
+        return self._task_rows(where, params, f"t.due_date LIMIT {int(limit)}")
+
+    def _task_rows(self, where: list[str], params: list[str],
+                   order: str) -> list[tuple[TaskOccurrence, Instance]]:
         sql = (f"SELECT {names(TASK_COLUMNS, 't.')}, {names(INSTANCE_COLUMNS, 'i.')} "
                "FROM tasks t JOIN instances i ON i.id = t.instance "
-               f"WHERE {' AND '.join(where)} "
-               "ORDER BY t.due_date IS NULL, t.due_date, t.instance, t.task, t.seq")
+               f"WHERE {' AND '.join(where)} ORDER BY {order}")
         split = len(TASK_COLUMNS)
         result: list[tuple[TaskOccurrence, Instance]] = []
         instances: dict[str, Instance] = {}
@@ -257,6 +257,28 @@ class Queries:
         """No instance, source, message or audit record: a copy may land here."""
         return all(self.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None
                    for t in TABLES)
+
+
+def _task_filter(until: dt.date | None, roles: Collection[str] | None,
+                 person: str | None) -> tuple[list[str], list[str]]:
+    """The WHERE terms and parameters of open tasks due by ``until`` of ``roles``; with
+    ``person``, theirs and the unassigned ones of ``roles`` (see ``SqlStore.open_tasks``)."""
+    where = ["t.status = 'open'"]
+    params: list[str] = []
+    if until is not None:
+        where.append("t.due_date <= ?")
+        params.append(until.isoformat())
+    wanted = sorted(set(roles)) if roles is not None else None
+    pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
+    if wanted is not None:
+        pool = f"t.role IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0"
+    if person is not None:  # theirs, and the unassigned tasks of the roles
+        where.append(f"(t.assignee = ? OR (t.assignee IS NULL AND {pool}))")
+        params.append(person)
+    elif wanted is not None:
+        where.append(pool)
+    params.extend(wanted or ())
+    return where, params
 
 
 def _assemble(rows: Sequence[Row], task_rows: Iterable[Row], timer_rows: Iterable[Row],
@@ -696,6 +718,13 @@ class SqlStore:
         """
         with self._read() as conn:
             return Queries(conn, self.dialect_info).open_tasks(until, roles, person)
+
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+        """The first ``limit`` open tasks due after ``after`` and by ``until``, by due date."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).upcoming_tasks(after, until, roles, person,
+                                                                   limit)
 
     def audit_records(self, instance: str | None = None,
                       since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]:

@@ -29,7 +29,7 @@ from .sessions import COOKIE, Session, Sessions
 
 LOG = logging.getLogger("frontdesk.web")
 LOGIN_CSRF = "frontdesk_login_csrf"
-OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
+OPEN_PATHS = ("/login", "/static/", "/favicon.ico", "/healthz")
 
 STATUS = {ExitCode.USAGE: 400, ExitCode.INVALID: 500, ExitCode.NOT_FOUND: 404,
           ExitCode.REFUSED: 403, ExitCode.CONFLICT: 409, ExitCode.AUDIT_BROKEN: 500,
@@ -99,11 +99,17 @@ def create_app(options: Options, *, secure: bool = False) -> Flask:
     app.register_error_handler(Exception, _internal_error)
     from . import views_auth, views_instances, views_tasks
 
+    app.add_url_rule("/healthz", "healthz", _healthz)
     views_auth.register(app, board)
     for rule, view, method in (*views_tasks.ROUTES, *views_instances.ROUTES):
         app.add_url_rule(rule, view.__name__, view, methods=[method])
     app.jinja_env.globals["csrf"] = lambda: g.session.csrf if g.get("session") else ""
     return app
+
+
+def _healthz() -> Response:
+    """``ok``: the server answers (for a monitor; no login, no store, nothing private)."""
+    return Response("ok\n", mimetype="text/plain")
 
 
 def _before(board: Board) -> Callable[[], BaseResponse | None]:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..commands.today import collect, grouped
+from ..commands.today import collect, grouped, upcoming
 from ..errors import FrontdeskError, RefusedError
 from ..report import due_text
 from ..runtime.instance import Instance, TaskOccurrence
@@ -19,17 +19,23 @@ from .app import STATUS, render
 CHECKLIST_PROBLEM = "tick every item of the checklist first"
 
 
+UPCOMING_SHOWN = 25  # the first upcoming tasks a list shows
+
+
 def _lists(role: str | None = None, everyone: bool = False) -> dict[str, Any]:
     """The groups of ``today``'s list (its rules, its code) for the person, a role or
-    everyone, with upcoming tasks of the practice's ``board.upcoming_days``."""
+    everyone: every overdue task and today's, then the first ``UPCOMING_SHOWN`` of the next
+    ``board.upcoming_days`` days."""
     engine = g.engine
     ws = engine.workspace
-    rows = collect(engine, actor=g.person, role=role, everyone=everyone,
-                   days=ws.practice.board.upcoming_days)
+    rows = collect(engine, actor=g.person, role=role, everyone=everyone)
     today = ws.clock.now().astimezone(ws.tz).date()
     groups = grouped(rows, today, ws.tz)
+    groups["UPCOMING"] = upcoming(engine, actor=g.person, role=role, everyone=everyone,
+                                  days=ws.practice.board.upcoming_days, limit=UPCOMING_SHOWN)
     return {"groups": groups, "today": today, "due": lambda d: due_text(d, ws.tz),
-            "count": len(rows)}
+            "count": sum(len(rows) for rows in groups.values()),
+            "upcoming_shown": UPCOMING_SHOWN, "upcoming_days": ws.practice.board.upcoming_days}
 
 
 def _require_administrator(what: str) -> None:
