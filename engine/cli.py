@@ -539,6 +539,33 @@ def assign(options: Options, task: str, person: str | None, clear: bool, actor: 
                                         actor=options.actor(actor), as_json=as_json))
 
 
+# -- the web board --------------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; beyond this computer it needs --cert and --key.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--cert", metavar="FILE", help="TLS certificate (PEM); default board.cert.")
+@click.option("--key", metavar="FILE", help="TLS private key (PEM); default board.key.")
+@pass_options
+def serve(options: Options, host: str, port: int, cert: str | None,
+          key: str | None) -> NoReturn:
+    """Serve the staff web board (until Ctrl-C or SIGTERM)."""
+    from .commands.web import run_serve
+
+    sys.exit(run_serve(options, host=host, port=port, cert=cert, key=key))
+
+
+@cli.command()
+@click.argument("person")
+@pass_options
+def passwd(options: Options, person: str) -> NoReturn:
+    """Set PERSON's web board password (asked on the terminal, else read from stdin)."""
+    from .commands.web import run_passwd
+
+    sys.exit(run_passwd(options, person=person))
+
+
 # -- the one error handler -----------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI: the single place that prints ``frontdesk: error:`` and picks the exit

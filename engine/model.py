@@ -298,6 +298,19 @@ class Tailoring:
 
 
 @dataclass(frozen=True, slots=True)
+class Board:
+    """The web board's settings (practice.yaml ``board``): idle logoff, lockout, how far ahead
+    *My day* looks, and the TLS certificate and key it serves with."""
+
+    idle_minutes: float = 15
+    lockout_after: int = 5
+    lockout_minutes: float = 1
+    upcoming_days: int = 7
+    cert: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Practice:
     """The practice config: name, time zone, business calendar, people, administrators and
     tailoring. ``administrators`` is empty when practice.yaml names none."""
@@ -311,6 +324,7 @@ class Practice:
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
+    board: Board = field(default_factory=Board)
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

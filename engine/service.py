@@ -94,6 +94,7 @@ class Engine:
         self.access = access
         self._store: Store | None = None
         self._starts = 0  # instances begun by 'start' actions in this command (bounded)
+        self._models: dict[str, Playbook] = {}  # playbook models by digest (playbook_of)
 
     def __enter__(self) -> Self:
         return self
@@ -117,6 +118,13 @@ class Engine:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def sign_in(self, person: str) -> None:
+        """Act for ``person``, who logged in to the web board: they are the only actor, and
+        every audit record names the principal ``web:<person>`` (docs/reference.md,
+        "Identity, clock and trust")."""
+        self.workspace.web_person = person
+        self.store.principal = f"web:{person}"
 
     def run_context(self, actor: str) -> step.RunContext:
         """What a step needs besides the instance: the clock's reading, the practice, the
@@ -164,7 +172,7 @@ class Engine:
         actor = self.acting(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(txn.instance_of_task(task_id))
-            self._check_task_holder(instance, task_id, actor)
+            self.check_task_holder(instance, task_id, actor)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.complete(compiled, instance, task_id, fields,
                                     self.run_context(actor))
@@ -221,7 +229,7 @@ class Engine:
         store's authenticated principal)."""
         return self.workspace.resolve_actor(name, self.store.principal)
 
-    def _check_task_holder(self, instance: Instance, task_id: str, actor: str) -> None:
+    def check_task_holder(self, instance: Instance, task_id: str, actor: str) -> None:
         """Refuse (exit 5) completing a task that is not ``actor``'s: an assigned task is its
         assignee's alone; an unassigned one needs its role (as the practice maps it)."""
         task = next((t for t in instance.tasks if t.id == task_id), None)
@@ -387,8 +395,12 @@ class Engine:
     def playbook_of(self, instance: Instance) -> Playbook:
         """The playbook model ``instance`` started with, not compiled: from the disk cache by
         its content hash, else parsed from the source the store keeps."""
+        known = self._models.get(instance.digest)
+        if known is not None:  # a long-lived engine (the web board) asks again and again
+            return known
         model = self.workspace.cache.load("playbook", instance.digest)
         if isinstance(model, Playbook):
+            self._models[instance.digest] = model
             return model
         from .loading.loader import load_playbook_text
 
@@ -396,6 +408,7 @@ class Engine:
                                     f"<stored {instance.playbook} v{instance.version}>")
         model = loaded.require()
         self.workspace.cache.save("playbook", instance.digest, model)
+        self._models[instance.digest] = model
         return model
 
     def list_instances(self, playbook: str | None = None, state: str | None = None,

@@ -45,17 +45,23 @@ def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], input_name:
         instance = engine.start(playbook, given_values(sets, input_name), actor,
                                 allow_duplicate=allow_duplicate)
     except RefusedError as exc:
-        if exc.instance is not None or exc.playbook != playbook:
-            raise  # not about this playbook's inputs (a guard, a 'start' action's child)
-        inputs = engine.playbooks.current(playbook).playbook.inputs.values()
-        names = ", ".join(f.name + (" (required)" if f.required else "") for f in inputs)
-        raise RefusedError(f"{exc.reason}; its inputs: {names or 'none'} (see 'frontdesk "
-                           f"describe {playbook}')", playbook=playbook) from None
+        raise start_refusal(engine, playbook, exc) from None
     if as_json:
         _print_instance(engine, instance)
     else:
         click.echo(instance.id)
     return ExitCode.OK
+
+
+def start_refusal(engine: Engine, playbook: str, exc: RefusedError) -> RefusedError:
+    """A refused ``start``, worded for a person: a refused input names the playbook's inputs
+    and points to ``describe`` (anything else is returned as it is)."""
+    if exc.instance is not None or exc.playbook != playbook:
+        return exc  # not about this playbook's inputs (a guard, a 'start' action's child)
+    inputs = engine.playbooks.current(playbook).playbook.inputs.values()
+    names = ", ".join(f.name + (" (required)" if f.required else "") for f in inputs)
+    return RefusedError(f"{exc.reason}; its inputs: {names or 'none'} (see 'frontdesk "
+                        f"describe {playbook}')", playbook=playbook)
 
 
 def run_fire(engine: Engine, *, instance: str, event: str, sets: Sequence[str],
@@ -315,13 +321,13 @@ class _View:
         for record in records:
             lines += wrapped(f"#{record['seq']:<{seq_width}}  {local_time(record['at'], self.tz)}"
                              f"  {printable(record['actor']):<{actor_width}}  "
-                             + _what(record), self.width, 2, seq_width + 5)
-            for detail in _details(record["action"], revived(record["data"]), self.tz):
+                             + record_what(record), self.width, 2, seq_width + 5)
+            for detail in record_details(record["action"], revived(record["data"]), self.tz):
                 lines += wrapped(detail, self.width, seq_width + 5)
         return lines
 
 
-def _what(record: dict[str, Any]) -> str:
+def record_what(record: dict[str, Any]) -> str:
     """``transition schedule new -> scheduled``: the action, event and move of a record."""
     parts = [record["action"]]
     if record["event"]:
@@ -333,7 +339,7 @@ def _what(record: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _details(action: str, data: dict[str, Any], tz: dt.tzinfo) -> list[str]:
+def record_details(action: str, data: dict[str, Any], tz: dt.tzinfo) -> list[str]:
     """The lines under a history record: its task, the values it set, its notes, and why a
     timer's event was not applied."""
     lines = []

@@ -50,12 +50,43 @@ def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bo
     now = engine.workspace.clock.now()
     today = now.astimezone(engine.workspace.tz).date()
     until = today + dt.timedelta(days=days)
-    rows = []
     person = None if everyone or role else actor  # a person's list: never others' tasks
-    for task, instance in engine.open_tasks(until=until, roles=roles, person=person):
-        rows.append((task_json(task, instance.playbook, now, today), instance.subject))
+    return _rows(engine.open_tasks(until=until, roles=roles, person=person), now, today)
+
+
+def upcoming(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
+             days: int, limit: int) -> list[tuple[dict[str, Any], str | None]]:
+    """The first ``limit`` open tasks due after today and within ``days`` days, chosen as
+    ``collect`` chooses (the web board's *Upcoming*: a short list, whatever the store's size)."""
+    roles = _roles(engine, actor, role, everyone)
+    now = engine.workspace.clock.now()
+    today = now.astimezone(engine.workspace.tz).date()
+    person = None if everyone or role else actor
+    pairs = engine.store.upcoming_tasks(today, today + dt.timedelta(days=days), roles, person,
+                                        limit)
+    return _rows(pairs, now, today)
+
+
+def _rows(pairs: list[tuple[Any, Any]], now: dt.datetime,
+          today: dt.date) -> list[tuple[dict[str, Any], str | None]]:
+    rows = [(task_json(task, instance.playbook, now, today), instance.subject)
+            for task, instance in pairs]
     rows.sort(key=lambda r: (r[0]["due"] or "", r[0]["instance"], r[0]["task"]))
     return rows
+
+
+Row = tuple[dict[str, Any], str | None]
+
+
+def grouped(rows: list[Row], today: dt.date, tz: dt.tzinfo | None) -> dict[str, list[Row]]:
+    """The rows of ``collect`` in the groups OVERDUE, TODAY and UPCOMING, in order."""
+    groups: dict[str, list[Row]] = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}
+    for task, subject in rows:
+        due = task["due"]
+        key = "OVERDUE" if task["overdue"] else (
+            "TODAY" if due and due_text(due, tz)[:10] <= today.isoformat() else "UPCOMING")
+        groups[key].append((task, subject))
+    return groups
 
 
 TODAY_COLUMNS = (Column("DUE"), Column("ROLE", "cut", most=14, least=8),
@@ -69,13 +100,10 @@ def table_text(rows: list[tuple[dict[str, Any], str | None]], today: dt.date,
     value whole); due times in ``tz`` (None: as stored)."""
     if not rows:
         return "Nothing due. \N{EM DASH} enjoy the quiet."
-    groups: dict[str, list[list[str]]] = {"OVERDUE": [], "TODAY": [], "UPCOMING": []}
-    for task, subject in rows:
-        due = task["due"]
-        key = "OVERDUE" if task["overdue"] else (
-            "TODAY" if due and due_text(due, tz)[:10] <= today.isoformat() else "UPCOMING")
-        groups[key].append([due_text(due, tz), printable(task["role"] or "-"),
-                            printable(task["title"]), printable(subject or ""), task["id"]])
+    groups = {name: [[due_text(task["due"], tz), printable(task["role"] or "-"),
+                      printable(task["title"]), printable(subject or ""), task["id"]]
+                     for task, subject in group]
+              for name, group in grouped(rows, today, tz).items()}
     table = Table(TODAY_COLUMNS, [cells for cells_list in groups.values()
                                   for cells in cells_list], width)
     colours = {"OVERDUE": "red", "TODAY": "yellow", "UPCOMING": "cyan"}

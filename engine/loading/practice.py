@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidError, Issue, Location, did_you_mean
-from ..model import RESERVED_ACTORS, Person, Playbook, Practice, Tailoring
+from ..model import RESERVED_ACTORS, Board, Person, Playbook, Practice, Tailoring
 from .build import build_task_override
 from .describe import shown
 from .schema import schema_issues
@@ -115,6 +115,7 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         playbooks=playbooks,
         administrators=tuple(data.get("administrators") or ()),
         starts_per_command=int((data.get("limits") or {}).get("starts_per_command", 200)),
+        board=Board(**(data.get("board") or {})),
     )
 
 

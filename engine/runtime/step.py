@@ -580,21 +580,53 @@ def assignment_problem(practice: Practice, person: str, role: str | None) -> str
     return None
 
 
+class FieldProblem(ValueError):
+    """Why one field's value is refused, worded as the refusal says it."""
+
+
+_ABSENT = object()
+
+
+def _field_value(spec: FieldSpec, given: Mapping[str, Any], tz: dt.tzinfo) -> Any:
+    """The typed value of one field (its default when not given; ``_ABSENT`` when it has
+    none); ``FieldProblem`` when it does not fit or a required one is missing."""
+    if spec.name in given and given[spec.name] is not None:
+        try:
+            return convert(spec, given[spec.name], tz=tz)
+        except ValueError as exc:
+            raise FieldProblem(f"field '{spec.name}': {exc}") from None
+    if spec.has_default:
+        return convert(spec, spec.default, tz=tz)
+    if spec.required:
+        raise FieldProblem(f"missing required field '{spec.name}'")
+    return _ABSENT
+
+
 def convert_fields(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mapping[str, Any],
                    tz: dt.tzinfo, refuse: Callable[[str], Exception]) -> dict[str, Any]:
     """Typed values for ``specs`` from ``given`` (defaults applied, required enforced)."""
     values: dict[str, Any] = {}
     for spec in specs:
-        if spec.name in given and given[spec.name] is not None:
-            try:
-                values[spec.name] = convert(spec, given[spec.name], tz=tz)
-            except ValueError as exc:
-                raise refuse(f"field '{spec.name}': {exc}") from None
-        elif spec.has_default:
-            values[spec.name] = convert(spec, spec.default, tz=tz)
-        elif spec.required:
-            raise refuse(f"missing required field '{spec.name}'")
+        try:
+            value = _field_value(spec, given, tz)
+        except FieldProblem as exc:
+            raise refuse(str(exc)) from None
+        if value is not _ABSENT:
+            values[spec.name] = value
     return values
+
+
+def field_problems(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mapping[str, Any],
+                   tz: dt.tzinfo) -> dict[str, str]:
+    """Every field of ``specs`` whose value ``convert_fields`` would refuse, with the words
+    of its refusal (a form shows them all at once, each beside its field)."""
+    problems: dict[str, str] = {}
+    for spec in specs:
+        try:
+            _field_value(spec, given, tz)
+        except FieldProblem as exc:
+            problems[spec.name] = str(exc)
+    return problems
 
 
 def _times(duration: Duration, k: int) -> Duration:

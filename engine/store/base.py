@@ -29,6 +29,7 @@ from ..runtime.instance import (
     from_json,
     to_json,
 )
+from .logins import Login
 from .migrations import GuardProblem
 
 Row = Mapping[str, Any]
@@ -126,6 +127,23 @@ class Store(Protocol):
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in the store, without migrating it."""
         ...
+
+    def web_login(self, person: str) -> Login | None:
+        """``person``'s web board login (None: no password set)."""
+        ...
+
+    def set_web_password(self, person: str, hashed: str, at: dt.datetime) -> None: ...
+
+    def web_login_failed(self, person: str, now: dt.datetime, after: int,
+                         minutes: float) -> dt.datetime | None: ...
+
+    def web_login_succeeded(self, person: str, rehashed: str | None = None) -> None: ...
+
+    def search_subjects(self, text: str, limit: int = 50) -> list[Instance]: ...
+
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int,
+                       ) -> list[tuple[TaskOccurrence, Instance]]: ...
 
     def migrate(self) -> list[str]:
         """Create and migrate the store now; the names of the migrations this applied."""

@@ -232,6 +232,15 @@ class GuardProblem:
         return f"trigger {self.guard} {self.problem}"
 
 
+_WEB_LOGINS = """CREATE TABLE web_logins (
+            person TEXT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            set_at TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            locked_until TEXT
+        )"""
+
+
 def _migrations(dialect: str) -> tuple[Migration, ...]:
     kind = _KINDS[dialect]
     return (
@@ -244,6 +253,10 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         # ``simulated`` (created with a clock override; see ``SqlStore.clock_kind``).
         Migration("0005_store_facts", ("CREATE TABLE store_facts (name TEXT PRIMARY KEY, "
                                        "value TEXT NOT NULL)",)),
+        # The web board's logins (``frontdesk passwd``, ``frontdesk serve``): one Argon2 hash
+        # per person, and the failed attempts that lock a person out for a while. Not a data
+        # table: ``db copy`` leaves it behind (set the passwords again on the copy).
+        Migration("0007_web_logins", (_WEB_LOGINS,)),
     )
 
 

@@ -210,7 +210,8 @@ class PostgresStore(SqlStore):
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                 sql.Identifier(self._current_schema()), who),
             sql.SQL("GRANT SELECT ON migrations, store_facts TO {}").format(who),
-            sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers, web_logins "
+                    "TO {}").format(who),
             # holiday_cache: unused now, granted for an older frontdesk sharing the database
             sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
                     "TO {}").format(who),

@@ -31,7 +31,7 @@ from ..errors import (
     UsageError,
 )
 from ..runtime.instance import Change, Instance, TaskOccurrence, due_from_text
-from . import migrations
+from . import logins, migrations
 from .base import (
     AUDIT_COLUMNS,
     INSTANCE_COLUMNS,
@@ -217,25 +217,25 @@ class Queries:
 
     def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
-        where = ["t.status = 'open'"]
-        params: list[str] = []
-        if until is not None:
-            where.append("t.due_date <= ?")
-            params.append(until.isoformat())
-        wanted = sorted(set(roles)) if roles is not None else None
-        pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
-        if wanted is not None:
-            pool = f"t.role IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0"
-        if person is not None:  # theirs, and the unassigned tasks of the roles
-            where.append(f"(t.assignee = ? OR (t.assignee IS NULL AND {pool}))")
-            params.append(person)
-        elif wanted is not None:
-            where.append(pool)
-        params.extend(wanted or ())
+        where, params = _task_filter(until, roles, person)
+        return self._task_rows(where, params, "t.due_date IS NULL, t.due_date, t.instance, "
+                                              "t.task, t.seq")
+
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+        """The first ``limit`` open tasks due after ``after`` and by ``until`` (as
+        ``open_tasks`` selects them), by due date: the index's order, so the cost does not
+        grow with the number of tasks in the range."""
+        where, params = _task_filter(until, roles, person)
+        where.append("t.due_date > ?")
+        params.append(after.isoformat())
+        return self._task_rows(where, params, f"t.due_date LIMIT {int(limit)}")
+
+    def _task_rows(self, where: list[str], params: list[str],
+                   order: str) -> list[tuple[TaskOccurrence, Instance]]:
         sql = (f"SELECT {names(TASK_COLUMNS, 't.')}, {names(INSTANCE_COLUMNS, 'i.')} "
                "FROM tasks t JOIN instances i ON i.id = t.instance "
-               f"WHERE {' AND '.join(where)} "
-               "ORDER BY t.due_date IS NULL, t.due_date, t.instance, t.task, t.seq")
+               f"WHERE {' AND '.join(where)} ORDER BY {order}")
         split = len(TASK_COLUMNS)
         result: list[tuple[TaskOccurrence, Instance]] = []
         instances: dict[str, Instance] = {}
@@ -257,6 +257,28 @@ class Queries:
         """No instance, source, message or audit record: a copy may land here."""
         return all(self.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None
                    for t in TABLES)
+
+
+def _task_filter(until: dt.date | None, roles: Collection[str] | None,
+                 person: str | None) -> tuple[list[str], list[str]]:
+    """The WHERE terms and parameters of open tasks due by ``until`` of ``roles``; with
+    ``person``, theirs and the unassigned ones of ``roles`` (see ``SqlStore.open_tasks``)."""
+    where = ["t.status = 'open'"]
+    params: list[str] = []
+    if until is not None:
+        where.append("t.due_date <= ?")
+        params.append(until.isoformat())
+    wanted = sorted(set(roles)) if roles is not None else None
+    pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
+    if wanted is not None:
+        pool = f"t.role IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0"
+    if person is not None:  # theirs, and the unassigned tasks of the roles
+        where.append(f"(t.assignee = ? OR (t.assignee IS NULL AND {pool}))")
+        params.append(person)
+    elif wanted is not None:
+        where.append(pool)
+    params.extend(wanted or ())
+    return where, params
 
 
 def _assemble(rows: Sequence[Row], task_rows: Iterable[Row], timer_rows: Iterable[Row],
@@ -750,6 +772,13 @@ class SqlStore:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).open_tasks(until, roles, person)
 
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+        """The first ``limit`` open tasks due after ``after`` and by ``until``, by due date."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).upcoming_tasks(after, until, roles, person,
+                                                                   limit)
+
     def audit_records(self, instance: str | None = None,
                       since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]:
         """Exported records in seq order, streamed (constant memory over any log length)."""
@@ -769,6 +798,54 @@ class SqlStore:
     def is_empty(self) -> bool:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).is_empty()
+
+    # -- the web board: logins and search ------------------------------------------------
+    def web_login(self, person: str) -> logins.Login | None:
+        """``person``'s web login (None: no password set)."""
+        with self._read() as conn:
+            row = Queries(conn, self.dialect_info).execute(logins.SELECT, (person,)).fetchone()
+        return logins.Login.from_row(row) if row else None
+
+    def set_web_password(self, person: str, hashed: str, at: dt.datetime) -> None:
+        """Store ``person``'s password hash, clearing failures and any lockout."""
+        with self._write() as conn:
+            Queries(conn, self.dialect_info).execute(logins.UPSERT,
+                                                     (person, hashed, at.isoformat()))
+
+    def web_login_failed(self, person: str, now: dt.datetime, after: int,
+                         minutes: float) -> dt.datetime | None:
+        """Count a failed login of ``person`` (who has a password); lock them out after
+        ``after`` failures in a row (``logins.lock_until``). Until when they are locked."""
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            q.execute(logins.FAILED, (person,))
+            row = q.execute(logins.SELECT, (person,)).fetchone()
+            if row is None:
+                return None
+            until = logins.lock_until(int(row[3]), after, minutes, now)
+            if until is not None:
+                q.execute(logins.LOCK, (until.isoformat(), person))
+            return until
+
+    def web_login_succeeded(self, person: str, rehashed: str | None = None) -> None:
+        """Clear ``person``'s failed logins (and store a fresher hash of the same password)."""
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            q.execute(logins.CLEAR, (person,))
+            if rehashed is not None:
+                q.execute(logins.REHASH, (rehashed, person))
+
+    def search_subjects(self, text: str, limit: int = 50) -> list[Instance]:
+        """Instances whose subject holds ``text`` (any case), newest first, at most ``limit``."""
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        with self._read() as conn:
+            q = Queries(conn, self.dialect_info)
+            ids = [str(r[0]) for r in q.execute(
+                f"SELECT id FROM instances WHERE lower(subject) LIKE ? ESCAPE '\\' "
+                f"ORDER BY {self.dialect_info.instance_order} DESC LIMIT ?", (pattern, limit))]
+            found = {i.id: i for i in q.load_instances(ids)}
+        return [found[i] for i in ids if i in found]
 
     @contextmanager
     def exported(self) -> Iterator[Callable[[str], Iterator[dict[str, Any]]]]:
