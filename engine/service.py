@@ -53,6 +53,7 @@ class TickResult:
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
     damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
+    faults: list[step.TimerFault] = field(default_factory=list)  # timers that cannot fire
 
 
 @dataclass(slots=True)
@@ -349,9 +350,13 @@ class Engine:
 
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
-            change = self._with_starts(step.fire_timers(compiled, instance, rc), step.SYSTEM)
+            outcome = step.fire_timers(compiled, instance, rc)
+            change = self._with_starts(outcome, step.SYSTEM)
+            result.faults.extend(outcome.faults)
         except RefusedError as exc:
             change = step.expire_timers(compiled, instance, rc, exc.reason).change
+        if not change.audit:
+            return  # only faults already marked on their timers
         if not _apply_one(txn, change):
             result.conflicts.append(instance.id)
             return

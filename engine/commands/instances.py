@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from ..errors import DamagedRowsError, ExitCode, LeftUnchangedError, RefusedError
+from ..errors import (
+    DamagedRowsError,
+    ExitCode,
+    LeftUnchangedError,
+    RefusedError,
+    TimerFaultsError,
+)
 from ..model import Playbook
 from ..report import (
     Column,
@@ -163,24 +169,36 @@ def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str 
 
 
 def run_tick(engine: Engine, *, as_json: bool) -> int:
-    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile. Each
-    text line starts with the moment the tick ran (practice time, ISO-8601 with its offset),
-    so a cron log that collects stdout and stderr says when each run happened and what it
-    did; ``--json`` is the document alone."""
+    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile, 5 when
+    a due timer cannot fire as its playbook stands (each named on stderr, the others fired and
+    committed). Each text line starts with the moment the tick ran (practice time, ISO-8601
+    with its offset), so a cron log that collects stdout and stderr says when each run
+    happened and what it did; ``--json`` is the document alone."""
     ws = engine.workspace
     at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
     if as_json:
-        click.echo(to_json({
+        document: dict[str, Any] = {
             "fired": [{"instance": i, "event": e} for i, e in result.fired],
-            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}))
+            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
+        if result.faults:
+            document["failed"] = [{"instance": f.instance, "timer": f.timer, "event": f.event,
+                                   "reason": f.reason} for f in result.faults]
+        click.echo(to_json(document))
     else:
         for instance_id, event in result.fired:
             click.echo(f"{at} {instance_id}: {event}")
+        for fault in result.faults:
+            click.echo(f"{at} {fault.instance}: error: timer '{fault.event}' ({fault.timer}) "
+                       f"cannot fire: {printable(fault.reason)}", err=True)
         click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
-                      if result.not_applied else ""), err=True)
+                      if result.not_applied else "")
+                   + (f", {len(result.faults)} cannot fire" if result.faults else ""),
+                   err=True)
     _raise_left_over(result.damaged, result.conflicts)
+    if result.faults:
+        raise TimerFaultsError(sorted({f.instance for f in result.faults}))
     return ExitCode.OK
 
 

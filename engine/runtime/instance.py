@@ -54,6 +54,7 @@ class TimerState:
     due: Due
     due_date: dt.date  # practice-local date of ``due``
     status: str = "armed"  # armed | fired | cancelled
+    error: str | None = None  # why it cannot fire as the playbook stands (kept armed)
 
 
 @dataclass(slots=True)

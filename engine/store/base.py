@@ -39,7 +39,8 @@ INSTANCE_COLUMNS = ("id", "playbook", "version", "digest", "subject", "state", "
 TASK_COLUMNS = ("id", "instance", "seq", "playbook", "state", "task", "title", "role", "assignee",
                 "due", "due_date", "status", "created_at", "closed_at", "closed_by", "recurring",
                 "anchor", "idx")
-TIMER_COLUMNS = ("id", "instance", "seq", "state", "event", "due", "due_date", "status")
+TIMER_COLUMNS = ("id", "instance", "seq", "state", "event", "due", "due_date", "status",
+                 "error")
 SOURCE_COLUMNS = ("digest", "playbook", "version", "text")
 OUTBOX_COLUMNS = ("instance", "at", "to_role", "subject", "body")
 AUDIT_COLUMNS = RECORD_KEYS
@@ -262,7 +263,7 @@ def timer_row(timer: TimerState, seq: int) -> dict[str, Any]:
     return {
         "id": timer.id, "instance": timer.instance, "seq": seq, "state": timer.state,
         "event": timer.event, "due": due_to_text(timer.due),
-        "due_date": date_text(timer.due_date), "status": timer.status,
+        "due_date": date_text(timer.due_date), "status": timer.status, "error": timer.error,
     }
 
 
@@ -271,7 +272,8 @@ def timer_from_row(row: Row) -> TimerState:
     due_date = date_value(row["due_date"])
     assert due is not None and due_date is not None  # NOT NULL columns
     return TimerState(id=row["id"], instance=row["instance"], state=row["state"],
-                      event=row["event"], due=due, due_date=due_date, status=row["status"])
+                      event=row["event"], due=due, due_date=due_date, status=row["status"],
+                      error=row["error"])
 
 
 def source_rows(change: Change) -> list[dict[str, Any]]:

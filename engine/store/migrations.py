@@ -244,6 +244,8 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         # ``simulated`` (created with a clock override; see ``SqlStore.clock_kind``).
         Migration("0005_store_facts", ("CREATE TABLE store_facts (name TEXT PRIMARY KEY, "
                                        "value TEXT NOT NULL)",)),
+        # Why an armed timer cannot fire as its playbook stands (``tick`` keeps it armed).
+        Migration("0006_timer_error", ("ALTER TABLE timers ADD COLUMN error TEXT",)),
     )
 
 

@@ -219,7 +219,8 @@ def test_audit_export_is_a_valid_spec_hash_chain(flow: Flow) -> None:
         assert record["prev"] == prev
         assert record["hash"] == spec_hash(record)
         assert record["action"] in ("start", "transition", "task_created", "task_done",
-                                    "task_cancelled", "timer_fired", "set")
+                                    "task_cancelled", "timer_armed", "timer_fired",
+                                    "timer_cancelled", "set")
         assert isinstance(record["data"], dict)
         moment = dt.datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
         assert moment.utcoffset() == dt.timedelta(0)
