@@ -418,6 +418,11 @@ class Engine:
         of ``roles`` (never a task assigned to someone else)."""
         return self.store.open_tasks(until=until, roles=roles, person=person)
 
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances that need attention: an armed timer that cannot fire as the playbook
+        stands (``tick`` marked it with its error)."""
+        return self.store.stuck_instances()
+
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The audit records of one instance, in ``seq`` order."""
         return list(self.store.audit_records(instance=instance_id))

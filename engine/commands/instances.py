@@ -24,6 +24,7 @@ from ..report import (
     due_text,
     instance_json,
     local_time,
+    problem_text,
     printable,
     revived,
     terminal_width,
@@ -221,16 +222,26 @@ def run_list(engine: Engine, *, playbook: str | None, state: str | None,
         now = ws.clock.now()
         click.echo(to_json([instance_json(i, ws.tz, now) for i in instances]))
     elif instances:
-        rows = [[i.id, i.playbook, i.state, i.outcome or i.status, printable(i.subject or "")]
-                for i in instances]
+        rows = [[i.id, i.playbook, i.state,
+                 i.outcome or i.status + (" (stuck)" if i.problems() else ""),
+                 printable(i.subject or "")] for i in instances]
         table = Table(LIST_COLUMNS, rows, terminal_width(wide))
         click.echo("\n".join(table.lines(rows)))
+        _say_stuck([i for i in instances if i.problems()])
     else:
         if not damaged:
             click.echo("no instances", err=True)
     if damaged:
         raise DamagedRowsError(damaged)
     return ExitCode.OK
+
+
+def _say_stuck(stuck: list[Instance]) -> None:
+    """A note on stderr under ``list``: which instances need attention, and how to see why."""
+    if stuck:
+        click.echo(f"{len(stuck)} instance(s) stuck, a timer cannot fire: "
+                   + ", ".join(i.id for i in stuck[:5]) + (" ..." if len(stuck) > 5 else "")
+                   + " ('frontdesk show ID' says why)", err=True)
 
 
 def run_show(engine: Engine, *, instance: str, as_json: bool) -> int:
@@ -278,6 +289,9 @@ class _View:
             lines.append(f"task {self.task} ({spec}) of this instance, marked > below")
         lines.append(f"state: {inst.state}{title}  status: {inst.status}"
                      + (f"  outcome: {inst.outcome}" if inst.outcome else ""))
+        for timer in inst.problems():
+            lines += wrapped(f"STUCK: {problem_text(timer)}; fix the playbook and 'upgrade', "
+                             "or 'cancel' the instance", self.width, 0)
         if inst.started_at is not None:
             lines.append(f"started: {local_time(inst.started_at, self.tz)}" + (
                 f"  updated: {local_time(inst.updated_at, self.tz)}" if inst.updated_at else ""))

@@ -112,6 +112,11 @@ class Instance:
     def armed_timers(self) -> list[TimerState]:
         return [t for t in self.timers if t.status == "armed"]
 
+    def problems(self) -> list[TimerState]:
+        """The armed timers that cannot fire as the playbook stands (``tick`` marked each with
+        its error): the instance is stuck until the playbook is fixed or it is cancelled."""
+        return [t for t in self.timers if t.status == "armed" and t.error]
+
 
 @dataclass(slots=True)
 class AuditDraft:

@@ -114,6 +114,10 @@ class Store(Protocol):
                        status: str | None = None,
                        damaged: list[str] | None = None) -> list[Instance]: ...
 
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances with an armed timer that cannot fire as their playbook stands."""
+        ...
+
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]: ...
 
