@@ -295,16 +295,21 @@ class _Step:
         return due
 
     def task_due(self, offset: Offset, what: str) -> Due:
-        """A task's due: ``due``, moved off a day the practice is closed, back to the previous
-        business day for a ``before`` offset and on to the next one otherwise
-        (docs/reference.md, due dates on closed days)."""
+        """A task's due: ``due``, moved off a day the practice is closed by the practice's
+        ``calendar.closed_day_dues`` rule (docs/reference.md, due dates on closed days)."""
         return self.on_business_day(self.due(offset, what), what,
-                                    backwards=offset.direction == "before")
+                                    before=offset.direction == "before")
 
-    def on_business_day(self, due: Due, what: str, *, backwards: bool = False) -> Due:
-        """``due``, or the business day before (``backwards``) or after it when the practice
-        is closed that day (``durations.off_closed_day``)."""
+    def on_business_day(self, due: Due, what: str, *, before: bool = False) -> Due:
+        """``due``, or when the practice is closed that day the business day the practice's
+        rule names (``durations.off_closed_day``): ``default`` the previous one for a
+        ``before`` offset and the next one otherwise, ``previous``, ``next``, or ``keep``
+        (not moved)."""
         rc = self.rc
+        rule = rc.practice.closed_day_dues
+        if rule == "keep":
+            return due
+        backwards = before if rule == "default" else rule == "previous"
         moved: Due = self._guarded(what, lambda: off_closed_day(due, rc.calendar, rc.tz,
                                                                  backwards))
         return moved
