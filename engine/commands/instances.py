@@ -56,7 +56,8 @@ def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], input_name:
             raise  # not about this playbook's inputs (a guard, a 'start' action's child)
         inputs = engine.playbooks.current(playbook).playbook.inputs.values()
         names = ", ".join(f.name + (" (required)" if f.required else "") for f in inputs)
-        raise RefusedError(f"{exc.reason}; its inputs: {names or 'none'} (see 'frontdesk "
+        joint = "\n" if "\n" in exc.reason else "; "  # after a block of problems: below
+        raise RefusedError(f"{exc.reason}{joint}its inputs: {names or 'none'} (see 'frontdesk "
                            f"describe {playbook}')", playbook=playbook) from None
     if as_json:
         _print_instance(engine, instance)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
@@ -494,11 +494,10 @@ class _Step:
     def fields_for(self, specs: tuple[FieldSpec, ...], given: Mapping[str, Any],
                    owner: str) -> dict[str, Any]:
         names = {spec.name for spec in specs}
-        unknown = sorted(set(given) - names)
-        if unknown:
-            allowed = ", ".join(sorted(names)) or "none"
-            raise self.refuse(f"{owner} has no field '{unknown[0]}' (fields: {allowed})")
-        return convert_fields(specs, given, self.rc.tz, lambda m: self.refuse(m))
+        allowed = ", ".join(sorted(names)) or "none"
+        unknown = [f"{owner} has no field '{name}' (fields: {allowed})"
+                   for name in sorted(set(given) - names)]
+        return convert_fields(specs, given, self.rc.tz, lambda m: self.refuse(m), unknown)
 
     def fire(self, event: str, given: Mapping[str, Any], note: str | None = None) -> None:
         """Fire ``event`` with the actor's fields ``given``: the machine takes the first of the
@@ -610,19 +609,29 @@ def assignment_problem(practice: Practice, person: str, role: str | None) -> str
 
 
 def convert_fields(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mapping[str, Any],
-                   tz: dt.tzinfo, refuse: Callable[[str], Exception]) -> dict[str, Any]:
-    """Typed values for ``specs`` from ``given`` (defaults applied, required enforced)."""
+                   tz: dt.tzinfo, refuse: Callable[[str], Exception],
+                   unknown: Sequence[str] = ()) -> dict[str, Any]:
+    """Typed values for ``specs`` from ``given`` (defaults applied, required enforced).
+
+    Every problem is reported at once, ``unknown`` (names that are no field) first, then one
+    line per field: a single problem as it is, several as a block of one line each."""
     values: dict[str, Any] = {}
+    problems = list(unknown)
     for spec in specs:
         if spec.name in given and given[spec.name] is not None:
             try:
                 values[spec.name] = convert(spec, given[spec.name], tz=tz)
             except ValueError as exc:
-                raise refuse(f"field '{spec.name}': {exc}") from None
+                problems.append(f"field '{spec.name}': {exc}")
         elif spec.has_default:
             values[spec.name] = convert(spec, spec.default, tz=tz)
         elif spec.required:
-            raise refuse(f"missing required field '{spec.name}'")
+            problems.append(f"missing required field '{spec.name}'")
+    if len(problems) == 1:
+        raise refuse(problems[0])
+    if problems:
+        raise refuse(f"{len(problems)} problems with the values given:\n"
+                     + "\n".join(f"  {problem}" for problem in problems))
     return values
 
 
@@ -719,12 +728,11 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
     instance = Instance(id=rc.new_id(), playbook=pb.id, version=pb.version, digest=cp.digest,
                         state=UNSTARTED, started_at=rc.now, entered_at=rc.now, parent=parent)
     step = _Step(cp, instance, rc, rc.actor)
-    unknown = sorted(set(inputs) - set(pb.inputs))
-    if unknown:
-        allowed = ", ".join(sorted(pb.inputs)) or "none"
-        raise RefusedError(f"playbook '{pb.id}' has no input '{unknown[0]}' (inputs: {allowed})")
+    allowed = ", ".join(sorted(pb.inputs)) or "none"
+    unknown = [f"playbook '{pb.id}' has no input '{name}' (inputs: {allowed})"
+               for name in sorted(set(inputs) - set(pb.inputs))]
     instance.vars = convert_fields(list(pb.inputs.values()), inputs, rc.tz,
-                                   lambda m: RefusedError(m, playbook=pb.id))
+                                   lambda m: RefusedError(m, playbook=pb.id), unknown)
     data: dict[str, Any] = {"inputs": dict(instance.vars), "digest": cp.digest,
                             "timer_records": True}
     if parent:
