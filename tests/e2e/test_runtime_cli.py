@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk
 
 INSTANCE_KEYS = ["id", "playbook", "version", "subject", "state", "status", "outcome", "vars",
-                 "tasks", "started_at", "updated_at"]
+                 "tasks", "started_at", "updated_at", "problems"]
 TASK_KEYS = ["id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
              "status", "overdue"]
 RECORD_KEYS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event",
