@@ -26,6 +26,7 @@ class Replayed:
     vars: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, str] = field(default_factory=dict)  # occurrence id -> status
     fired_timers: set[str] = field(default_factory=set)
+    armed: dict[str, str] = field(default_factory=dict)  # armed timer id -> its due
     starts: int = 0
 
 
@@ -67,6 +68,11 @@ def replay(records: list[dict[str, Any]]) -> Replay:
         elif action == "timer_fired":
             fired[data["timer"]] += 1
             inst.fired_timers.add(data["timer"])
+            inst.armed.pop(data["timer"], None)
+        elif action == "timer_armed":
+            inst.armed[data["timer"]] = data["due"]
+        elif action == "timer_cancelled":
+            inst.armed.pop(data["timer"], None)
     result.problems += [f"task {t} created {n} times" for t, n in created.items() if n > 1]
     result.problems += [f"task {t} closed {n} times" for t, n in closed.items() if n > 1]
     result.problems += [f"timer {t} fired {n} times" for t, n in fired.items() if n > 1]
@@ -100,4 +106,7 @@ def replay_problems(store: Store) -> list[str]:
         if fired != told.fired_timers:
             problems.append(f"instance {id_}: fired timers {sorted(fired)} but audit says "
                             f"{sorted(told.fired_timers)}")
+        armed = {t.id: plain(t.due) for t in inst.timers if t.status == "armed"}
+        if armed != told.armed:
+            problems.append(f"instance {id_}: armed timers {armed} but audit says {told.armed}")
     return problems
