@@ -88,3 +88,14 @@ def test_a_timer_the_playbook_cannot_fire_is_an_error_and_flags_its_instance(
     assert fd.run("tick", now="2026-01-06T12:30").returncode == 0
     assert "(stuck)" not in fd.ok("list") and "NEEDS" not in fd.ok("today", "--everyone")
     assert fd.ok("audit", "verify").startswith("audit log ok")
+
+
+def test_a_scenario_fails_at_a_timer_its_playbook_cannot_fire(fd: Frontdesk) -> None:
+    """``frontdesk test``: an ``advance`` whose tick meets such a timer fails that step."""
+    scenario = fd.home.parent / "stuck.scenario.yaml"
+    scenario.write_text("playbook: rt-stuck\nstart: {at: 2026-01-05T09:00, with: {client: Ann}}\n"
+                        "steps:\n  - advance: 2 days\n  - expect: {state: waiting}\n")
+    result = fd.run("test", str(scenario))
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "step 1 (advance): timer 'remind' cannot fire: guard 'when'" in (
+        result.stdout + result.stderr)

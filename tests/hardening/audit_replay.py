@@ -36,6 +36,19 @@ class Replay:
     problems: list[str] = field(default_factory=list)
 
 
+def _timer(inst: Replayed, action: str, data: dict[str, Any], fired: Counter[str]) -> None:
+    """A ``timer_*`` record: armed with its due, fired (counted) or disarmed."""
+    timer = data["timer"]
+    if action == "timer_armed":
+        inst.armed[timer] = data["due"]
+        return
+    if action == "timer_fired":
+        fired[timer] += 1
+        inst.fired_timers.add(timer)
+    if action != "timer_failed":  # a failed timer stays armed
+        inst.armed.pop(timer, None)
+
+
 def replay(records: list[dict[str, Any]]) -> Replay:
     """Rebuild every instance from ``records`` (in seq order)."""
     result = Replay()
@@ -65,14 +78,8 @@ def replay(records: list[dict[str, Any]]) -> Replay:
             inst.tasks[data["id"]] = "done" if action == "task_done" else "cancelled"
             if action == "task_done":
                 inst.vars.update(data.get("fields") or {})
-        elif action == "timer_fired":
-            fired[data["timer"]] += 1
-            inst.fired_timers.add(data["timer"])
-            inst.armed.pop(data["timer"], None)
-        elif action == "timer_armed":
-            inst.armed[data["timer"]] = data["due"]
-        elif action == "timer_cancelled":
-            inst.armed.pop(data["timer"], None)
+        elif action.startswith("timer_"):
+            _timer(inst, action, data, fired)
     result.problems += [f"task {t} created {n} times" for t, n in created.items() if n > 1]
     result.problems += [f"task {t} closed {n} times" for t, n in closed.items() if n > 1]
     result.problems += [f"timer {t} fired {n} times" for t, n in fired.items() if n > 1]
