@@ -69,8 +69,8 @@ def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bo
 
 TODAY_COLUMNS = (Column("DUE"), Column("ROLE", "cut", most=14, least=7),
                  Column("WHO", "cut", most=12, least=6),
-                 Column("TASK", "wrap", least=22, main=True),
-                 Column("FOR", "wrap", most=18, least=10), Column("ID"))
+                 Column("TASK", "wrap", least=20, main=True),
+                 Column("FOR", "wrap", most=18, least=12), Column("ID"))
 
 
 def stuck_rows(instances: list[Instance], tz: dt.tzinfo | None = None) -> list[list[str]]:
