@@ -289,8 +289,9 @@ def _timer_difference(told: Replayed, stored: Instance) -> str | None:
                "error": timer.error}
         wrong = sorted(key for key, value in said.items() if row[key] != value)
         if wrong:
-            return (f"timer {timer_id} ('{timer.event}'): its {', '.join(wrong)} "
-                    "differ from the audit log's")
+            verb = "differs" if len(wrong) == 1 else "differ"
+            return (f"timer {timer_id} ('{timer.event}'): its {', '.join(wrong)} {verb} "
+                    "from the audit log's")
     if told.timer_records:
         unrecorded = sorted(set(rows) - set(told.timers))
         if unrecorded:
