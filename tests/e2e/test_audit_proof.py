@@ -102,8 +102,10 @@ def test_an_edited_armed_timer_is_named_by_the_replay(fd: Frontdesk, column: str
 
 def test_cutting_an_instances_last_records_is_named(fd: Frontdesk) -> None:
     """The last records of the log deleted (by the store's owner, triggers disabled and put
-    back): the chain still links, but the replay names the instance they changed."""
+    back): the chain still links, but the replay names the instance they changed, and an
+    anchor written down before names the cut."""
     (seq, target) = fd.query("SELECT seq, instance FROM audit_log ORDER BY seq DESC LIMIT 1")[0]
+    head = fd.ok("audit", "head").strip()
     if fd.store_kind == "postgresql":
         _write(fd, "ALTER TABLE audit_log DISABLE TRIGGER USER")
         _write(fd, "DELETE FROM audit_log WHERE seq >= ?", (seq - 1,))
@@ -114,6 +116,8 @@ def test_cutting_an_instances_last_records_is_named(fd: Frontdesk) -> None:
         assert fd.run("db", "migrate").returncode == 0
     code, _, err = _verify(fd)
     assert code == 7 and f"instance '{target}'" in err, err
+    code, _, err = _verify(fd, "--anchor", head)  # what 'audit head' printed before
+    assert code == 7 and "truncated" in err, err
 
 
 def test_an_edited_source_is_named(fd: Frontdesk) -> None:
