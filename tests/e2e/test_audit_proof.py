@@ -84,17 +84,22 @@ def test_an_edited_row_is_named_by_the_replay(fd: Frontdesk, edit: str) -> None:
 
 
 @pytest.mark.parametrize(("column", "value"), [("due", "2026-02-12"),
-                                               ("status", "cancelled")])
+                                               ("status", "cancelled"), ("id", "added")])
 def test_an_edited_armed_timer_is_named_by_the_replay(fd: Frontdesk, column: str,
                                                       value: str) -> None:
-    """The armed timers are in the audit log (``timer_armed``): moving one's due date or
-    disarming it in its row is named (exit 7)."""
+    """The armed timers are in the audit log (``timer_armed``): moving one's due date,
+    disarming it in its row or adding a timer row is named (exit 7)."""
     target = _instance(fd)
     (timer,) = fd.query("SELECT id FROM timers WHERE instance = ? AND status = 'armed' "
                         "ORDER BY seq LIMIT 1", (target,))[0]
-    extra = ", due_date = ?" if column == "due" else ""
-    _write(fd, f"UPDATE timers SET {column} = ?{extra} WHERE id = ?",
-           (value, value, timer) if extra else (value, timer))
+    if column == "id":  # a copy of the timer under a new id
+        _write(fd, "INSERT INTO timers SELECT id || '0', instance, seq + 100, state, event, "
+                   "due, due_date, status, error FROM timers WHERE id = ?", (timer,))
+        timer, column = f"{timer}0", "without audit records"
+    else:
+        extra = ", due_date = ?" if column == "due" else ""
+        _write(fd, f"UPDATE timers SET {column} = ?{extra} WHERE id = ?",
+               (value, value, timer) if extra else (value, timer))
     code, _, err = _verify(fd)
     assert code == 7, err
     assert f"instance '{target}': timer {timer}" in err and column in err, err
