@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import fixtures, spiff
+from . import fixtures, reports, spiff
 from .common import (
     BENCH,
     Result,
@@ -589,6 +589,8 @@ FIGURES: dict[str, Callable[[Context], Result]] = {
     "verify-mem": verify_memory_figure,
     "fire-all": fire_all_figure,
     "tick-batch": tick_batch_figure,
+    "report-denials": lambda ctx: reports.report_figure(ctx, "denials", _engine),
+    "report-workload": lambda ctx: reports.report_figure(ctx, "workload", _engine),
 }
 
 

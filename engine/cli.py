@@ -268,6 +268,30 @@ def outbox(options: Options, as_json: bool) -> NoReturn:
 
 
 @cli.command()
+@click.argument("name", required=False)
+@click.option("--from", "first", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]),
+              help="First day of the period (practice time zone; default: no limit).")
+@click.option("--to", "last", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day of the period (default: no limit).")
+@click.option("--days", type=int, default=60, show_default=True,
+              help="deadlines: the window after --from (default today) when --to is absent.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write the document to FILE.")
+@pass_options
+def report(options: Options, name: str | None, first: Any, last: Any, days: int, fmt: str,
+           output: str | None) -> NoReturn:
+    """The practice's figures: report NAME (denials, intake, training, workload, deadlines
+    and any a playbook declares); without NAME, the reports there are."""
+    from .commands import reports
+
+    with _engine(options, "read") as engine:
+        sys.exit(reports.run_report(engine, name=name, first=first.date() if first else None,
+                                    last=last.date() if last else None, days=days, fmt=fmt,
+                                    output=output))
+
+
+@cli.command()
 @as_option
 @click.option("--role", metavar="ROLE", help="Tasks of this role.")
 @click.option("--everyone", is_flag=True, help="Everyone's tasks.")

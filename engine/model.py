@@ -131,6 +131,80 @@ class State:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """Conditions an instance must meet to count (all of them; empty: every instance)."""
+
+    outcome: tuple[str, ...] = ()
+    status: str | None = None
+    state: tuple[str, ...] = ()
+    has: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    equal: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # (variable, allowed values)
+    event: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()  # task ids whose first occurrence was done
+    on_time: tuple[str, ...] = ()  # ... done by its due date
+    before: tuple[str, str] | None = None  # two moments, the first on or before the second
+    when: str | None = None  # a guard expression
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A numeric variable, or the days between two moments (``started``, ``closed``, a date
+    variable, ``task:ID``, ``event:NAME``)."""
+
+    var: str | None = None
+    days: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One figure per table row: ``kind`` is count, sum, median, average or share."""
+
+    name: str
+    kind: str
+    where: ReportFilter = ReportFilter()
+    quantity: Quantity | None = None
+    share: ReportFilter | None = None
+    title: str | None = None
+    format: str = "number"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterColumn:
+    """A roster column: a variable, or a titled expression."""
+
+    title: str
+    var: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTable:
+    """Grouped measures (``by`` + ``measures``) or, with ``columns``, a roster."""
+
+    title: str
+    by: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    chart: str | None = None
+    columns: tuple[RosterColumn, ...] = ()
+    sort: str | None = None
+    where: ReportFilter = ReportFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSpec:
+    """A report a playbook declares; ``dates`` only in a ``deadlines`` report."""
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    date: str = "started"
+    measures: Mapping[str, Measure] = field(default_factory=dict)
+    tables: tuple[ReportTable, ...] = ()
+    dates: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Playbook:
     """One validated playbook: a routine declared as a state machine."""
 
@@ -145,6 +219,7 @@ class Playbook:
     inputs: Mapping[str, FieldSpec] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     unique: tuple[str, ...] = ()  # inputs no two open instances may share
+    reports: Mapping[str, ReportSpec] = field(default_factory=dict)
 
     def task(self, task_id: str) -> TaskSpec | None:
         """The task spec with this id, from any state or task action."""

@@ -56,6 +56,10 @@ class PlaybookRegistry:
 
         return winners(index_files(self.workspace.search_dirs, self.workspace.cache))
 
+    def ids(self) -> list[str]:
+        """The id of every playbook on the search path, sorted."""
+        return sorted(self._winners)
+
     def require_version(self, playbook_id: str, version: int) -> None:
         """``NotFoundError`` (exit 4) unless the search path offers ``version`` of the
         playbook (``upgrade --to``); exit 3 when the file that wins is not valid."""

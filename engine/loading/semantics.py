@@ -24,6 +24,7 @@ from . import timing
 from .build import build_field
 from .describe import describe_path
 from .index import Signature as Signature  # re-exported: the pack commands import it here
+from .reports import ReportChecker
 from .yamlsource import JsonPath, SourceMap
 
 
@@ -140,6 +141,7 @@ class PlaybookChecker:
         subject = self.data.get("subject")
         if isinstance(subject, str):
             self.template(("subject",), subject)
+        ReportChecker(self).check(self.data.get("reports"))
         return self.issues
 
     def _check_names(self) -> None:

@@ -223,6 +223,12 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def decoded(value: Any) -> Any:
+    """One value of ``json.loads(vars text)`` with its date tags decoded (what reports take
+    from an instance's variables without decoding all of them)."""
+    return _decode(value) if isinstance(value, dict | list) else value
+
+
 def to_json(value: Any) -> str:
     """Typed JSON text (dates tagged) for the store."""
     return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)

@@ -176,6 +176,30 @@ class Store(Protocol):
         """Nothing stored yet: no instance, source, message or audit record."""
         ...
 
+    def report_instances(self, playbook: str) -> Generator[Sequence[Any], None, None]:
+        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` by id."""
+        ...
+
+    def report_task_rows(self, playbook: str, tasks: Sequence[str],
+                         ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, task, status, due_date, closed_at)`` by instance id, streamed."""
+        ...
+
+    def report_event_rows(self, playbook: str, events: Sequence[str],
+                          ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, event, at)`` of audit records by instance id, streamed."""
+        ...
+
+    def workload_rows(self) -> Generator[Sequence[Any], None, None]:
+        """``(role, assignee, status, due_date, closed_at)`` of open and done tasks."""
+        ...
+
+    def deadline_rows(self, first: dt.date, last: dt.date,
+                      ) -> Generator[Sequence[Any], None, None]:
+        """``(kind, instance, playbook, subject, what, due_date)`` of open tasks and armed
+        timers due from ``first`` to ``last``."""
+        ...
+
     def exported(self) -> AbstractContextManager[Callable[[str], Iterator[dict[str, Any]]]]:
         """``rows_of(table)`` over one snapshot of the store (``db copy``)."""
         ...

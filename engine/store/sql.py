@@ -629,6 +629,59 @@ class SqlStore:
                 return
             after = ids[-1]
 
+    # -- what reports read, streamed (engine/reports) ----------------------------------------
+    def _by_id(self) -> str:
+        """Ordering by instance id that matches Python's string order on both dialects, so
+        ``engine.reports`` can merge the streams below by instance id."""
+        return ' COLLATE "C"' if self.dialect_info.name == "postgresql" else ""
+
+    def report_instances(self, playbook: str) -> Generator[Sequence[Any], None, None]:
+        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` of every
+        instance of ``playbook`` (``vars`` as stored JSON text), ordered by id, streamed."""
+        yield from self._stream(
+            "SELECT id, status, outcome, state, started_at, updated_at, vars, subject "
+            "FROM instances "
+            f"WHERE playbook = ? ORDER BY id{self._by_id()}", (playbook,))
+
+    def report_task_rows(self, playbook: str, tasks: Sequence[str],
+                         ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, task, status, due_date, closed_at)`` of the occurrences of ``tasks``
+        in ``playbook``'s instances, ordered by instance id, then creation, streamed."""
+        marks = ", ".join("?" for _ in tasks)
+        yield from self._stream(
+            "SELECT instance, task, status, due_date, closed_at FROM tasks WHERE playbook = ? "
+            f"AND task IN ({marks}) ORDER BY instance{self._by_id()}, seq", (playbook, *tasks))
+
+    def report_event_rows(self, playbook: str, events: Sequence[str],
+                          ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, event, at)`` of the audit records of ``events`` fired at ``playbook``'s
+        instances, ordered by instance id, then seq, streamed."""
+        marks = ", ".join("?" for _ in events)
+        yield from self._stream(
+            "SELECT instance, event, at FROM audit_log WHERE playbook = ? AND event IN "
+            f"({marks}) ORDER BY instance{self._by_id()}, seq", (playbook, *events))
+
+    def workload_rows(self) -> Generator[Sequence[Any], None, None]:
+        """``(role, assignee, status, due_date, closed_at)`` of every open or done task,
+        streamed in no particular order."""
+        yield from self._stream(
+            "SELECT role, assignee, status, due_date, closed_at FROM tasks "
+            "WHERE status IN ('open', 'done')", ())
+
+    def deadline_rows(self, first: dt.date, last: dt.date,
+                      ) -> Generator[Sequence[Any], None, None]:
+        """``(kind, instance, playbook, subject, what, due_date)`` of the open tasks and armed
+        timers due from ``first`` to ``last`` (``kind`` ``task`` or ``timer``), streamed."""
+        bounds = (first.isoformat(), last.isoformat())
+        yield from self._stream(
+            "SELECT 'task', t.instance, i.playbook, i.subject, t.title, t.due_date "
+            "FROM tasks t JOIN instances i ON i.id = t.instance "
+            "WHERE t.status = 'open' AND t.due_date >= ? AND t.due_date <= ? "
+            "UNION ALL SELECT 'timer', m.instance, i.playbook, i.subject, m.event, m.due_date "
+            "FROM timers m JOIN instances i ON i.id = m.instance "
+            "WHERE m.status = 'armed' AND m.due_date >= ? AND m.due_date <= ?",
+            (*bounds, *bounds))
+
     # -- the audit log's guards ---------------------------------------------------------
     def _guard_problems(self, conn: Any) -> list[migrations.GuardProblem]:
         """The audit log's guards that are missing, altered or disabled, and any grant that
