@@ -325,6 +325,7 @@ class Practice:
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
     board: Board = field(default_factory=Board)
+    closed_day_dues: str = "default"  # default | previous | next | keep (task dues on closed days)
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

@@ -53,6 +53,7 @@ class TickResult:
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
     damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
+    faults: list[step.TimerFault] = field(default_factory=list)  # timers that cannot fire
 
 
 @dataclass(slots=True)
@@ -357,9 +358,13 @@ class Engine:
 
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
-            change = self._with_starts(step.fire_timers(compiled, instance, rc), step.SYSTEM)
+            outcome = step.fire_timers(compiled, instance, rc)
+            change = self._with_starts(outcome, step.SYSTEM)
+            result.faults.extend(outcome.faults)
         except RefusedError as exc:
             change = step.expire_timers(compiled, instance, rc, exc.reason).change
+        if not change.audit:
+            return  # only faults already marked on their timers
         if not _apply_one(txn, change):
             result.conflicts.append(instance.id)
             return
@@ -425,6 +430,11 @@ class Engine:
         None), each with its instance; with ``person``, only theirs and the unassigned ones
         of ``roles`` (never a task assigned to someone else)."""
         return self.store.open_tasks(until=until, roles=roles, person=person)
+
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances that need attention: an armed timer that cannot fire as the playbook
+        stands (``tick`` marked it with its error)."""
+        return self.store.stuck_instances()
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The audit records of one instance, in ``seq`` order."""

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from ..errors import DamagedRowsError, ExitCode, LeftUnchangedError, RefusedError
+from ..errors import (
+    DamagedRowsError,
+    ExitCode,
+    LeftUnchangedError,
+    RefusedError,
+    TimerFaultsError,
+)
 from ..model import Playbook
 from ..report import (
     Column,
@@ -19,6 +25,7 @@ from ..report import (
     instance_json,
     local_time,
     printable,
+    problem_text,
     revived,
     terminal_width,
     to_json,
@@ -60,7 +67,8 @@ def start_refusal(engine: Engine, playbook: str, exc: RefusedError) -> RefusedEr
         return exc  # not about this playbook's inputs (a guard, a 'start' action's child)
     inputs = engine.playbooks.current(playbook).playbook.inputs.values()
     names = ", ".join(f.name + (" (required)" if f.required else "") for f in inputs)
-    return RefusedError(f"{exc.reason}; its inputs: {names or 'none'} (see 'frontdesk "
+    joint = "\n" if "\n" in exc.reason else "; "  # after a block of problems: below
+    return RefusedError(f"{exc.reason}{joint}its inputs: {names or 'none'} (see 'frontdesk "
                         f"describe {playbook}')", playbook=playbook)
 
 
@@ -169,24 +177,36 @@ def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str 
 
 
 def run_tick(engine: Engine, *, as_json: bool) -> int:
-    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile. Each
-    text line starts with the moment the tick ran (practice time, ISO-8601 with its offset),
-    so a cron log that collects stdout and stderr says when each run happened and what it
-    did; ``--json`` is the document alone."""
+    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile, 5 when
+    a due timer cannot fire as its playbook stands (each named on stderr, the others fired and
+    committed). Each text line starts with the moment the tick ran (practice time, ISO-8601
+    with its offset), so a cron log that collects stdout and stderr says when each run
+    happened and what it did; ``--json`` is the document alone."""
     ws = engine.workspace
     at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
     if as_json:
-        click.echo(to_json({
+        document: dict[str, Any] = {
             "fired": [{"instance": i, "event": e} for i, e in result.fired],
-            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}))
+            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
+        if result.faults:
+            document["failed"] = [{"instance": f.instance, "timer": f.timer, "event": f.event,
+                                   "reason": f.reason} for f in result.faults]
+        click.echo(to_json(document))
     else:
         for instance_id, event in result.fired:
             click.echo(f"{at} {instance_id}: {event}")
+        for fault in result.faults:
+            click.echo(f"{at} {fault.instance}: error: timer '{fault.event}' ({fault.timer}) "
+                       f"cannot fire: {printable(fault.reason)}", err=True)
         click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
-                      if result.not_applied else ""), err=True)
+                      if result.not_applied else "")
+                   + (f", {len(result.faults)} cannot fire" if result.faults else ""),
+                   err=True)
     _raise_left_over(result.damaged, result.conflicts)
+    if result.faults:
+        raise TimerFaultsError(sorted({f.instance for f in result.faults}))
     return ExitCode.OK
 
 
@@ -209,16 +229,26 @@ def run_list(engine: Engine, *, playbook: str | None, state: str | None,
         now = ws.clock.now()
         click.echo(to_json([instance_json(i, ws.tz, now) for i in instances]))
     elif instances:
-        rows = [[i.id, i.playbook, i.state, i.outcome or i.status, printable(i.subject or "")]
-                for i in instances]
+        rows = [[i.id, i.playbook, i.state,
+                 i.outcome or i.status + (" (stuck)" if i.problems() else ""),
+                 printable(i.subject or "")] for i in instances]
         table = Table(LIST_COLUMNS, rows, terminal_width(wide))
         click.echo("\n".join(table.lines(rows)))
+        _say_stuck([i for i in instances if i.problems()])
     else:
         if not damaged:
             click.echo("no instances", err=True)
     if damaged:
         raise DamagedRowsError(damaged)
     return ExitCode.OK
+
+
+def _say_stuck(stuck: list[Instance]) -> None:
+    """A note on stderr under ``list``: which instances need attention, and how to see why."""
+    if stuck:
+        click.echo(f"{len(stuck)} instance(s) stuck, a timer cannot fire: "
+                   + ", ".join(i.id for i in stuck[:5]) + (" ..." if len(stuck) > 5 else "")
+                   + " ('frontdesk show ID' says why)", err=True)
 
 
 def run_show(engine: Engine, *, instance: str, as_json: bool) -> int:
@@ -266,6 +296,9 @@ class _View:
             lines.append(f"task {self.task} ({spec}) of this instance, marked > below")
         lines.append(f"state: {inst.state}{title}  status: {inst.status}"
                      + (f"  outcome: {inst.outcome}" if inst.outcome else ""))
+        for timer in inst.problems():
+            lines += wrapped(f"STUCK: {problem_text(timer)}; fix the playbook and 'upgrade', "
+                             "or 'cancel' the instance", self.width, 0)
         if inst.started_at is not None:
             lines.append(f"started: {local_time(inst.started_at, self.tz)}" + (
                 f"  updated: {local_time(inst.updated_at, self.tz)}" if inst.updated_at else ""))

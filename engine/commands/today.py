@@ -10,7 +10,16 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, RefusedError, UsageError, did_you_mean
-from ..report import Column, Table, due_text, printable, task_json, terminal_width, to_json
+from ..report import (
+    Column,
+    Table,
+    due_text,
+    printable,
+    task_json,
+    terminal_width,
+    to_json,
+)
+from ..runtime.instance import Instance
 from ..service import Engine
 
 TASK_KEYS = ("id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
@@ -89,24 +98,38 @@ def grouped(rows: list[Row], today: dt.date, tz: dt.tzinfo | None) -> dict[str, 
     return groups
 
 
-TODAY_COLUMNS = (Column("DUE"), Column("ROLE", "cut", most=14, least=8),
-                 Column("TASK", "wrap", least=28, main=True),
+TODAY_COLUMNS = (Column("DUE"), Column("ROLE", "cut", most=14, least=7),
+                 Column("WHO", "cut", most=12, least=6),
+                 Column("TASK", "wrap", least=20, main=True),
                  Column("FOR", "wrap", most=18, least=12), Column("ID"))
 
 
+def stuck_rows(instances: list[Instance], tz: dt.tzinfo | None = None) -> list[list[str]]:
+    """The rows of the group NEEDS ATTENTION: each armed timer that cannot fire, with its
+    instance's subject and id (what ``show`` takes)."""
+    return [[due_text(timer.due, tz), "-", "-",
+             f"timer '{timer.event}' cannot fire: {printable(timer.error or '')}",
+             printable(inst.subject or ""), inst.id]
+            for inst in instances for timer in inst.problems()]
+
+
 def table_text(rows: list[tuple[dict[str, Any], str | None]], today: dt.date,
-               tz: dt.tzinfo | None = None, width: int | None = None) -> str:
-    """The groups OVERDUE, TODAY and UPCOMING, each a table fitted to ``width`` (None: every
-    value whole); due times in ``tz`` (None: as stored)."""
-    if not rows:
+               tz: dt.tzinfo | None = None, width: int | None = None,
+               stuck: list[list[str]] | None = None) -> str:
+    """The groups NEEDS ATTENTION (``stuck``), OVERDUE, TODAY and UPCOMING, each a table
+    fitted to ``width`` (None: every value whole); due times in ``tz`` (None: as stored)."""
+    if not rows and not stuck:
         return "Nothing due. \N{EM DASH} enjoy the quiet."
-    groups = {name: [[due_text(task["due"], tz), printable(task["role"] or "-"),
-                      printable(task["title"]), printable(subject or ""), task["id"]]
-                     for task, subject in group]
-              for name, group in grouped(rows, today, tz).items()}
+    groups: dict[str, list[list[str]]] = {"NEEDS ATTENTION": stuck or []}
+    for name, group in grouped(rows, today, tz).items():
+        groups[name] = [[due_text(task["due"], tz), printable(task["role"] or "-"),
+                         printable(task["assignee"] or "-"), printable(task["title"]),
+                         printable(subject or ""), task["id"]]
+                        for task, subject in group]
     table = Table(TODAY_COLUMNS, [cells for cells_list in groups.values()
                                   for cells in cells_list], width)
-    colours = {"OVERDUE": "red", "TODAY": "yellow", "UPCOMING": "cyan"}
+    colours = {"NEEDS ATTENTION": "magenta", "OVERDUE": "red", "TODAY": "yellow",
+               "UPCOMING": "cyan"}
     lines = []
     for name, items in groups.items():
         if items:
@@ -181,5 +204,7 @@ def run_today(engine: Engine, *, actor: str, role: str | None, everyone: bool, d
         click.echo(_ics(rows, now), nl=False)
     else:
         tz = engine.workspace.tz
-        click.echo(table_text(rows, now.astimezone(tz).date(), tz, terminal_width(wide)))
+        stuck = stuck_rows(engine.stuck_instances(), tz) if everyone else []
+        click.echo(table_text(rows, now.astimezone(tz).date(), tz, terminal_width(wide),
+                              stuck))
     return ExitCode.OK

@@ -111,6 +111,7 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         country=calendar.get("country", "US"),
         subdivision=calendar.get("subdivision"),
         closed=tuple(calendar.get("closed") or ()),
+        closed_day_dues=calendar.get("closed_day_dues", "default"),
         people=people,
         playbooks=playbooks,
         administrators=tuple(data.get("administrators") or ()),

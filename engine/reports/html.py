@@ -38,6 +38,17 @@ def _labels(table: Table) -> list[str]:
             for row in table.rows]
 
 
+def _drop_pygal_import_hook() -> None:
+    """Importing pygal appends its ``PluginImportFixer`` (for the old ``pygal.maps`` plugin
+    names, not used here) to ``sys.meta_path``; it has no ``find_spec``, so every later import
+    in the process warns (``ImportWarning``, an error under the tests' ``filterwarnings``).
+    Take it out again."""
+    import sys
+
+    sys.meta_path[:] = [finder for finder in sys.meta_path
+                        if type(finder).__name__ != "PluginImportFixer"]
+
+
 def chart_svg(table: Table) -> str | None:
     """The SVG bar chart of ``table``'s chart column (bars over time when it is grouped by a
     time dimension, horizontal bars for a breakdown); None when there is nothing to draw."""
@@ -45,6 +56,8 @@ def chart_svg(table: Table) -> str | None:
         return None
     import pygal  # type: ignore[import-untyped]
     from pygal.style import CleanStyle  # type: ignore[import-untyped]
+
+    _drop_pygal_import_hook()
 
     index = next(i for i, c in enumerate(table.columns) if c.key == table.chart)
     column = table.columns[index]

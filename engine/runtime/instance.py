@@ -54,6 +54,7 @@ class TimerState:
     due: Due
     due_date: dt.date  # practice-local date of ``due``
     status: str = "armed"  # armed | fired | cancelled
+    error: str | None = None  # why it cannot fire as the playbook stands (kept armed)
 
 
 @dataclass(slots=True)
@@ -110,6 +111,11 @@ class Instance:
 
     def armed_timers(self) -> list[TimerState]:
         return [t for t in self.timers if t.status == "armed"]
+
+    def problems(self) -> list[TimerState]:
+        """The armed timers that cannot fire as the playbook stands (``tick`` marked each with
+        its error): the instance is stuck until the playbook is fixed or it is cancelled."""
+        return [t for t in self.timers if t.status == "armed" and t.error]
 
 
 @dataclass(slots=True)

@@ -40,7 +40,8 @@ INSTANCE_COLUMNS = ("id", "playbook", "version", "digest", "subject", "state", "
 TASK_COLUMNS = ("id", "instance", "seq", "playbook", "state", "task", "title", "role", "assignee",
                 "due", "due_date", "status", "created_at", "closed_at", "closed_by", "recurring",
                 "anchor", "idx")
-TIMER_COLUMNS = ("id", "instance", "seq", "state", "event", "due", "due_date", "status")
+TIMER_COLUMNS = ("id", "instance", "seq", "state", "event", "due", "due_date", "status",
+                 "error")
 SOURCE_COLUMNS = ("digest", "playbook", "version", "text")
 OUTBOX_COLUMNS = ("instance", "at", "to_role", "subject", "body")
 AUDIT_COLUMNS = RECORD_KEYS
@@ -113,6 +114,10 @@ class Store(Protocol):
     def list_instances(self, playbook: str | None = None, state: str | None = None,
                        status: str | None = None,
                        damaged: list[str] | None = None) -> list[Instance]: ...
+
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances with an armed timer that cannot fire as their playbook stands."""
+        ...
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]: ...
@@ -304,7 +309,7 @@ def timer_row(timer: TimerState, seq: int) -> dict[str, Any]:
     return {
         "id": timer.id, "instance": timer.instance, "seq": seq, "state": timer.state,
         "event": timer.event, "due": due_to_text(timer.due),
-        "due_date": date_text(timer.due_date), "status": timer.status,
+        "due_date": date_text(timer.due_date), "status": timer.status, "error": timer.error,
     }
 
 
@@ -313,7 +318,8 @@ def timer_from_row(row: Row) -> TimerState:
     due_date = date_value(row["due_date"])
     assert due is not None and due_date is not None  # NOT NULL columns
     return TimerState(id=row["id"], instance=row["instance"], state=row["state"],
-                      event=row["event"], due=due, due_date=due_date, status=row["status"])
+                      event=row["event"], due=due, due_date=due_date, status=row["status"],
+                      error=row["error"])
 
 
 def source_rows(change: Change) -> list[dict[str, Any]]:

@@ -257,6 +257,8 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         # per person, and the failed attempts that lock a person out for a while. Not a data
         # table: ``db copy`` leaves it behind (set the passwords again on the copy).
         Migration("0007_web_logins", (_WEB_LOGINS,)),
+        # Why an armed timer cannot fire as its playbook stands (``tick`` keeps it armed).
+        Migration("0008_timer_error", ("ALTER TABLE timers ADD COLUMN error TEXT",)),
     )
 
 

@@ -163,6 +163,8 @@ class PostgresStore(SqlStore):
                     raise StoreUnavailableError(
                         f"PostgreSQL {self.where} holds no frontdesk store: run 'frontdesk "
                         "init' or 'frontdesk db migrate' to create it")
+                if self.read_only:
+                    _read_older(conn, self._recorded(conn))
                 self._conn = conn
             if not self._migrated and not self.read_only:
                 self._migrate(self._conn)
@@ -283,3 +285,14 @@ def _rollback(conn: Any) -> None:
     except _psycopg().Error:
         pass  # a broken connection rolls back by itself; keep the original error
 
+
+
+def _read_older(conn: Any, recorded: list[str]) -> None:
+    """Read a store an older frontdesk wrote, without migrating it: its timers have no
+    ``error`` column yet, so this session sees them through a temporary view that adds it
+    (a temporary object is found before the schema's own table)."""
+    if "0008_timer_error" in recorded:
+        return
+    (schema,) = conn.execute("SELECT current_schema()").fetchone()
+    conn.execute(f"CREATE TEMP VIEW timers AS SELECT *, NULL::text AS error "
+                 f"FROM \"{schema.replace(chr(34), chr(34) * 2)}\".timers")

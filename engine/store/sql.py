@@ -760,6 +760,17 @@ class SqlStore:
             return Queries(conn, self.dialect_info).list_instances(playbook, state, status,
                                                                    damaged)
 
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances with an armed timer that cannot fire as their playbook stands (one
+        ``tick`` marked with its error), oldest first, with their tasks and timers."""
+        with self._read() as conn:
+            q = Queries(conn, self.dialect_info)
+            ids = [str(row[0]) for row in q.execute(
+                "SELECT DISTINCT t.instance FROM timers t JOIN instances i ON i.id = t.instance "
+                "WHERE t.status = 'armed' AND t.error IS NOT NULL AND i.status = 'open' "
+                "ORDER BY t.instance", ())]
+            return q.load_instances(ids) if ids else []
+
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
         """Open tasks due by ``until`` for ``roles``, by due date, instance and task id; with

@@ -164,8 +164,14 @@ class SQLiteStore(SqlStore):
                 conn.execute("PRAGMA journal_mode = WAL").fetchall()
                 conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-            if not self.create and not _recorded_migrations(conn):
+            recorded = _recorded_migrations(conn)
+            if not self.create and not recorded:
                 raise self._missing()
+            if self.read_only and "0008_timer_error" not in recorded:
+                # A store an older frontdesk wrote, read without migrating it: its timers
+                # have no error yet (SQLite would read the missing quoted column as text).
+                conn.execute("CREATE TEMP VIEW timers AS SELECT *, NULL AS error "
+                             "FROM main.timers")
         except BaseException:
             conn.close()
             raise

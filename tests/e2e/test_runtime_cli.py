@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from frontdesk_testing import Frontdesk
 
 INSTANCE_KEYS = ["id", "playbook", "version", "subject", "state", "status", "outcome", "vars",
-                 "tasks", "started_at", "updated_at"]
+                 "tasks", "started_at", "updated_at", "problems"]
 TASK_KEYS = ["id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
              "status", "overdue"]
 RECORD_KEYS = ["seq", "at", "instance", "playbook", "version", "actor", "action", "event",
@@ -219,7 +219,8 @@ def test_audit_export_is_a_valid_spec_hash_chain(flow: Flow) -> None:
         assert record["prev"] == prev
         assert record["hash"] == spec_hash(record)
         assert record["action"] in ("start", "transition", "task_created", "task_done",
-                                    "task_cancelled", "timer_fired", "set")
+                                    "task_cancelled", "timer_armed", "timer_fired",
+                                    "timer_cancelled", "set")
         assert isinstance(record["data"], dict)
         moment = dt.datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
         assert moment.utcoffset() == dt.timedelta(0)
