@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .errors import ConflictError, NotFoundError, RefusedError
 from .model import Playbook
+from .outbox import OutboxEntry
 from .registry import PlaybookRegistry
 from .runtime.clock import Clock
 from .runtime.instance import Change, Instance, TaskOccurrence
@@ -417,8 +418,8 @@ class Engine:
         """The audit records of one instance, in ``seq`` order."""
         return list(self.store.audit_records(instance=instance_id))
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """The rendered messages, oldest first."""
+    def outbox(self) -> list[OutboxEntry]:
+        """Every outbox message with its delivery state, oldest first."""
         return self.store.outbox()
 
     def audit_records(self, instance: str | None = None, since: dt.date | None = None,

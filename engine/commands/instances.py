@@ -356,12 +356,14 @@ def run_outbox(engine: Engine, *, as_json: bool) -> int:
     """``outbox``: the rendered messages."""
     messages = engine.outbox()
     if as_json:
-        click.echo(to_json(messages))
+        click.echo(to_json([m.to_json() for m in messages]))
         return ExitCode.OK
     for m in messages:
-        click.echo(f"[{m['at'][:16]}] to {m['to']}: {printable(m['subject'])}  "
-                   f"({m['instance']})")
-        for line in (m.get("body") or "").splitlines():  # a body's own lines are kept
+        about = f"  ({m.instance})" if m.instance else ""
+        click.echo(f"[{m.at[:16]}] {m.status:<7} to {m.to_name}: {printable(m.subject)}{about}")
+        if m.status != "sent" and m.last_error:
+            click.echo(f"    ! {printable(m.last_error)}")
+        for line in m.body.splitlines():  # a body's own lines are kept
             click.echo(f"    {printable(line)}")
     if not messages:
         click.echo("outbox is empty", err=True)

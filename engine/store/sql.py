@@ -30,7 +30,8 @@ from ..errors import (
     RefusedError,
     UsageError,
 )
-from ..runtime.instance import Change, Instance, TaskOccurrence, due_from_text
+from ..outbox import FAILED, PENDING, DeliveryUpdate, OutboxEntry
+from ..runtime.instance import Change, Instance, Message, TaskOccurrence, due_from_text
 from . import migrations
 from .base import (
     AUDIT_COLUMNS,
@@ -41,6 +42,7 @@ from .base import (
     TIMER_COLUMNS,
     Row,
     audit_values,
+    delivery_values,
     instance_from_row,
     instance_row,
     outbox_from_row,
@@ -51,6 +53,7 @@ from .base import (
     task_row,
     timer_from_row,
     timer_row,
+    utc_text,
 )
 
 TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log")
@@ -131,6 +134,10 @@ _UPSERT_TASK = _upsert("tasks", TASK_COLUMNS)
 _UPSERT_TIMER = _upsert("timers", TIMER_COLUMNS)
 _INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
 _INSERT_AUDIT = insert_sql("audit_log", AUDIT_COLUMNS)
+_SELECT_OUTBOX = (f"SELECT {names(OUTBOX_ALL_COLUMNS, 'o.')}, i.playbook FROM outbox o "
+                  "LEFT JOIN instances i ON i.id = o.instance")
+_RECORD_DELIVERY = ("UPDATE outbox SET status = ?, attempts = ?, next_attempt = ?, "
+                    "last_error = ?, recipients = ?, sent_at = ?, sent_by = ? WHERE id = ?")
 _AUDIT_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 _AUDIT_HEAD_AT = "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1"
 
@@ -248,10 +255,28 @@ class Queries:
             result.append((task, inst))
         return result
 
-    def outbox(self) -> list[dict[str, Any]]:
-        rows = self.fetch(f"SELECT {names(OUTBOX_ALL_COLUMNS)} FROM outbox ORDER BY id", (),
-                          OUTBOX_ALL_COLUMNS)
+    def outbox(self, status: str | None = None, due_by: dt.datetime | None = None,
+               ) -> list[OutboxEntry]:
+        """Messages, oldest first: all, or those with ``status``; with ``due_by``, only
+        those whose next attempt is not later (times are UTC text, so text compares)."""
+        where: list[str] = []
+        params: list[str | None] = []
+        if status is not None:
+            where.append("o.status = ?")
+            params.append(status)
+        if due_by is not None:
+            where.append("(o.next_attempt IS NULL OR o.next_attempt <= ?)")
+            params.append(utc_text(due_by))
+        sql = f"{_SELECT_OUTBOX} {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY o.id"
+        rows = self.fetch(sql, params, (*OUTBOX_ALL_COLUMNS, "playbook"))
         return [outbox_from_row(r) for r in rows]
+
+    def insert_message(self, message: Message) -> int:
+        """Insert one message; its outbox id."""
+        self.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+        row = self.execute("SELECT id FROM outbox WHERE message_id = ?",
+                           (message.message_id,)).fetchone()
+        return int(row[0])
 
     def is_empty(self) -> bool:
         """No instance, source, message or audit record: a copy may land here."""
@@ -385,6 +410,10 @@ class SqlTxn:
     def get_source(self, digest: str) -> str:
         return self._q.get_source(digest)
 
+    def insert_message(self, message: Message) -> int:
+        """Add one message to the outbox in this transaction; its outbox id."""
+        return self._q.insert_message(message)
+
     def apply(self, change: Change) -> None:
         """Write ``change`` (sources, instances with the task and timer rows it touched,
         messages) and chain its audit records after the head, all in this transaction."""
@@ -396,7 +425,7 @@ class SqlTxn:
                                                                           inst.revision), new)
             self._write_rows(inst, everything=inst.id in change.new_instances)
         for message in change.messages:
-            self._q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+            self._q.insert_message(message)
         self._append_audit(change)
         for inst in change.instances:  # only once every statement has succeeded
             inst.revision = revisions[inst.id]
@@ -708,10 +737,36 @@ class SqlStore:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).audit_head()
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """Every outbox message, oldest first."""
+    def outbox(self, status: str | None = None) -> list[OutboxEntry]:
+        """Every outbox message (with ``status``: only those), oldest first."""
         with self._read() as conn:
-            return Queries(conn, self.dialect_info).outbox()
+            return Queries(conn, self.dialect_info).outbox(status)
+
+    # -- delivery (``frontdesk.outbox``) --------------------------------------------------
+    def enqueue(self, messages: Sequence[Message]) -> list[int]:
+        """Write messages about no change of an instance (a digest), pending, in one
+        transaction of their own; their outbox ids."""
+        with self.transaction() as txn:
+            return [txn.insert_message(message) for message in messages]
+
+    def deliverable(self, due_by: dt.datetime | None = None) -> list[OutboxEntry]:
+        """The pending messages, oldest first; with ``due_by``, only those due by then."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).outbox(PENDING, due_by)
+
+    def record_delivery(self, update: DeliveryUpdate) -> None:
+        """Write one attempt's outcome of a message, committed at once (a crash after the
+        server accepted the message and before this commit resends it, same Message-ID)."""
+        with self._write() as conn:
+            Queries(conn, self.dialect_info).execute(_RECORD_DELIVERY, delivery_values(update))
+
+    def requeue_failed(self) -> int:
+        """Make every failed message pending again, due now; how many."""
+        with self._write() as conn:
+            cursor = Queries(conn, self.dialect_info).execute(
+                "UPDATE outbox SET status = ?, next_attempt = NULL WHERE status = ?",
+                (PENDING, FAILED))
+            return int(cursor.rowcount)
 
     def is_empty(self) -> bool:
         with self._read() as conn:

@@ -275,18 +275,42 @@ def test_open_tasks_filters_and_sorts(store: Store) -> None:
 
 
 def test_outbox_keeps_messages(store: Store) -> None:
-    """Messages are stored in order and read back with their role as ``to``."""
+    """Messages are stored in order, pending, each with its own Message-ID, and read back
+    with their address, their instance's playbook and no recipients resolved yet."""
     inst = instance("m")
     change = Change(instances=[inst], new_instances={"m"}, sources={DIGEST: SOURCE},
                     messages=[Message("m", T0, "billing", "Appeal due", "Send it."),
                               Message("m", T0, "owner", "FYI", "")])
     with store.transaction() as txn:
         txn.apply(change)
-    assert store.outbox() == [
-        {"id": 1, "instance": "m", "at": T0.isoformat(), "to": "billing",
-         "subject": "Appeal due", "body": "Send it."},
-        {"id": 2, "instance": "m", "at": T0.isoformat(), "to": "owner", "subject": "FYI",
-         "body": ""}]
+    shown = [m.to_json() for m in store.outbox()]
+    assert [(m["id"], m["instance"], m["playbook"], m["at"], m["to"], m["to_kind"],
+             m["subject"], m["body"], m["status"], m["attempts"], m["recipients"])
+            for m in shown] == [
+        (1, "m", "claim-denial", T0.isoformat(), "billing", "role", "Appeal due", "Send it.",
+         "pending", 0, None),
+        (2, "m", "claim-denial", T0.isoformat(), "owner", "role", "FYI", "", "pending", 0,
+         None)]
+    ids = [m["message_id"] for m in shown]
+    assert len(set(ids)) == 2 and all(i.startswith("<") and i.endswith(">") for i in ids)
+    assert [m.id for m in store.deliverable()] == [1, 2]
+
+
+def test_enqueue_without_instance(store: Store) -> None:
+    """A message about no instance (a digest) is enqueued on its own and addressed to a
+    person; ``requeue_failed`` makes a failed message pending again."""
+    from frontdesk.outbox import FAILED, DeliveryUpdate
+
+    (mid,) = store.enqueue([Message(None, T0, "maria", "Your day", "3 tasks",
+                                    to_kind="person", kind="digest", facts={"tasks": 3})])
+    (entry,) = store.outbox()
+    assert (entry.id, entry.instance, entry.kind, entry.to_kind, entry.facts,
+            entry.playbook) == (mid, None, "digest", "person", {"tasks": 3}, None)
+    store.record_delivery(DeliveryUpdate(mid, FAILED, 1, None, "550 no such user", [], None,
+                                         "tester"))
+    assert store.deliverable() == []
+    assert store.requeue_failed() == 1
+    assert [m.id for m in store.deliverable(due_by=T0)] == [mid]
 
 
 # -- transactions ------------------------------------------------------------------------
