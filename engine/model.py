@@ -202,6 +202,7 @@ class Person:
     name: str | None = None
     roles: tuple[str, ...] = ()
     logins: tuple[str, ...] = ()
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +224,44 @@ class Tailoring:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """``delivery.smtp`` of practice.yaml (docs/delivery.md); the password is read when
+    sending, never kept in the config."""
+
+    host: str
+    port: int
+    security: str = "starttls"  # starttls | tls | none
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """``delivery.webhook``: where each message is POSTed, and the file of its HMAC secret."""
+
+    url: str
+    secret_file: str
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """``delivery`` of practice.yaml: the channels and what may leave the machine."""
+
+    sender: str | None = None  # ``from``
+    smtp: SmtpSettings | None = None
+    webhook: WebhookSettings | None = None
+    phi: str = "none"  # none | titles
+
+    @property
+    def configured(self) -> bool:
+        """Whether any channel is set up (else nothing can be sent)."""
+        return self.smtp is not None or self.webhook is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Practice:
     """The practice config: name, time zone, business calendar, people, administrators and
     tailoring. ``administrators`` is empty when practice.yaml names none."""
@@ -236,6 +275,7 @@ class Practice:
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

@@ -32,6 +32,7 @@ from .store import Store, Txn, open_store
 from .workspace import Workspace
 
 if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
+    from .delivery.sender import SendReport
     from .runtime import step
     from .verification import Anchor, Proof
 
@@ -417,6 +418,19 @@ class Engine:
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The audit records of one instance, in ``seq`` order."""
         return list(self.store.audit_records(instance=instance_id))
+
+    def send(self, *, honour_backoff: bool, retry_failed: bool = False) -> SendReport:
+        """Deliver pending outbox messages as ``system`` (the store records the principal):
+        every one (``send``) or those whose backoff has run out (``tick``); with
+        ``retry_failed``, failed messages are made pending first."""
+        from .delivery.sender import SendReport, deliver
+
+        if honour_backoff and not self.workspace.practice.delivery.configured:
+            return SendReport(not_configured=True)  # tick in a practice that sends nothing
+        if retry_failed:
+            self.store.requeue_failed()
+        return deliver(self.store, self.workspace.practice, self.workspace.clock.now(),
+                       self.store.principal, honour_backoff=honour_backoff)
 
     def outbox(self) -> list[OutboxEntry]:
         """Every outbox message with its delivery state, oldest first."""

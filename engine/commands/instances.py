@@ -162,24 +162,33 @@ def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str 
     return ExitCode.OK
 
 
-def run_tick(engine: Engine, *, as_json: bool) -> int:
-    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile. Each
-    text line starts with the moment the tick ran (practice time, ISO-8601 with its offset),
-    so a cron log that collects stdout and stderr says when each run happened and what it
-    did; ``--json`` is the document alone."""
+def run_tick(engine: Engine, *, as_json: bool, send: bool = True) -> int:
+    """``tick``: print each timer fired, then (with ``send``) deliver the messages whose
+    retry time has come; exit 6 when some instances changed meanwhile. Each text line starts
+    with the moment the tick ran (practice time, ISO-8601 with its offset), so a cron log that
+    collects stdout and stderr says when each run happened and what it did; ``--json`` is the
+    document alone. The timers are committed before anything is sent."""
+    from .delivery import report_json, summary
+
     ws = engine.workspace
     at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
+    delivered = engine.send(honour_backoff=True) if send else None
     if as_json:
-        click.echo(to_json({
+        document: dict[str, Any] = {
             "fired": [{"instance": i, "event": e} for i, e in result.fired],
-            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}))
+            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
+        if delivered is not None:
+            document["delivery"] = report_json(delivered)
+        click.echo(to_json(document))
     else:
         for instance_id, event in result.fired:
             click.echo(f"{at} {instance_id}: {event}")
         click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
                       if result.not_applied else ""), err=True)
+        if delivered is not None and (delivered.sent or delivered.retry or delivered.failed):
+            click.echo(f"{at} send: {summary(delivered)}", err=True)
     _raise_left_over(result.damaged, result.conflicts)
     return ExitCode.OK
 

@@ -30,7 +30,7 @@ from ..errors import (
     RefusedError,
     UsageError,
 )
-from ..outbox import FAILED, PENDING, DeliveryUpdate, OutboxEntry
+from ..outbox import FAILED, PENDING, DeliveryUpdate, OutboxEntry, recipients_text
 from ..runtime.instance import Change, Instance, Message, TaskOccurrence, due_from_text
 from . import migrations
 from .base import (
@@ -681,15 +681,18 @@ class SqlStore:
                 self._restore(conn, problem)
         return problems
 
+    def _refuse_clock_override(self) -> None:
+        if self.clock_override and self.clock_kind() == "real":
+            raise UsageError(f"the store {self.where} keeps real time: --now and $FRONTDESK_NOW "
+                             "are for reading it (or for a store created with them)")
+
     @contextmanager
     def transaction(self) -> Iterator[SqlTxn]:
         """A write transaction: committed on a clean exit, rolled back on an exception.
 
         Refused (exit 2) under a clock override when the store is real: a real store's record
         of when things happened comes from the real clock only."""
-        if self.clock_override and self.clock_kind() == "real":
-            raise UsageError(f"the store {self.where} keeps real time: --now and $FRONTDESK_NOW "
-                             "are for reading it (or for a store created with them)")
+        self._refuse_clock_override()
         with self._write() as conn:
             txn = SqlTxn(conn, self.dialect_info, self._stored_sources, self.principal,
                          self.clock_kind())
@@ -757,16 +760,25 @@ class SqlStore:
     def record_delivery(self, update: DeliveryUpdate) -> None:
         """Write one attempt's outcome of a message, committed at once (a crash after the
         server accepted the message and before this commit resends it, same Message-ID)."""
+        self._refuse_clock_override()
         with self._write() as conn:
             Queries(conn, self.dialect_info).execute(_RECORD_DELIVERY, delivery_values(update))
 
     def requeue_failed(self) -> int:
-        """Make every failed message pending again, due now; how many."""
+        """Make every failed message pending again, due now, its failed recipients too (the
+        ones who got it keep ``sent``); how many."""
+        self._refuse_clock_override()
         with self._write() as conn:
-            cursor = Queries(conn, self.dialect_info).execute(
-                "UPDATE outbox SET status = ?, next_attempt = NULL WHERE status = ?",
-                (PENDING, FAILED))
-            return int(cursor.rowcount)
+            q = Queries(conn, self.dialect_info)
+            failed = q.outbox(FAILED)
+            for entry in failed:
+                for recipient in entry.recipients or ():
+                    if recipient.status == FAILED:
+                        recipient.status = PENDING
+                q.execute("UPDATE outbox SET status = ?, next_attempt = NULL, recipients = ? "
+                          "WHERE id = ?", (PENDING, recipients_text(entry.recipients or None),
+                                           entry.id))
+            return len(failed)
 
     def is_empty(self) -> bool:
         with self._read() as conn:
