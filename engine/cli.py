@@ -242,6 +242,21 @@ def send(options: Options, retry_failed: bool, as_json: bool) -> NoReturn:
         sys.exit(delivery.run_send(engine, as_json=as_json, retry_failed=retry_failed))
 
 
+@cli.command()
+@click.option("--person", metavar="P", help="Only this person's digest.")
+@click.option("--send", is_flag=True,
+              help="Enqueue today's digests (once per person and day) and deliver them, "
+                   "acting as system.")
+@json_option
+@pass_options
+def digest(options: Options, person: str | None, send: bool, as_json: bool) -> NoReturn:
+    """Each person's overdue tasks, today's and the next 7 days' (read-only without --send)."""
+    from .commands.digest import run_digest
+
+    with _engine(options, "write" if send else "read") as engine:
+        sys.exit(run_digest(engine, person=person, send=send, as_json=as_json))
+
+
 @cli.command("list")
 @click.option("--playbook", metavar="ID", help="Only instances of this playbook.")
 @click.option("--state", metavar="STATE", help="Only instances in this state.")

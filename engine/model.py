@@ -247,6 +247,24 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """``delivery.digest``: when ``tick`` sends each person's digest, and overdue escalation
+    (docs/reference.md, "Digests")."""
+
+    at: str | None = None  # "HH:MM" practice time; None: only 'digest --send' sends one
+    escalate_after: int | None = None  # business days overdue before a task is escalated
+    managers: Mapping[str, str] = field(default_factory=dict)  # role -> person id
+
+    @property
+    def at_minutes(self) -> int | None:
+        """``at`` as minutes after midnight."""
+        if self.at is None:
+            return None
+        hours, minutes = self.at.split(":")
+        return int(hours) * 60 + int(minutes)
+
+
+@dataclass(frozen=True, slots=True)
 class DeliverySettings:
     """``delivery`` of practice.yaml: the channels and what may leave the machine."""
 
@@ -254,6 +272,8 @@ class DeliverySettings:
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
     phi: str = "none"  # none | titles
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    keep_done_days: int = 14  # ``ics.keep_done_days``: finished tasks stay in the ICS feed
 
     @property
     def configured(self) -> bool:

@@ -415,6 +415,12 @@ class Engine:
         of ``roles`` (never a task assigned to someone else)."""
         return self.store.open_tasks(until=until, roles=roles, person=person)
 
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled task occurrences closed from about ``since`` (a day early:
+        compare ``closed_at``), with the role and person rules of ``open_tasks``."""
+        return self.store.finished_tasks(since, roles=roles, person=person)
+
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The audit records of one instance, in ``seq`` order."""
         return list(self.store.audit_records(instance=instance_id))

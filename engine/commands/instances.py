@@ -168,11 +168,13 @@ def run_tick(engine: Engine, *, as_json: bool, send: bool = True) -> int:
     with the moment the tick ran (practice time, ISO-8601 with its offset), so a cron log that
     collects stdout and stderr says when each run happened and what it did; ``--json`` is the
     document alone. The timers are committed before anything is sent."""
+    from ..digests import due_now
     from .delivery import report_json, summary
 
     ws = engine.workspace
     at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
+    digests = due_now(engine)  # the day's digests, at delivery.digest.at on business days
     delivered = engine.send(honour_backoff=True) if send else None
     if as_json:
         document: dict[str, Any] = {
@@ -180,6 +182,8 @@ def run_tick(engine: Engine, *, as_json: bool, send: bool = True) -> int:
             "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
         if delivered is not None:
             document["delivery"] = report_json(delivered)
+        if digests:
+            document["digests"] = digests
         click.echo(to_json(document))
     else:
         for instance_id, event in result.fired:
@@ -187,6 +191,8 @@ def run_tick(engine: Engine, *, as_json: bool, send: bool = True) -> int:
         click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
                    + (f", {len(result.not_applied)} not applicable"
                       if result.not_applied else ""), err=True)
+        if digests:
+            click.echo(f"{at} digest: {len(digests)} enqueued", err=True)
         if delivered is not None and (delivered.sent or delivered.retry or delivered.failed):
             click.echo(f"{at} send: {summary(delivered)}", err=True)
     _raise_left_over(result.damaged, result.conflicts)

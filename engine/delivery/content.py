@@ -46,9 +46,13 @@ def minimal(entry: OutboxEntry, practice: Practice) -> Outgoing:
     facts = dict(entry.facts)
     playbook = facts.pop("playbook", None) or entry.playbook
     instance = facts.pop("instance", None) or entry.instance
+    summary, shown, how = facts.pop("summary", None), facts.pop("lines", None), \
+        facts.pop("open", None)  # a producer's PHI-free rendition (a digest's task lines)
     subject = f"{name}: {'a ' + entry.kind if entry.kind == 'message' else entry.kind}"
     if playbook:
         subject += f" from {playbook}"
+    if isinstance(summary, str):
+        subject += f", {summary}"
     lines = [f"{name} has a {entry.kind} for you in frontdesk (outbox message {entry.id}).", "",
              f"kind: {entry.kind}"]
     if playbook:
@@ -58,9 +62,12 @@ def minimal(entry: OutboxEntry, practice: Practice) -> Outgoing:
         lines.append(f"instance: {instance}")
     lines += [f"{key}: {value}" for key, value in sorted(facts.items())
               if isinstance(value, _SCALARS)]
+    if isinstance(shown, list):
+        lines += ["", *(str(line) for line in shown)]
     lines += ["", "No patient details are sent by email or chat (delivery.phi: none).",
               "Open frontdesk to read it: "
-              + (f"frontdesk show {instance}" if instance else "frontdesk outbox")
+              + (how if isinstance(how, str) else f"frontdesk show {instance}" if instance
+                 else "frontdesk outbox")
               + (" (or frontdesk outbox)" if instance else ""), ""]
     return Outgoing(subject, "\n".join(lines))
 

@@ -17,6 +17,7 @@ from ..errors import InvalidError, Issue, Location, did_you_mean
 from ..model import (
     RESERVED_ACTORS,
     DeliverySettings,
+    DigestSettings,
     Person,
     Playbook,
     Practice,
@@ -68,6 +69,7 @@ def check_practice(document: YamlDocument) -> list[Issue]:
         issues.append(Issue("error", "practice", message, source.at(path), hint))
 
     issues += _delivery_issues(data, source)
+    issues += _manager_issues(data, source)
     timezone = data.get("timezone")
     if isinstance(timezone, str) and (problem := _timezone_issue(timezone)):
         error(("timezone",), problem, "use an IANA name such as America/New_York")
@@ -98,6 +100,17 @@ def _delivery_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
                             source.at(("delivery", "webhook", "url")),
                             "use https:// (plain http:// only to localhost)"))
     return issues
+
+
+def _manager_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
+    """``delivery.digest.managers``: each role's manager must be a listed person."""
+    people = data.get("people") or {}
+    managers = ((data.get("delivery") or {}).get("digest") or {}).get("managers") or {}
+    return [Issue("error", "unknown-person",
+                  f"the manager of role '{shown(role)}' ('{shown(pid)}') is not a person in "
+                  "'people'", source.at(("delivery", "digest", "managers", role)),
+                  did_you_mean(pid, people) or "list them under 'people'")
+            for role, pid in managers.items() if pid not in people]
 
 
 def _people_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
@@ -166,7 +179,16 @@ def _delivery(spec: dict[str, Any]) -> DeliverySettings:
             url=webhook["url"], secret_file=webhook["secret_file"],
             timeout=float(webhook.get("timeout", 30))),
         phi=spec.get("phi", "none"),
+        digest=_digest(spec.get("digest") or {}),
+        keep_done_days=int((spec.get("ics") or {}).get("keep_done_days", 14)),
     )
+
+
+def _digest(spec: dict[str, Any]) -> DigestSettings:
+    escalate = spec.get("escalate_after")
+    return DigestSettings(at=spec.get("at"),
+                          escalate_after=None if escalate is None else int(escalate),
+                          managers=dict(spec.get("managers") or {}))
 
 
 def _person(pid: str, spec: dict[str, Any]) -> Person:

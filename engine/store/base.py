@@ -86,8 +86,9 @@ class Txn(Protocol):
         """The playbook source text stored under ``digest``; NotFoundError if none."""
         ...
 
-    def insert_message(self, message: Message) -> int:
-        """Add one message to the outbox in this transaction; its outbox id."""
+    def insert_message(self, message: Message, once: bool = False) -> int | None:
+        """Add one message to the outbox in this transaction; its outbox id (with ``once``,
+        None when its ``Message-ID`` is there already)."""
         ...
 
     def apply(self, change: Change) -> None:
@@ -123,6 +124,12 @@ class Store(Protocol):
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]: ...
 
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled tasks closed from about ``since`` (a day early: callers
+        compare ``closed_at``), with the role and person rules of ``open_tasks``."""
+        ...
+
     def audit_records(self, instance: str | None = None,
                       since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]: ...
 
@@ -132,9 +139,14 @@ class Store(Protocol):
         """Every outbox message (with ``status``: only those), oldest first."""
         ...
 
-    def enqueue(self, messages: Sequence[Message]) -> list[int]:
+    def enqueue(self, messages: Sequence[Message], *, once: bool = False) -> list[int]:
         """Write messages about no change of an instance (a digest) in their own
-        transaction, ``pending``; their outbox ids."""
+        transaction, ``pending``; their outbox ids. With ``once``, skip a message whose
+        ``Message-ID`` is already in the outbox (the ids are those written)."""
+        ...
+
+    def known_message_ids(self, message_ids: Collection[str]) -> set[str]:
+        """Which of ``message_ids`` are in the outbox already."""
         ...
 
     def deliverable(self, due_by: dt.datetime | None = None) -> list[OutboxEntry]:

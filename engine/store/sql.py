@@ -133,6 +133,7 @@ _UPDATE_INSTANCE = (f"UPDATE instances SET {', '.join(f'{c} = ?' for c in _UPDAT
 _UPSERT_TASK = _upsert("tasks", TASK_COLUMNS)
 _UPSERT_TIMER = _upsert("timers", TIMER_COLUMNS)
 _INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
+_INSERT_OUTBOX_ONCE = insert_sql("outbox", OUTBOX_COLUMNS, " ON CONFLICT (message_id) DO NOTHING")
 _INSERT_AUDIT = insert_sql("audit_log", AUDIT_COLUMNS)
 _SELECT_OUTBOX = (f"SELECT {names(OUTBOX_ALL_COLUMNS, 'o.')}, i.playbook FROM outbox o "
                   "LEFT JOIN instances i ON i.id = o.instance")
@@ -229,6 +230,20 @@ class Queries:
         if until is not None:
             where.append("t.due_date <= ?")
             params.append(until.isoformat())
+        return self._tasks(where, params, roles, person)
+
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled tasks closed on or after ``since`` (by the date their
+        ``closed_at`` text starts with, a day early to allow for offsets)."""
+        where = ["t.status IN ('done', 'cancelled')", "t.closed_at >= ?"]
+        params = [(since - dt.timedelta(days=1)).isoformat()]
+        return self._tasks(where, params, roles, person)
+
+    def _tasks(self, where: list[str], params: list[str], roles: Collection[str] | None,
+               person: str | None) -> list[tuple[TaskOccurrence, Instance]]:
+        """The tasks matching ``where`` of ``roles`` (all when None); with ``person``, theirs
+        and the unassigned ones of ``roles``; each with its instance (no tasks, no timers)."""
         wanted = sorted(set(roles)) if roles is not None else None
         pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
         if wanted is not None:
@@ -271,9 +286,13 @@ class Queries:
         rows = self.fetch(sql, params, (*OUTBOX_ALL_COLUMNS, "playbook"))
         return [outbox_from_row(r) for r in rows]
 
-    def insert_message(self, message: Message) -> int:
-        """Insert one message; its outbox id."""
-        self.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+    def insert_message(self, message: Message, once: bool = False) -> int | None:
+        """Insert one message; its outbox id (with ``once``: None when a message with its
+        ``Message-ID`` is already in the outbox, which is left as it is)."""
+        cursor = self.execute(_INSERT_OUTBOX_ONCE if once else _INSERT_OUTBOX,
+                              values(outbox_row(message), OUTBOX_COLUMNS))
+        if once and not cursor.rowcount:
+            return None
         row = self.execute("SELECT id FROM outbox WHERE message_id = ?",
                            (message.message_id,)).fetchone()
         return int(row[0])
@@ -410,9 +429,10 @@ class SqlTxn:
     def get_source(self, digest: str) -> str:
         return self._q.get_source(digest)
 
-    def insert_message(self, message: Message) -> int:
-        """Add one message to the outbox in this transaction; its outbox id."""
-        return self._q.insert_message(message)
+    def insert_message(self, message: Message, once: bool = False) -> int | None:
+        """Add one message to the outbox in this transaction; its outbox id (with ``once``,
+        None when its ``Message-ID`` is there already)."""
+        return self._q.insert_message(message, once)
 
     def apply(self, change: Change) -> None:
         """Write ``change`` (sources, instances with the task and timer rows it touched,
@@ -729,6 +749,14 @@ class SqlStore:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).open_tasks(until, roles, person)
 
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled tasks closed on or after the practice date ``since`` (give or
+        take a day: callers compare ``closed_at`` themselves), with the role and person rules
+        of ``open_tasks``."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).finished_tasks(since, roles, person)
+
     def audit_records(self, instance: str | None = None,
                       since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]:
         """Exported records in seq order, streamed (constant memory over any log length)."""
@@ -746,11 +774,25 @@ class SqlStore:
             return Queries(conn, self.dialect_info).outbox(status)
 
     # -- delivery (``frontdesk.outbox``) --------------------------------------------------
-    def enqueue(self, messages: Sequence[Message]) -> list[int]:
+    def enqueue(self, messages: Sequence[Message], *, once: bool = False) -> list[int]:
         """Write messages about no change of an instance (a digest), pending, in one
-        transaction of their own; their outbox ids."""
+        transaction of their own; their outbox ids. With ``once``, a message whose
+        ``Message-ID`` is already in the outbox is skipped (a daily digest's id is fixed by
+        person and date): the ids are those of the messages written."""
         with self.transaction() as txn:
-            return [txn.insert_message(message) for message in messages]
+            ids = [txn.insert_message(message, once) for message in messages]
+        return [i for i in ids if i is not None]
+
+    def known_message_ids(self, message_ids: Collection[str]) -> set[str]:
+        """Which of ``message_ids`` are in the outbox already."""
+        wanted = sorted(set(message_ids))
+        if not wanted:
+            return set()
+        with self._read() as conn:
+            rows = Queries(conn, self.dialect_info).execute(
+                f"SELECT message_id FROM outbox WHERE message_id IN "
+                f"({', '.join('?' * len(wanted))})", wanted).fetchall()
+        return {row[0] for row in rows}
 
     def deliverable(self, due_by: dt.datetime | None = None) -> list[OutboxEntry]:
         """The pending messages, oldest first; with ``due_by``, only those due by then."""
