@@ -5,6 +5,7 @@ signature. Nothing here talks to anything outside the machine."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -88,8 +89,11 @@ class SmtpHandler:
     received: list[Received] = field(default_factory=list)
     replies: deque[str] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds before each reply (a slow server: room for a crash)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         reply = self.replies.popleft() if self.replies else "250 OK"
         if reply.startswith("250") or reply == "drop":
             message = email.message_from_bytes(envelope.content or b"",

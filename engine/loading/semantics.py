@@ -23,7 +23,7 @@ from ..model import FieldSpec
 from ..values import convert, pattern_problem
 from . import timing
 from .build import build_field
-from .describe import describe_path
+from .describe import describe_path, shown
 from .index import Signature as Signature  # re-exported: the pack commands import it here
 from .yamlsource import JsonPath, SourceMap
 
@@ -348,18 +348,22 @@ class PlaybookChecker:
 
     def _check_address(self, path: JsonPath, to: str) -> None:
         """A message's ``to:``: a template (giving a person id or a role), a declared role,
-        or a person id (checked against ``people`` when the practice is validated). A name
-        close to a declared role is most likely a typo of it: a warning says so."""
+        or a person id. A name close to a declared role is taken for a typo of it (an
+        error); any other person id is a warning, since a shared playbook rarely names a
+        person of one practice."""
         if sandbox.is_template(to):
             self.template(path, to)
         elif to not in self.roles:
             hint = did_you_mean(to, self.roles)
-            if not _PERSON_ID.fullmatch(to):
-                self.error(path, "unknown-role", f"'{to}' is neither a role declared in "
-                           "'roles' nor a person id", hint)
-            elif hint:
-                self.warning(path, "unknown-role", f"'{to}' is not a role declared in 'roles'"
-                             ": the message goes to the person with that id", hint)
+            if hint:  # 'clinicians' for 'clinician': a typo, not a person
+                self._check_roles(path, to)
+            elif not _PERSON_ID.fullmatch(to):
+                self.error(path, "unknown-role", f"'{shown(to)}' is neither a role declared "
+                           "in 'roles' nor a person id")
+            else:
+                self.warning(path, "person-address", f"message to '{to}', which is not a "
+                             "role declared in 'roles': it goes to the person with that id",
+                             "declare the role under 'roles' if a role was meant")
 
     def _check_start(self, path: JsonPath, playbook: str, given: dict[str, Any]) -> None:
         """A ``start`` action: its values, and (when the search path is known) a known

@@ -597,3 +597,48 @@ def test_importing_the_store_does_not_import_psycopg() -> None:
     """PostgreSQL's driver is imported only when a postgresql:// store is opened."""
     code = "import sys, engine.store; assert 'psycopg' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_delivery_migration_keeps_older_messages(dialect: str, db_path: Path,
+                                                 request: pytest.FixtureRequest) -> None:
+    """A store migrated up to 0005 with messages in its outbox: 0006_delivery keeps each
+    message, pending, with a Message-ID of its own, and the copy reads back whole."""
+    older = [m for m in migrations.for_dialect(dialect) if m.name < "0006"]
+    row = ("INSERT INTO outbox (instance, at, to_role, subject, body) "
+           "VALUES ('i', ?, 'billing', 's', 'b')")
+    if dialect == "sqlite":
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with raw(db_path) as conn:
+            conn.execute(migrations.TABLE["sqlite"])
+            for m in older:
+                for statement in m.statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO migrations VALUES (?, 'x')", (m.name,))
+            conn.executemany(row, [(T0.isoformat(),), (T0.isoformat(),)])
+            conn.commit()
+        store: Store = SQLiteStore(db_path)
+    else:
+        import psycopg
+        from frontdesk.store.postgres import PostgresStore
+
+        url = request.getfixturevalue("postgres").database()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(migrations.TABLE["postgresql"])
+            for m in older:
+                for statement in m.statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO migrations (name, applied_at) VALUES (%s, 'x')",
+                             (m.name,))
+            for _ in range(2):
+                conn.execute(row.replace("?", "%s"), (T0.isoformat(),))
+        store = PostgresStore(url)
+    with store:
+        entries = store.outbox()
+        assert [(e.id, e.status, e.to_kind, e.to_name, e.kind, e.attempts)
+                for e in entries] == [(1, "pending", "role", "billing", "message", 0),
+                                      (2, "pending", "role", "billing", "message", 0)]
+        assert len({e.message_id for e in entries}) == 2
+        assert all(e.message_id.endswith("@frontdesk.localhost>") for e in entries)
+        (new,) = store.enqueue([Message(None, T0, "maria", "s", "b", to_kind="person")])
+        assert new == 3
