@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 from delivery_testing import Received, SmtpServer
-from frontdesk_testing import REPO, Frontdesk
-
 from frontdesk.demo import PRACTICE as DEMO_PRACTICE
+from frontdesk_testing import REPO, Frontdesk
 
 pytestmark = pytest.mark.xdist_group("digest")
 
 ADDRESSES = {"maria": "maria@riverside.example", "drlee": "drlee@riverside.example",
              "sam": "sam@riverside.example"}
+JO = "jo@riverside.example"  # a volunteer: no task is ever theirs
 # Monday 23 November 2026; Thanksgiving (Thursday 26) is a holiday in the demo's calendar
 WEEK = [dt.date(2026, 11, 23) + dt.timedelta(days=i) for i in range(7)]
 BUSINESS_DAYS = [d for d in WEEK if d.weekday() < 5 and d != dt.date(2026, 11, 26)]
@@ -33,7 +33,8 @@ def demo_practice(server: SmtpServer, phi: str = "none", escalate: str = "2",
                   managers: str = "{billing: maria}") -> str:
     """The demo's practice.yaml with everyone's email and delivery to ``server``."""
     people = re.sub(r"^  (\w+): \{(.*)\}$", r"  \1: {\2, email: \1@riverside.example}",
-                    DEMO_PRACTICE, flags=re.MULTILINE)
+                    DEMO_PRACTICE, flags=re.MULTILINE).replace(
+        "playbooks:\n", f"  jo: {{name: Jo Park, roles: [volunteer], email: {JO}}}\nplaybooks:\n")
     return (f"{people}delivery:\n  from: frontdesk@riverside.example\n  phi: {phi}\n"
             f"  smtp: {{host: 127.0.0.1, port: {server.port}, security: none, timeout: 5}}\n"
             f"  digest: {{at: \"07:30\", escalate_after: {escalate}, managers: {managers}}}\n")
@@ -104,7 +105,8 @@ def test_a_week_of_the_demo_practice(demo: Callable[..., Frontdesk],
         fd.ok("tick", now=at(day, "07:00"))
         assert not [r for r in digests_of(server.received) if day.isoformat() in
                     r.message_id], "no digest before delivery.digest.at"
-        fd.ok("tick", now=at(day, "07:45"))
+        ticked = fd.json("tick", now=at(day, "07:45"))
+        assert len(ticked.get("digests", [])) == (3 if day in BUSINESS_DAYS else 0), ticked
         fd.ok("tick", now=at(day, "12:00"))
     outbox = fd.json("outbox")
     assert outbox and all(m["status"] == "sent" for m in outbox), outbox
@@ -120,6 +122,7 @@ def test_a_week_of_the_demo_practice(demo: Callable[..., Frontdesk],
         d.isoformat() for d in BUSINESS_DAYS}
     assert {d for d, _ in days} <= {d.isoformat() for d in BUSINESS_DAYS}
     assert all(n == 1 for n in days.values())
+    assert JO not in {who for _, who in days}, "nothing due, no digest"
     for person in ("maria", "sam"):  # both have tasks all week
         assert {d for d, who in days if who == ADDRESSES[person]} == {
             d.isoformat() for d in BUSINESS_DAYS}
@@ -155,7 +158,9 @@ def test_digest_lists_what_today_lists_with_escalation_and_head(
     before = fd.dump()
     found = {d["person"]: d for d in fd.json("digest", now=now)}
     assert fd.dump() == before, "digest without --send writes nothing"
-    assert set(found) == {"maria", "drlee", "sam"}
+    assert set(found) == {"maria", "drlee", "sam", "jo"}
+    assert found["jo"] == {"person": "jo", "date": "2026-12-09", "overdue": [], "today": [],
+                           "upcoming": [], "escalated": [], "audit_head": None}
     head = fd.ok("audit", "head", now=now).strip()
     today = dt.date(2026, 12, 9)
     for person, digest in found.items():
@@ -250,3 +255,13 @@ def test_ics_feed_under_phi_keeps_finished_tasks(demo: Callable[..., Frontdesk])
         demo_practice(SmtpServer(), phi="titles"), "utf-8")
     titled = feed(at(WEEK[1] + dt.timedelta(days=15), "09:00"))
     assert any("Jordan Kim" in t["SUMMARY"] for t in titled.values())
+
+
+def test_a_manager_must_be_a_person(demo: Callable[..., Frontdesk],
+                                    server: SmtpServer) -> None:
+    """``delivery.digest.managers`` names listed people (a located error otherwise, exit 3)."""
+    fd = demo(managers="{billing: mariaa}")
+    result = fd.run("digest")
+    assert result.returncode == 3
+    assert "the manager of role 'billing' ('mariaa') is not a person" in result.stderr
+    assert "did you mean 'maria'" in result.stderr
