@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from .. import digests
-from ..errors import ExitCode
+from ..errors import ExitCode, UsageError
 from ..report import terminal_width, to_json
 from ..service import Engine
 from .delivery import report_json, summary
@@ -34,6 +34,9 @@ def run_digest(engine: Engine, *, person: str | None, send: bool, as_json: bool)
 
 
 def _send(engine: Engine, persons: list[str], as_json: bool) -> int:
+    if not engine.workspace.practice.delivery.configured:
+        raise UsageError("digest --send needs a channel: delivery.smtp or delivery.webhook in "
+                         "practice.yaml (without --send, digest prints the digests)")
     written, had = digests.enqueue(engine, persons)
     report = engine.send(honour_backoff=True)
     if as_json:
@@ -42,6 +45,5 @@ def _send(engine: Engine, persons: list[str], as_json: bool) -> int:
     else:
         click.echo(f"digest: {len(written)} enqueued"
                    + (f", {len(had)} already had today's ({', '.join(had)})" if had else ""))
-        if not report.not_configured or report.pending:
-            click.echo(f"send: {summary(report)}", err=not report.complete)
+        click.echo(f"send: {summary(report)}", err=not report.complete)
     return ExitCode.OK if report.complete else ExitCode.UNDELIVERED

@@ -265,3 +265,15 @@ def test_a_manager_must_be_a_person(demo: Callable[..., Frontdesk],
     assert result.returncode == 3
     assert "the manager of role 'billing' ('mariaa') is not a person" in result.stderr
     assert "did you mean 'maria'" in result.stderr
+
+
+def test_digest_send_needs_a_channel(demo: Callable[..., Frontdesk]) -> None:
+    """Without delivery.smtp or delivery.webhook ``digest --send`` is exit 2, nothing
+    written (the digests would wait in the outbox for a channel that is not there)."""
+    fd = demo()
+    week_on(fd, WEEK[0])
+    text = (fd.home / "practice.yaml").read_text("utf-8")
+    (fd.home / "practice.yaml").write_text(re.sub(r"  smtp: .*\n", "", text), "utf-8")
+    result = fd.run("digest", "--send", now=at(WEEK[1], "08:00"))
+    assert result.returncode == 2 and "needs a channel" in result.stderr
+    assert fd.json("outbox", now=at(WEEK[1], "08:00")) == []
