@@ -167,9 +167,10 @@ def _vtodo(task: dict[str, Any], subject: str | None, phi: str, stamp: str) -> l
                   f"{task['playbook']} / {task['instance']}; role {task['role'] or '-'}; "
                   + (f"done with: frontdesk done {task['id']}" if task["status"] == "open"
                      else f"{task['status']} in frontdesk"))]
-    if task["status"] == "done" and task.get("closed_at"):
-        lines += ["STATUS:COMPLETED", "PERCENT-COMPLETE:100",
-                  f"COMPLETED:{_stamp(dt.datetime.fromisoformat(task['closed_at']))}"]
+    if task["status"] == "done":
+        lines += ["STATUS:COMPLETED", "PERCENT-COMPLETE:100"]
+        if task.get("closed_at"):
+            lines.append(f"COMPLETED:{_stamp(dt.datetime.fromisoformat(task['closed_at']))}")
     else:
         lines.append("STATUS:CANCELLED" if task["status"] == "cancelled"
                      else "STATUS:NEEDS-ACTION")
