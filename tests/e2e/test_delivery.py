@@ -271,3 +271,15 @@ def test_no_channel_keeps_messages_pending(make_home: Callable[..., Frontdesk]) 
     assert result.returncode == UNDELIVERED and "no channel is configured" in result.stderr
     assert "send:" not in fd.run("tick").stderr
     assert outbox(fd)[0]["status"] == "pending"
+
+
+def test_the_guide_practice_validates(make_home: Callable[..., Frontdesk]) -> None:
+    """The practice.yaml of docs/delivery.md is valid as written."""
+    import re
+
+    text = (REPO / "docs" / "delivery.md").read_text("utf-8")
+    (practice,) = re.findall(r"<!-- example: delivery-practice -->\n```yaml\n(.*?)```", text,
+                             re.S)
+    fd = make_home(practice)
+    result = fd.run("validate", str(fd.home / "practice.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
