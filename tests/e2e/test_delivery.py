@@ -283,3 +283,13 @@ def test_the_guide_practice_validates(make_home: Callable[..., Frontdesk]) -> No
     fd = make_home(practice)
     result = fd.run("validate", str(fd.home / "practice.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_message_to_an_unlisted_person_is_a_practice_warning(
+        make_home: Callable[..., Frontdesk]) -> None:
+    """The notify playbook writes to the person 'maria': a practice without her is warned."""
+    fd = make_home("people:\n  mario: {roles: [front_desk, clinician]}\n")
+    result = fd.run("validate", str(fd.home / "practice.yaml"))
+    assert result.returncode == 0
+    assert ("warning[unknown-person]: playbook 'notify' sends messages to 'maria', not a "
+            "person in 'people' (did you mean 'mario'?)") in result.stdout
