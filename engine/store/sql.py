@@ -28,6 +28,7 @@ from ..errors import (
     DamagedRowsError,
     NotFoundError,
     RefusedError,
+    StoreUnavailableError,
     UsageError,
 )
 from ..outbox import FAILED, PENDING, DeliveryUpdate, OutboxEntry, recipients_text
@@ -55,6 +56,8 @@ from .base import (
     timer_row,
     utc_text,
 )
+
+DELIVERY_MIGRATION = "0006_delivery"  # the outbox's delivery columns
 
 TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log")
 """Every data table, parents before children (the order a copy inserts them in)."""
@@ -744,8 +747,13 @@ class SqlStore:
             return Queries(conn, self.dialect_info).audit_head()
 
     def outbox(self, status: str | None = None) -> list[OutboxEntry]:
-        """Every outbox message (with ``status``: only those), oldest first."""
+        """Every outbox message (with ``status``: only those), oldest first. A store opened
+        read-only is not migrated: one that predates the delivery columns says so."""
         with self._read() as conn:
+            if DELIVERY_MIGRATION not in self._recorded(conn):
+                raise StoreUnavailableError(
+                    f"the store {self.where} predates {DELIVERY_MIGRATION}: run "
+                    "'frontdesk db migrate' (as the store's owner) to read its outbox")
             return Queries(conn, self.dialect_info).outbox(status)
 
     # -- delivery (``frontdesk.outbox``) --------------------------------------------------

@@ -30,7 +30,7 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-@pytest.fixture(autouse=False)
+@pytest.fixture
 def plain(smtp: SmtpServer) -> SmtpServer:
     """The plain server, emptied, with no failure queued."""
     smtp.handler.received.clear()
