@@ -82,6 +82,9 @@ def test_send_to_role_person_and_template_under_phi_none(plain: SmtpServer,
     assert [m["status"] for m in messages] == ["sent"] * 3
     assert [m["message_id"] for m in messages] == [got[i].message_id for i in (1, 2, 3)]
     assert messages[0]["subject"] == "Call Jane Roe"  # the store keeps the full message
+    from frontdesk.store.sqlite import os_account
+
+    assert {m["sent_by"] for m in messages} == {os_account()}  # the principal, not --as
     assert messages[1]["to"] == "drlee" and messages[1]["to_kind"] == "name"
     assert {r["person"]: r["status"] for r in messages[0]["recipients"]} == {  # type: ignore[union-attr]
         "maria": "sent", "sam": "sent"}
