@@ -36,6 +36,7 @@ from .common import (
     timed,
 )
 from .fixtures import ACTOR, BASE_TEXT, AuditSpec, Built, StoreSpec
+from .send import send_figure
 
 PY_CLICK = "import click"
 PY_STACK = "import click, jinja2, transitions, sqlite3"
@@ -589,6 +590,7 @@ FIGURES: dict[str, Callable[[Context], Result]] = {
     "verify-mem": verify_memory_figure,
     "fire-all": fire_all_figure,
     "tick-batch": tick_batch_figure,
+    "send": send_figure,
 }
 
 

@@ -93,7 +93,7 @@ class OutboxEntry:
             "next_attempt": self.next_attempt, "last_error": self.last_error,
             "recipients": None if self.recipients is None
             else [r.to_dict() for r in self.recipients],
-            "sent_at": self.sent_at,
+            "sent_at": self.sent_at, "sent_by": self.sent_by,
         }
 
 

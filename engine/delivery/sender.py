@@ -77,13 +77,14 @@ def deliver(store: Store, practice: Practice, now: dt.datetime, principal: str, 
     elif entries:
         with ExitStack() as stack:
             channels = _Channels(practice, stack)  # reads the secrets: may refuse to start
+            stack.enter_context(store.relaxed_durability())
             for entry in entries:
                 update = _attempt(entry, practice, channels, now, principal)
                 store.record_delivery(update)
                 {SENT: report.sent, FAILED: report.failed}.get(
                     update.status, report.retry).append(entry.id)
-    report.pending = len(store.outbox(PENDING))
-    report.failed_total = len(store.outbox(FAILED))
+    counts = store.outbox_counts()
+    report.pending, report.failed_total = counts.get(PENDING, 0), counts.get(FAILED, 0)
     return report
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
 from types import TracebackType
 
 from ..model import SmtpSettings
@@ -89,7 +88,7 @@ class SmtpChannel:
             raise ChannelDown(f"cannot reach SMTP server {where}: {e}") from e
         return conn
 
-    def send(self, message: EmailMessage, sender: str,
+    def send(self, message: bytes, sender: str,
              addresses: list[str]) -> dict[str, Outcome]:
         """Send ``message`` from ``sender`` to ``addresses``; the outcome for each address."""
         if self.down is not None:
@@ -102,10 +101,10 @@ class SmtpChannel:
                 return {a: temporary(down.reason) for a in addresses}
         return self._send(self._conn, message, sender, addresses)
 
-    def _send(self, conn: smtplib.SMTP, message: EmailMessage, sender: str,
+    def _send(self, conn: smtplib.SMTP, message: bytes, sender: str,
               addresses: list[str]) -> dict[str, Outcome]:
         try:
-            refused = conn.send_message(message, from_addr=sender, to_addrs=addresses)
+            refused = conn.sendmail(sender, addresses, message)
         except smtplib.SMTPRecipientsRefused as e:  # every recipient refused
             return {a: by_code(code, _text(reply)) for a, (code, reply) in e.recipients.items()}
         except smtplib.SMTPServerDisconnected as e:

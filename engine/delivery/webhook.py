@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..model import WebhookSettings
-from .outcome import DELIVERED, ChannelDown, Outcome, permanent, temporary
+from .outcome import DELIVERED, Outcome, permanent, temporary
 
 SIGNATURE_HEADER = "X-Frontdesk-Signature"
 _TEMPORARY_STATUS = {408, 425, 429}
@@ -82,10 +82,8 @@ class WebhookChannel:
         except urllib.error.HTTPError as e:
             return _by_status(e.code, e.reason)
         except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            down = ChannelDown(f"cannot reach the webhook {self._where()}: {reason}")
-            self.down = down.reason
-            return temporary(down.reason)
+            self.down = f"cannot reach the webhook {self._where()}: {getattr(e, 'reason', e)}"
+            return temporary(self.down)
         return DELIVERED
 
     def _where(self) -> str:

@@ -162,6 +162,14 @@ class Store(Protocol):
         """Make every failed message pending again (``send --retry-failed``); how many."""
         ...
 
+    def outbox_counts(self) -> dict[str, int]:
+        """How many messages the outbox holds in each status."""
+        ...
+
+    def relaxed_durability(self) -> AbstractContextManager[None]:
+        """A block whose commits do not wait for the disk (delivery records only)."""
+        ...
+
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in the store, without migrating it."""
         ...

@@ -50,7 +50,9 @@ def _after_import(conn: Connection) -> None:
 
 POSTGRES = Dialect(name="postgresql", placeholder="%s", instance_order="ord",
                    lock_for_update=" FOR UPDATE", lock_chain=_lock_chain,
-                   after_import=_after_import)
+                   after_import=_after_import,
+                   relax_durability=("SET synchronous_commit = off",
+                                     "RESET synchronous_commit"))
 
 
 def _psycopg() -> Any:

@@ -28,6 +28,7 @@ from ..errors import (
     DamagedRowsError,
     NotFoundError,
     RefusedError,
+    StoreUnavailableError,
     UsageError,
 )
 from ..outbox import FAILED, PENDING, DeliveryUpdate, OutboxEntry, recipients_text
@@ -55,6 +56,8 @@ from .base import (
     timer_row,
     utc_text,
 )
+
+DELIVERY_MIGRATION = "0006_delivery"  # the outbox's delivery columns
 
 TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log")
 """Every data table, parents before children (the order a copy inserts them in)."""
@@ -98,6 +101,9 @@ class Dialect:
     lock_for_update: str  # appended to the instance read of a write transaction
     lock_chain: Callable[[Connection], None]  # serialises audit appends until commit
     after_import: Callable[[Connection], None]  # e.g. move sequences past copied ids
+    # statements that stop, then restore, waiting for the disk at each commit (delivery
+    # records: see ``SqlStore.relaxed_durability``)
+    relax_durability: tuple[str, str] = ("", "")
 
     def sql(self, text: str) -> str:
         """``text`` (written with ``?``) in this dialect's placeholder style."""
@@ -769,8 +775,13 @@ class SqlStore:
             return Queries(conn, self.dialect_info).audit_head()
 
     def outbox(self, status: str | None = None) -> list[OutboxEntry]:
-        """Every outbox message (with ``status``: only those), oldest first."""
+        """Every outbox message (with ``status``: only those), oldest first. A store opened
+        read-only is not migrated: one that predates the delivery columns says so."""
         with self._read() as conn:
+            if DELIVERY_MIGRATION not in self._recorded(conn):
+                raise StoreUnavailableError(
+                    f"the store {self.where} predates {DELIVERY_MIGRATION}: run "
+                    "'frontdesk db migrate' (as the store's owner) to read its outbox")
             return Queries(conn, self.dialect_info).outbox(status)
 
     # -- delivery (``frontdesk.outbox``) --------------------------------------------------
@@ -805,6 +816,27 @@ class SqlStore:
         self._refuse_clock_override()
         with self._write() as conn:
             Queries(conn, self.dialect_info).execute(_RECORD_DELIVERY, delivery_values(update))
+
+    @contextmanager
+    def relaxed_durability(self) -> Iterator[None]:
+        """Commits in the block do not wait for the disk (SQLite ``synchronous=NORMAL`` in
+        WAL mode, PostgreSQL ``synchronous_commit=off``): a killed process loses none of them,
+        a power cut may lose the last ones. For delivery records only, where such a loss
+        means a message is sent again with the same Message-ID, never that one is lost:
+        one fsync per message would cost more than sending it."""
+        relax, restore = self.dialect_info.relax_durability
+        with self._connection() as conn:
+            conn.execute(relax)
+            try:
+                yield
+            finally:
+                conn.execute(restore)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many messages the outbox holds in each status."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+            return {str(status): int(count) for status, count in rows}
 
     def requeue_failed(self) -> int:
         """Make every failed message pending again, due now, its failed recipients too (the

@@ -30,7 +30,7 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-@pytest.fixture(autouse=False)
+@pytest.fixture
 def plain(smtp: SmtpServer) -> SmtpServer:
     """The plain server, emptied, with no failure queued."""
     smtp.handler.received.clear()
@@ -82,6 +82,9 @@ def test_send_to_role_person_and_template_under_phi_none(plain: SmtpServer,
     assert [m["status"] for m in messages] == ["sent"] * 3
     assert [m["message_id"] for m in messages] == [got[i].message_id for i in (1, 2, 3)]
     assert messages[0]["subject"] == "Call Jane Roe"  # the store keeps the full message
+    from frontdesk.store.sqlite import os_account
+
+    assert {m["sent_by"] for m in messages} == {os_account()}  # the principal, not --as
     assert messages[1]["to"] == "drlee" and messages[1]["to_kind"] == "name"
     assert {r["person"]: r["status"] for r in messages[0]["recipients"]} == {  # type: ignore[union-attr]
         "maria": "sent", "sam": "sent"}
@@ -271,3 +274,25 @@ def test_no_channel_keeps_messages_pending(make_home: Callable[..., Frontdesk]) 
     assert result.returncode == UNDELIVERED and "no channel is configured" in result.stderr
     assert "send:" not in fd.run("tick").stderr
     assert outbox(fd)[0]["status"] == "pending"
+
+
+def test_the_guide_practice_validates(make_home: Callable[..., Frontdesk]) -> None:
+    """The practice.yaml of docs/delivery.md is valid as written."""
+    import re
+
+    text = (REPO / "docs" / "delivery.md").read_text("utf-8")
+    (practice,) = re.findall(r"<!-- example: delivery-practice -->\n```yaml\n(.*?)```", text,
+                             re.S)
+    fd = make_home(practice)
+    result = fd.run("validate", str(fd.home / "practice.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_message_to_an_unlisted_person_is_a_practice_warning(
+        make_home: Callable[..., Frontdesk]) -> None:
+    """The notify playbook writes to the person 'maria': a practice without her is warned."""
+    fd = make_home("people:\n  mario: {roles: [front_desk, clinician]}\n")
+    result = fd.run("validate", str(fd.home / "practice.yaml"))
+    assert result.returncode == 0
+    assert ("warning[unknown-person]: playbook 'notify' sends messages to 'maria', not a "
+            "person in 'people' (did you mean 'mario'?)") in result.stdout
