@@ -313,6 +313,45 @@ def test_enqueue_without_instance(store: Store) -> None:
     assert [m.id for m in store.deliverable(due_by=T0)] == [mid]
 
 
+def test_enqueue_once_keeps_one_message_per_message_id(store: Store) -> None:
+    """``enqueue(once=True)`` skips a message whose Message-ID is in the outbox (a person's
+    digest of a day), in the same batch too; ``known_message_ids`` says which are there."""
+    def digest(person: str) -> Message:
+        return Message(None, T0, person, "Your day", "", to_kind="person", kind="digest",
+                       message_id=f"<digest.2026-03-02.{person}@frontdesk.localhost>")
+
+    first = store.enqueue([digest("maria")], once=True)
+    assert len(first) == 1
+    again = store.enqueue([digest("maria"), digest("sam"), digest("sam")], once=True)
+    assert len(again) == 1 and again != first
+    assert [m.to_name for m in store.outbox()] == ["maria", "sam"]
+    assert store.known_message_ids([digest("sam").message_id, "<x@y>"]) == {
+        digest("sam").message_id}
+    assert store.known_message_ids([]) == set()
+
+
+def test_finished_tasks_by_closing_date_and_person(store: Store) -> None:
+    """``finished_tasks`` gives done and cancelled tasks closed from about ``since``, with
+    the role and person rules of ``open_tasks``."""
+    def closed(n: int, days_ago: int, status: str = "done", assignee: str | None = None,
+               role: str = "billing") -> TaskOccurrence:
+        found = task("f", n, T0.date(), role=role, status=status)
+        found.closed_at, found.assignee = T0 - dt.timedelta(days=days_ago), assignee
+        return found
+
+    start(store, instance("f", tasks=[closed(1, 1), closed(2, 20), closed(3, 2, "cancelled"),
+                                      closed(4, 1, assignee="sam"), closed(5, 1, role="x"),
+                                      task("f", 6, T0.date())]))
+
+    def ids(**filters: Any) -> list[str]:
+        since = (T0 - dt.timedelta(days=14)).date()
+        return sorted(t.id for t, _ in store.finished_tasks(since, **filters))
+
+    assert ids() == ["f-1", "f-3", "f-4", "f-5"]
+    assert ids(roles={"billing"}) == ["f-1", "f-3", "f-4"]
+    assert ids(roles={"billing"}, person="maria") == ["f-1", "f-3"]
+    assert ids(roles=set(), person="sam") == ["f-4"]
+
 # -- transactions ------------------------------------------------------------------------
 def test_revision_conflict_writes_nothing(store: Store) -> None:
     """The second of two writers from the same revision gets exit 6 and changes nothing."""
