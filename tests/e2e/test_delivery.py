@@ -5,7 +5,7 @@ with failures injected (server down, 4xx then success, 5xx, a connection cut aft
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,21 +21,6 @@ pytestmark = pytest.mark.xdist_group("delivery")
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return self_signed(tmp_path_factory.mktemp("cert"))
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer("none").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def plain(smtp: SmtpServer) -> SmtpServer:
-    """The plain server, emptied, with no failure queued."""
-    smtp.handler.received.clear()
-    smtp.handler.replies.clear()
-    return smtp
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,27 +40,13 @@ def demo_practice(server: SmtpServer, phi: str = "none", escalate: str = "2",
             f"  digest: {{at: \"07:30\", escalate_after: {escalate}, managers: {managers}}}\n")
 
 
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer("none").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server(smtp: SmtpServer) -> SmtpServer:
-    smtp.handler.received.clear()
-    smtp.handler.replies.clear()
-    return smtp
-
-
 @pytest.fixture
 def demo(tmp_path: Path, make_frontdesk: Callable[..., Frontdesk],
-         server: SmtpServer) -> Callable[..., Frontdesk]:
+         plain: SmtpServer) -> Callable[..., Frontdesk]:
     """A fresh demo home (the shipped playbooks) of the session's store, delivering to
-    ``server``; ``practice`` keyword arguments go to ``demo_practice``."""
+    ``plain``; ``practice`` keyword arguments go to ``demo_practice``."""
     def make(**practice: str) -> Frontdesk:
-        fd = make_frontdesk(tmp_path, demo_practice(server, **practice))
+        fd = make_frontdesk(tmp_path, demo_practice(plain, **practice))
         return dataclasses.replace(fd, playbooks=REPO / "playbooks", user="maria")
 
     return make
@@ -95,7 +81,7 @@ def start_week(fd: Frontdesk) -> dict[str, str]:
 
 
 def test_a_week_of_the_demo_practice(demo: Callable[..., Frontdesk],
-                                     server: SmtpServer) -> None:
+                                     plain: SmtpServer) -> None:
     """Ticks every morning (before and after 07:30) and at noon for a week: each person's
     digest arrives once per business day (none at the weekend or on Thanksgiving), every
     playbook message is delivered, and the outbox ends with everything sent."""
@@ -103,20 +89,20 @@ def test_a_week_of_the_demo_practice(demo: Callable[..., Frontdesk],
     start_week(fd)
     for day in WEEK:
         fd.ok("tick", now=at(day, "07:00"))
-        assert not [r for r in digests_of(server.received) if day.isoformat() in
+        assert not [r for r in digests_of(plain.received) if day.isoformat() in
                     r.message_id], "no digest before delivery.digest.at"
         ticked = fd.json("tick", now=at(day, "07:45"))
         assert len(ticked.get("digests", [])) == (3 if day in BUSINESS_DAYS else 0), ticked
         fd.ok("tick", now=at(day, "12:00"))
     outbox = fd.json("outbox")
     assert outbox and all(m["status"] == "sent" for m in outbox), outbox
-    got = Counter(r.message_id for r in server.received)
+    got = Counter(r.message_id for r in plain.received)
     assert set(got) == {m["message_id"] for m in outbox}
     assert all(n == 1 for n in got.values()), "each message once"
     playbook_messages = [m for m in outbox if m["kind"] == "message"]
     assert len(playbook_messages) >= 3  # the refresher's notices, the claim's escalation
     days = Counter((r.message_id.split(".")[1], r.recipients[0])
-                   for r in digests_of(server.received))
+                   for r in digests_of(plain.received))
     # administrators (the owner, drlee) get one every business day: the audit head
     assert {d for d, who in days if who == ADDRESSES["drlee"]} == {
         d.isoformat() for d in BUSINESS_DAYS}
@@ -190,7 +176,7 @@ def test_digest_lists_what_today_lists_with_escalation_and_head(
 
 
 def test_digest_send_phi_none_and_titles_and_the_witnessed_head(
-        demo: Callable[..., Frontdesk], server: SmtpServer) -> None:
+        demo: Callable[..., Frontdesk], plain: SmtpServer) -> None:
     """``digest --send`` under ``phi: none`` sends counts, task kinds and ids, never a title
     or a client's name; the administrator's digest carries the audit head that ``audit
     verify --anchor`` accepts; under ``phi: titles`` the titles go out."""
@@ -199,7 +185,7 @@ def test_digest_send_phi_none_and_titles_and_the_witnessed_head(
     now = at(dt.date(2026, 12, 9), "08:00")
     sent = fd.json("digest", "--send", now=now)
     assert len(sent["enqueued"]) == 3 and sent["delivery"]["sent"] == sent["enqueued"]
-    mails = {r.recipients[0]: r for r in digests_of(server.received)}
+    mails = {r.recipients[0]: r for r in digests_of(plain.received)}
     assert set(mails) == set(ADDRESSES.values())
     for received in mails.values():
         text = received.message.as_string()
@@ -215,11 +201,11 @@ def test_digest_send_phi_none_and_titles_and_the_witnessed_head(
     assert "Audit head" not in mails[ADDRESSES["sam"]].message.get_content()
     assert "onboarding-90-day: " in mails[ADDRESSES["drlee"]].message.get_content()
 
-    server.handler.received.clear()
+    plain.handler.received.clear()
     titles = dataclasses.replace(fd, home=fd.home)
-    (titles.home / "practice.yaml").write_text(demo_practice(server, phi="titles"), "utf-8")
+    (titles.home / "practice.yaml").write_text(demo_practice(plain, phi="titles"), "utf-8")
     titles.ok("digest", "--send", "--person", "maria", now=at(dt.date(2026, 12, 11), "08:00"))
-    [mail] = digests_of(server.received)
+    [mail] = digests_of(plain.received)
     assert "Alvarez" in mail.message.get_content()  # her HIPAA refresher's title
     assert str(mail.message["Subject"]).startswith("Riverside Therapy digest for Maria Alvarez")
 
@@ -258,7 +244,7 @@ def test_ics_feed_under_phi_keeps_finished_tasks(demo: Callable[..., Frontdesk])
 
 
 def test_a_manager_must_be_a_person(demo: Callable[..., Frontdesk],
-                                    server: SmtpServer) -> None:
+                                    plain: SmtpServer) -> None:
     """``delivery.digest.managers`` names listed people (a located error otherwise, exit 3)."""
     fd = demo(managers="{billing: mariaa}")
     result = fd.run("digest")
