@@ -180,7 +180,7 @@ def run_tick(engine: Engine, *, as_json: bool, send: bool = True) -> int:
         document: dict[str, Any] = {
             "fired": [{"instance": i, "event": e} for i, e in result.fired],
             "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
-        if delivered is not None:
+        if delivered is not None and not delivered.not_configured:
             document["delivery"] = report_json(delivered)
         if digests:
             document["digests"] = digests
