@@ -36,6 +36,7 @@ from .common import (
     timed,
 )
 from .fixtures import ACTOR, BASE_TEXT, AuditSpec, Built, StoreSpec
+from .send import send_figure
 
 PY_CLICK = "import click"
 PY_STACK = "import click, jinja2, transitions, sqlite3"
@@ -610,6 +611,7 @@ FIGURES: dict[str, Callable[[Context], Result]] = {
     "report-workload": lambda ctx: reports.report_figure(ctx, "workload", _engine),
     **{name: _board_figure(name)
        for name in ("board-day-flat", "board-inst-flat", "board-day", "board-inst")},
+    "send": send_figure,
 }
 
 

@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     CONFLICT = 6
     AUDIT_BROKEN = 7
     STORE_UNAVAILABLE = 8
+    UNDELIVERED = 9  # ``send``: messages left pending or failed (nothing is lost)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -118,6 +119,13 @@ class InvalidError(FrontdeskError):
     def message(self) -> str:
         errors = [i for i in self.issues if i.is_error]
         return "\n".join(i.format() for i in errors or self.issues)
+
+
+class DeliveryConfigError(FrontdeskError):
+    """Delivery cannot start as configured: a password or secret file that others may read,
+    a missing variable or file (exit 3). Nothing is sent and every message stays pending."""
+
+    exit_code = ExitCode.INVALID
 
 
 class NotFoundError(FrontdeskError):

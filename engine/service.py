@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .errors import ConflictError, NotFoundError, RefusedError
 from .model import Playbook
+from .outbox import OutboxEntry
 from .registry import PlaybookRegistry
 from .runtime.clock import Clock
 from .runtime.instance import Change, Instance, TaskOccurrence
@@ -31,6 +32,7 @@ from .store import Store, Txn, open_store
 from .workspace import Workspace
 
 if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
+    from .delivery.sender import SendReport
     from .runtime import step
     from .verification import Anchor, Proof
 
@@ -436,12 +438,31 @@ class Engine:
         stands (``tick`` marked it with its error)."""
         return self.store.stuck_instances()
 
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled task occurrences closed from about ``since`` (a day early:
+        compare ``closed_at``), with the role and person rules of ``open_tasks``."""
+        return self.store.finished_tasks(since, roles=roles, person=person)
+
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The audit records of one instance, in ``seq`` order."""
         return list(self.store.audit_records(instance=instance_id))
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """The rendered messages, oldest first."""
+    def send(self, *, honour_backoff: bool, retry_failed: bool = False) -> SendReport:
+        """Deliver pending outbox messages as ``system`` (the store records the principal):
+        every one (``send``) or those whose backoff has run out (``tick``); with
+        ``retry_failed``, failed messages are made pending first."""
+        from .delivery.sender import SendReport, deliver
+
+        if honour_backoff and not self.workspace.practice.delivery.configured:
+            return SendReport(not_configured=True)  # tick in a practice that sends nothing
+        if retry_failed:
+            self.store.requeue_failed()
+        return deliver(self.store, self.workspace.practice, self.workspace.clock.now(),
+                       self.store.principal, honour_backoff=honour_backoff)
+
+    def outbox(self) -> list[OutboxEntry]:
+        """Every outbox message with its delivery state, oldest first."""
         return self.store.outbox()
 
     def audit_records(self, instance: str | None = None, since: dt.date | None = None,

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..delivery.sender import SendReport
 from ..errors import (
     DamagedRowsError,
     ExitCode,
@@ -33,7 +34,7 @@ from ..report import (
     yaml_value,
 )
 from ..runtime.instance import Instance
-from ..service import Engine, Preview
+from ..service import Engine, Preview, TickResult
 from .describe import event_lines, events_of
 from .values_input import given_values
 
@@ -176,38 +177,64 @@ def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str 
     return ExitCode.OK
 
 
-def run_tick(engine: Engine, *, as_json: bool) -> int:
-    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile, 5 when
-    a due timer cannot fire as its playbook stands (each named on stderr, the others fired and
-    committed). Each text line starts with the moment the tick ran (practice time, ISO-8601
-    with its offset), so a cron log that collects stdout and stderr says when each run
-    happened and what it did; ``--json`` is the document alone."""
+def run_tick(engine: Engine, *, as_json: bool, send: bool = True) -> int:
+    """``tick``: print each timer fired, then (with ``send``) deliver the messages whose
+    retry time has come; exit 6 when some instances changed meanwhile, 5 when a due timer
+    cannot fire as its playbook stands (each named on stderr, the others fired and committed).
+    Each text line starts with the moment the tick ran (practice time, ISO-8601 with its
+    offset), so a cron log that collects stdout and stderr says when each run happened and
+    what it did; ``--json`` is the document alone. The timers are committed before anything
+    is sent."""
+    from ..digests import due_now
+
     ws = engine.workspace
     at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
+    digests = due_now(engine)  # the day's digests, at delivery.digest.at on business days
+    delivered = engine.send(honour_backoff=True) if send else None
     if as_json:
-        document: dict[str, Any] = {
-            "fired": [{"instance": i, "event": e} for i, e in result.fired],
-            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
-        if result.faults:
-            document["failed"] = [{"instance": f.instance, "timer": f.timer, "event": f.event,
-                                   "reason": f.reason} for f in result.faults]
-        click.echo(to_json(document))
+        click.echo(to_json(_tick_document(result, digests, delivered)))
     else:
-        for instance_id, event in result.fired:
-            click.echo(f"{at} {instance_id}: {event}")
-        for fault in result.faults:
-            click.echo(f"{at} {fault.instance}: error: timer '{fault.event}' ({fault.timer}) "
-                       f"cannot fire: {printable(fault.reason)}", err=True)
-        click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
-                   + (f", {len(result.not_applied)} not applicable"
-                      if result.not_applied else "")
-                   + (f", {len(result.faults)} cannot fire" if result.faults else ""),
-                   err=True)
+        _echo_tick(at, result, digests, delivered)
     _raise_left_over(result.damaged, result.conflicts)
     if result.faults:
         raise TimerFaultsError(sorted({f.instance for f in result.faults}))
     return ExitCode.OK
+
+
+def _tick_document(result: TickResult, digests: list[Any],
+                   delivered: SendReport | None) -> dict[str, Any]:
+    from .delivery import report_json
+
+    document: dict[str, Any] = {
+        "fired": [{"instance": i, "event": e} for i, e in result.fired],
+        "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
+    if result.faults:
+        document["failed"] = [{"instance": f.instance, "timer": f.timer, "event": f.event,
+                               "reason": f.reason} for f in result.faults]
+    if delivered is not None and not delivered.not_configured:
+        document["delivery"] = report_json(delivered)
+    if digests:
+        document["digests"] = digests
+    return document
+
+
+def _echo_tick(at: str, result: TickResult, digests: list[Any],
+               delivered: SendReport | None) -> None:
+    from .delivery import summary
+
+    for instance_id, event in result.fired:
+        click.echo(f"{at} {instance_id}: {event}")
+    for fault in result.faults:
+        click.echo(f"{at} {fault.instance}: error: timer '{fault.event}' ({fault.timer}) "
+                   f"cannot fire: {printable(fault.reason)}", err=True)
+    click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
+               + (f", {len(result.not_applied)} not applicable" if result.not_applied else "")
+               + (f", {len(result.faults)} cannot fire" if result.faults else ""), err=True)
+    if digests:
+        click.echo(f"{at} digest: {len(digests)} enqueued", err=True)
+    if delivered is not None and (delivered.sent or delivered.retry or delivered.failed):
+        click.echo(f"{at} send: {summary(delivered)}", err=True)
 
 
 LIST_COLUMNS = (Column("ID"), Column("PLAYBOOK", "cut", most=22, least=10),
@@ -395,12 +422,14 @@ def run_outbox(engine: Engine, *, as_json: bool) -> int:
     """``outbox``: the rendered messages."""
     messages = engine.outbox()
     if as_json:
-        click.echo(to_json(messages))
+        click.echo(to_json([m.to_json() for m in messages]))
         return ExitCode.OK
     for m in messages:
-        click.echo(f"[{m['at'][:16]}] to {m['to']}: {printable(m['subject'])}  "
-                   f"({m['instance']})")
-        for line in (m.get("body") or "").splitlines():  # a body's own lines are kept
+        about = f"  ({m.instance})" if m.instance else ""
+        click.echo(f"[{m.at[:16]}] {m.status:<7} to {m.to_name}: {printable(m.subject)}{about}")
+        if m.status != "sent" and m.last_error:
+            click.echo(f"    ! {printable(m.last_error)}")
+        for line in m.body.splitlines():  # a body's own lines are kept
             click.echo(f"    {printable(line)}")
     if not messages:
         click.echo("outbox is empty", err=True)

@@ -475,12 +475,32 @@ class _Step:
                           for k, v in action.with_.items()}
                 self.starts.append(StartRequest(action.playbook, inputs, self.inst.id))
             elif isinstance(action, MessageAction):
-                what = "message"
-                role = self.tailoring.roles.get(action.to, action.to)
-                message = Message(self.inst.id, self.rc.now, role,
-                                  self.render(action.subject, what),
-                                  self.render(action.body, what))
-                self.change.messages.append(message)
+                self.message(action)
+
+    def message(self, action: MessageAction) -> None:
+        """Write a message to the outbox, addressed as ``address`` says; its ``facts`` are
+        what ``phi: none`` sends: ids and names of the playbook, never a variable's value."""
+        what = "message"
+        to, to_kind = self.address(action.to)
+        inst = self.inst
+        facts = {"playbook": inst.playbook, "version": inst.version, "instance": inst.id,
+                 "state": inst.state}
+        self.change.messages.append(Message(
+            inst.id, self.rc.now, to, self.render(action.subject, what),
+            self.render(action.body, what), to_kind=to_kind, facts=facts))
+
+    def address(self, to: str) -> tuple[str, str]:
+        """``(name, kind)`` of a message's ``to:``: a declared role (after the practice's
+        role mapping), a person id, or a template's result (``name``: a person if one has
+        that id when it is sent, else a role, mapped here like a declared one)."""
+        if sandbox.is_template(to):
+            rendered = self.render(to, "message 'to'").strip()
+            if not rendered:
+                raise self.refuse("message 'to' gave an empty name")
+            return self.tailoring.roles.get(rendered, rendered), "name"
+        if to in self.pb.roles:
+            return self.tailoring.roles.get(to, to), "role"
+        return to, "person"
 
     def set_vars(self, values: Mapping[str, Any]) -> None:
         if not values:

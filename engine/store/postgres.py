@@ -50,7 +50,9 @@ def _after_import(conn: Connection) -> None:
 
 POSTGRES = Dialect(name="postgresql", placeholder="%s", instance_order="ord",
                    lock_for_update=" FOR UPDATE", lock_chain=_lock_chain,
-                   after_import=_after_import)
+                   after_import=_after_import,
+                   relax_durability=("SET synchronous_commit = off",
+                                     "RESET synchronous_commit"))
 
 
 def _psycopg() -> Any:
@@ -202,9 +204,9 @@ class PostgresStore(SqlStore):
 
     def grant(self, role: str) -> list[str]:
         """Grant ``role`` what the application needs and no more: it reads everything, writes
-        instances, tasks and timers, and may only INSERT into ``sources``, ``outbox`` and
-        ``audit_log`` (never UPDATE, DELETE or TRUNCATE them). Run as the owner of the tables,
-        after ``migrate``; returns the statements run."""
+        instances, tasks and timers, updates the outbox's delivery state (``send``), and may
+        only INSERT into ``sources`` and ``audit_log`` (never UPDATE, DELETE or TRUNCATE
+        them). Run as the owner of the tables, after ``migrate``; returns the statements run."""
         from psycopg import sql
 
         who = sql.Identifier(role)
@@ -215,8 +217,9 @@ class PostgresStore(SqlStore):
             sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers, web_logins "
                     "TO {}").format(who),
             # holiday_cache: unused now, granted for an older frontdesk sharing the database
-            sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
+            sql.SQL("GRANT SELECT, INSERT ON sources, audit_log, holiday_cache "
                     "TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON outbox TO {}").format(who),
             sql.SQL("GRANT USAGE ON SEQUENCE instances_ord_seq, outbox_id_seq TO {}").format(
                 who),
         ]

@@ -91,7 +91,8 @@ def _no_lock(conn: Connection) -> None:
 
 
 SQLITE = Dialect(name="sqlite", placeholder="?", instance_order="rowid", lock_for_update="",
-                 lock_chain=_no_lock, after_import=_no_lock)
+                 lock_chain=_no_lock, after_import=_no_lock,
+                 relax_durability=("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"))
 
 
 class SQLiteStore(SqlStore):
