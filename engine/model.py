@@ -145,6 +145,7 @@ class Playbook:
     inputs: Mapping[str, FieldSpec] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     unique: tuple[str, ...] = ()  # inputs no two open instances may share
+    upgrade_set: Mapping[str, Any] = field(default_factory=dict)  # set when upgraded to it
 
     def task(self, task_id: str) -> TaskSpec | None:
         """The task spec with this id, from any state or task action."""
@@ -236,6 +237,7 @@ class Practice:
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
+    payers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> entry
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

@@ -115,6 +115,7 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         playbooks=playbooks,
         administrators=tuple(data.get("administrators") or ()),
         starts_per_command=int((data.get("limits") or {}).get("starts_per_command", 200)),
+        payers={pid: dict(entry) for pid, entry in (data.get("payers") or {}).items()},
     )
 
 

@@ -58,6 +58,7 @@ from .durations import (
     series_index_after,
 )
 from .instance import AuditDraft, Change, Due, Instance, Message, TaskOccurrence, TimerState
+from .payers import builtins as payer_builtins
 
 SYSTEM = "system"
 MAX_CHOICE_CHAIN = 100
@@ -204,6 +205,7 @@ class _Step:
             "business_days_between": lambda a, b: rc.calendar.business_days_between(
                 _as_date(a), _as_date(b)),
             "days_since": days_since,
+            **payer_builtins(rc.practice.payers, rc.calendar),
         }
 
     def _guarded(self, what: str, run: Callable[[], Any]) -> Any:
