@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from frontdesk.runtime.payers import KINDS
 
 REPO = Path(__file__).resolve().parents[1]

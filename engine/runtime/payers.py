@@ -166,7 +166,7 @@ def builtins(table: Mapping[str, Mapping[str, Any]],
     def deadline(given: Any, rule: Any, service: Any, notice: Any) -> dt.date | None:
         if not isinstance(given, Mapping):
             raise PayerError("payer_deadline takes the result of payer_terms(...) first")
-        return payer_deadline(given, str(rule), _date(service), _date(notice), calendar)
+        return payer_deadline(given, str(rule), as_date(service), as_date(notice), calendar)
 
     def route(carc: Any, rarc: Any, *tables: Any) -> Any:
         if not all(isinstance(t, Mapping) for t in tables):
@@ -176,11 +176,12 @@ def builtins(table: Mapping[str, Mapping[str, Any]],
     return {"payer_terms": terms, "payer_deadline": deadline, "route_for": route}
 
 
-def _date(value: Any) -> dt.date:
+def as_date(value: Any) -> dt.date:
+    """A date from a date, a datetime (its date) or ISO text; TypeError otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
         return dt.date.fromisoformat(value)
-    raise PayerError("payer_deadline needs dates")
+    raise TypeError("expected a date")

@@ -58,6 +58,7 @@ from .durations import (
     series_index_after,
 )
 from .instance import AuditDraft, Change, Due, Instance, Message, TaskOccurrence, TimerState
+from .payers import as_date as _as_date
 from .payers import builtins as payer_builtins
 
 SYSTEM = "system"
@@ -601,16 +602,6 @@ def convert_fields(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mappin
 
 def _times(duration: Duration, k: int) -> Duration:
     return Duration(duration.amount * k, duration.unit)
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    raise TypeError("expected a date")
 
 
 def _as_date_or_datetime(value: Any) -> dt.date | dt.datetime:
