@@ -596,6 +596,25 @@ def passwd(options: Options, person: str) -> NoReturn:
     from .commands.web import run_passwd
 
     sys.exit(run_passwd(options, person=person))
+# -- import era ----------------------------------------------------------------------------
+@cli.group("import")
+def import_group() -> None:
+    """Start follow-ups from files other systems send (X12 835 remittances)."""
+
+
+@import_group.command("era")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@as_option
+@json_option
+@pass_options
+def import_era(options: Options, files: tuple[str, ...], actor: str | None,
+               as_json: bool) -> NoReturn:
+    """Start one claim-denial per denied claim adjustment of X12 835 FILES, once each."""
+    from .commands.era import run_import_era
+
+    with _engine(options, "create") as engine:
+        sys.exit(run_import_era(engine, files=files, actor=options.actor(actor),
+                                as_json=as_json))
 
 
 # -- the one error handler -----------------------------------------------------------------

@@ -220,6 +220,7 @@ class Playbook:
     settings: Mapping[str, Any] = field(default_factory=dict)
     unique: tuple[str, ...] = ()  # inputs no two open instances may share
     reports: Mapping[str, ReportSpec] = field(default_factory=dict)
+    upgrade_set: Mapping[str, Any] = field(default_factory=dict)  # set when upgraded to it
 
     def task(self, task_id: str) -> TaskSpec | None:
         """The task spec with this id, from any state or task action."""
@@ -386,6 +387,7 @@ class Practice:
     board: Board = field(default_factory=Board)
     closed_day_dues: str = "default"  # default | previous | next | keep (task dues on closed days)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    payers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> entry
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

@@ -32,10 +32,12 @@ __all__ = ["MAX_DEPTH", "MAX_RANGE", "MAX_RENDERED", "MAX_SEQUENCE", "BUILTIN_NA
 BUILTIN_NAMES = frozenset({
     "settings", "today", "now", "state", "event", "actor", "instance", "done", "all_done",
     "add_duration", "next_business_day", "business_days_between", "days_since",
+    "payer_terms", "payer_deadline", "route_for",
     "range", "true", "false", "none", "True", "False", "None", "loop",
 })
 FUNCTION_NAMES = frozenset({
     "done", "add_duration", "next_business_day", "business_days_between", "days_since",
+    "payer_terms", "payer_deadline", "route_for",
 })
 
 # Template statements a playbook may not use: they need a template loader (there is none),

@@ -32,7 +32,7 @@ calendar:
 #   drlee: {name: Dr. Lee, roles: [clinician, owner]}
 # playbooks:                        # tailor a playbook without editing it (docs/tailoring.md)
 #   claim-denial:
-#     settings: {commercial_appeal_days: 90}
+#     settings: {appeal_reminder_days: 30}
 #     roles: {biller: billing}        # the playbook's role -> your role
 #     tasks: {correct_claim: {title: "Fix claim {{ claim_id }}", due: 2 business days}}
 #     disabled_tasks: [check_claim_status]

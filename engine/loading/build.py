@@ -143,6 +143,7 @@ def build_playbook(data: Mapping[str, Any]) -> Playbook:
                 for name, spec in (data.get("inputs") or {}).items()},
         settings=dict(data.get("settings") or {}),
         unique=tuple(data.get("unique") or ()),
+        upgrade_set=dict((data.get("upgrade") or {}).get("set") or {}),
         initial=data["initial"],
         states={name: build_state(name, state or {})
                 for name, state in data["states"].items()},

@@ -161,6 +161,7 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         starts_per_command=int((data.get("limits") or {}).get("starts_per_command", 200)),
         board=Board(**(data.get("board") or {})),
         delivery=_delivery(data.get("delivery") or {}),
+        payers={pid: dict(entry) for pid, entry in (data.get("payers") or {}).items()},
     )
 
 

@@ -112,7 +112,11 @@ class PlaybookChecker:
             names.update(_dict(action.get("set")))
         for _s, _p, task in self._tasks():
             names.update(_dict(task.get("fields")))
+        names.update(self._upgrade_set())
         return {n for n in names if isinstance(n, str)}
+
+    def _upgrade_set(self) -> dict[str, Any]:
+        return _dict(_dict(self.data.get("upgrade")).get("set"))
 
     def _variable_kinds(self) -> dict[str, set[str]]:
         """The kinds each variable may hold: field types and ``set`` values."""
@@ -124,6 +128,7 @@ class PlaybookChecker:
             timing.add_kinds(kinds, values=action.get("set"))
         for _s, _p, task in self._tasks():
             timing.add_kinds(kinds, fields=task.get("fields"))
+        timing.add_kinds(kinds, values=self._upgrade_set())
         return kinds
 
     # -- checks --------------------------------------------------------------------------
@@ -138,6 +143,8 @@ class PlaybookChecker:
         self._check_tasks()
         for state_name, path, action, target in self._actions():
             self._check_action(state_name, path, action, target)
+        for var, value in self._upgrade_set().items():
+            self.value(("upgrade", "set", var), value)
         self._check_inputs()
         self._check_timer_loops()
         self._check_graph()

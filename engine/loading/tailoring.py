@@ -56,6 +56,7 @@ def playbook_variables(playbook: Playbook) -> set[str]:
             names.update(action.values)
     for task in playbook.all_tasks().values():
         names.update(f.name for f in task.fields)
+    names.update(playbook.upgrade_set)
     return names
 
 

@@ -58,6 +58,8 @@ from .durations import (
     series_index_after,
 )
 from .instance import AuditDraft, Change, Due, Instance, Message, TaskOccurrence, TimerState
+from .payers import as_date as _as_date
+from .payers import builtins as payer_builtins
 
 SYSTEM = "system"
 MAX_CHOICE_CHAIN = 100
@@ -220,6 +222,7 @@ class _Step:
             "business_days_between": lambda a, b: rc.calendar.business_days_between(
                 _as_date(a), _as_date(b)),
             "days_since": days_since,
+            **payer_builtins(rc.practice.payers, rc.calendar),
         }
 
     def _guarded(self, what: str, run: Callable[[], Any]) -> Any:
@@ -690,16 +693,6 @@ def field_problems(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mappin
 
 def _times(duration: Duration, k: int) -> Duration:
     return Duration(duration.amount * k, duration.unit)
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    raise TypeError("expected a date")
 
 
 def _as_date_or_datetime(value: Any) -> dt.date | dt.datetime:

@@ -129,6 +129,11 @@ def upgrade(cp: CompiledPlaybook, instance: Instance, plan: UpgradePlan,
     inst.version = cp.playbook.version
     inst.digest = cp.digest
     inst.vars.update(plan.defaults)
+    if cp.playbook.upgrade_set:  # the new version's own mapping of the old variables
+        values = {name: step.value(raw, f"upgrade: set '{name}'")
+                  for name, raw in cp.playbook.upgrade_set.items()}
+        inst.vars.update(values)
+        data["vars"] = {**plan.defaults, **values}
     step.record(UPGRADED, from_state=inst.state, to_state=inst.state, data=data)
     cancelled = {occurrence for occurrence, _ in plan.cancelled_tasks}
     for task in [t for t in inst.open_tasks() if t.id in cancelled]:

@@ -125,7 +125,7 @@ def _expected_denials(claims: dict[str, dict[str, Any]]) -> dict[tuple[str, ...]
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for claim in claims.values():
         v = claim["vars"]
-        groups[(v["payer_type"], v["group"], v["carc"])].append(claim)
+        groups[(v["payer_kind"], v["group"], v["carc"])].append(claim)
     expected = {}
     for key, members in groups.items():
         closed = [(c["closed"] - c["started"]).days for c in members if c["outcome"]]
@@ -156,10 +156,10 @@ def test_denials_match_the_audit_log(history: tuple[Frontdesk, dict[str, str]]) 
     fd, _ids = history
     expected = _expected_denials(_from_audit(fd))
     rows = _table(_report(fd, "denials"), "By payer kind, group code and CARC")
-    got = {(r["payer_type"], r["group"], r["carc"]): {k: r[k] for k in expected[
-        (r["payer_type"], r["group"], r["carc"])]} for r in rows}
+    got = {(r["payer_kind"], r["group"], r["carc"]): {k: r[k] for k in expected[
+        (r["payer_kind"], r["group"], r["carc"])]} for r in rows}
     assert got == expected
-    appeals = {r["payer_type"]: r for r in _table(_report(fd, "denials"),
+    appeals = {r["payer_kind"]: r for r in _table(_report(fd, "denials"),
                                                    "Appeals by payer kind")}
     assert appeals["medicare"]["level_1_decided"] == 2
     assert appeals["medicare"]["level_1_overturned"] == 0.5
