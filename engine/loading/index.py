@@ -98,13 +98,13 @@ def addressees(data: Any) -> tuple[str, ...]:
 
     if not isinstance(data, dict):
         return ()
-    roles = set(_list(data.get("roles")))
+    roles = {role for role in _list(data.get("roles")) if isinstance(role, str)}
     states = data.get("states")
     found: dict[str, None] = {}
     for state in (states.values() if isinstance(states, dict) else ()):
         if not isinstance(state, dict):
             continue
-        actions = _list(state.get("enter"))
+        actions = list(_list(state.get("enter")))  # a copy: the document is not ours
         events = state.get("on")
         for transitions in (events.values() if isinstance(events, dict) else ()):
             for transition in _list(transitions):
