@@ -28,7 +28,8 @@ class Facts:
     (``closed`` None while open); ``tasks`` maps a task id to the date its first occurrence
     was done (None: not done) and whether that was by its due date; ``events`` maps an event
     to the practice-local date it was first fired. Tasks and events are loaded only when the
-    report names them."""
+    report names them; ``started`` and ``closed`` only when it reads them. ``day`` is the
+    report's date of the instance (what its period and time dimensions go by)."""
 
     id: str
     playbook: str
@@ -40,6 +41,7 @@ class Facts:
     vars: dict[str, Any]
     tasks: dict[str, tuple[dt.date | None, bool]] = field(default_factory=dict)
     events: dict[str, dt.date] = field(default_factory=dict)
+    day: dt.date | None = None
 
 
 def is_set(value: Any) -> bool:
@@ -171,76 +173,52 @@ def _history_conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
     return checks
 
 
+def _both(first: Predicate, second: Predicate) -> Predicate:
+    return lambda f: first(f) and second(f)
+
+
 def predicate(spec: ReportFilter, tz: dt.tzinfo, guards: GuardContext) -> Predicate | None:
-    """One predicate for every condition of ``spec`` (None: no condition, every instance)."""
+    """One predicate for every condition of ``spec`` (None: no condition, every instance):
+    the conditions chained in order, each run only when the ones before it held."""
     checks = _conditions(spec, tz)
     if spec.when:
         checks.append(guards.guard(spec.when))  # last: the costly one
     if not checks:
         return None
-    if len(checks) == 1:
-        return checks[0]
-    return lambda f: all(check(f) for check in checks)
-
-
-class Accumulator:
-    """One measure's running figure for one table row."""
-
-    __slots__ = ("count", "total", "values")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total: float = 0
-        self.values: Counter[Any] | None = None
+    found = checks[-1]
+    for check in reversed(checks[:-1]):
+        found = _both(check, found)
+    return found
 
 
 @dataclass(slots=True)
 class CompiledMeasure:
-    """A measure ready to stream: ``add`` folds one instance into an accumulator; ``result``
-    gives the figure. Medians keep a count per distinct value (days or amounts), so memory is
-    bounded by the distinct values, not by the number of instances."""
+    """A measure ready to stream. ``contribution`` is what one instance adds to a table row
+    (None: nothing, the instance is left out): 1 for a ``count``; 1 or 0 (in the share or
+    not) for a ``share``; the number for a ``sum``, ``average`` or ``median``. A row folds a
+    contribution into a count and a total (and, for a median, a count per distinct value, so
+    memory is bounded by the distinct values, not by the number of instances); ``result``
+    gives the figure from them."""
 
     spec: Measure
-    where: Predicate | None
-    value: Value | None
-    share: Predicate | None
+    contribution: Value
 
-    def add(self, acc: Accumulator, f: Facts) -> None:
-        if self.where is not None and not self.where(f):
-            return
+    @property
+    def median(self) -> bool:
+        return self.spec.kind == "median"
+
+    def result(self, count: int, total: float, values: Counter[Any] | None) -> Any:
         kind = self.spec.kind
         if kind == "count":
-            acc.count += 1
-        elif kind == "share":
-            acc.count += 1
-            if self.share is None or self.share(f):
-                acc.total += 1
-        else:
-            assert self.value is not None
-            number = self.value(f)
-            if number is None:
-                return
-            acc.count += 1
-            acc.total += number
-            if kind == "median":
-                if acc.values is None:
-                    acc.values = Counter()
-                acc.values[number] += 1
-
-    def result(self, acc: Accumulator) -> Any:
-        kind = self.spec.kind
-        if kind == "count":
-            return acc.count
+            return count
         if kind == "sum":
-            return acc.total
-        if not acc.count:
+            return total
+        if not count:
             return None
-        if kind == "share":
-            return acc.total / acc.count
-        if kind == "average":
-            return acc.total / acc.count
-        assert acc.values is not None
-        return counted_median(acc.values)
+        if kind in ("share", "average"):
+            return total / count
+        assert values is not None
+        return counted_median(values)
 
 
 def counted_median(values: Counter[Any]) -> Any:
@@ -259,7 +237,23 @@ def counted_median(values: Counter[Any]) -> Any:
     return statistics.mean(found) if found[0] != found[1] else found[0]
 
 
+def _contribution(kind: str, share: Predicate | None, value: Value | None) -> Value:
+    if kind == "count":
+        return lambda f: 1
+    if kind == "share":
+        if share is None:
+            return lambda f: 1
+        return lambda f: 1 if share(f) else 0
+    assert value is not None
+    return value
+
+
 def compile_measure(spec: Measure, tz: dt.tzinfo, guards: GuardContext) -> CompiledMeasure:
+    """``spec`` as a :class:`CompiledMeasure` (its ``where`` first, then its value)."""
     share = predicate(spec.share, tz, guards) if spec.share is not None else None
     value = quantity(spec.quantity, tz) if spec.quantity is not None else None
-    return CompiledMeasure(spec, predicate(spec.where, tz, guards), value, share)
+    found = _contribution(spec.kind, share, value)
+    where = predicate(spec.where, tz, guards)
+    if where is None:
+        return CompiledMeasure(spec, found)
+    return CompiledMeasure(spec, lambda f: found(f) if where(f) else None)
