@@ -591,6 +591,7 @@ FIGURES: dict[str, Callable[[Context], Result]] = {
     "tick-batch": tick_batch_figure,
     "report-denials": lambda ctx: reports.report_figure(ctx, "denials", _engine),
     "report-workload": lambda ctx: reports.report_figure(ctx, "workload", _engine),
+    "report-mem": lambda ctx: reports.report_memory_figure(ctx, frontdesk_argv(), env_for),
 }
 
 
