@@ -19,16 +19,9 @@ from typing import Any
 from ..loading.reports import TIME_DIMENSIONS
 from ..model import Playbook, ReportSpec, ReportTable
 from ..store.base import Store
+from .compiled import contributions, predicate, row_adder
 from .facts import FactStream
-from .measures import (
-    CompiledMeasure,
-    Facts,
-    GuardContext,
-    Predicate,
-    compile_measure,
-    local_date,
-    predicate,
-)
+from .measures import Facts, GuardContext, MeasureResult, Predicate, local_date
 from .result import Column, Section, Table
 
 NONE = "(none)"  # the group of instances without a value for a dimension
@@ -130,7 +123,7 @@ class _GroupedTable:
     """A table of measures by group. ``slots`` pairs each of its columns with the index of
     the measure's contribution in the list the evaluator works out once per instance."""
 
-    def __init__(self, table: ReportTable, measures: list[CompiledMeasure],
+    def __init__(self, table: ReportTable, measures: list[MeasureResult],
                  indexes: list[int], where: Predicate | None) -> None:
         self.table, self.measures, self.where = table, measures, where
         self.key = _key(table.by)
@@ -138,22 +131,9 @@ class _GroupedTable:
         self.medians = [slot for slot, m in enumerate(measures) if m.median]
         self.median_slots = [(slot, indexes[slot]) for slot in self.medians]
         self.groups: dict[tuple[Any, ...], _Row] = {}
-
-    def add(self, f: Facts, contributions: list[Any]) -> None:
-        key = self.key(f)
-        row = self.groups.get(key)
-        if row is None:
-            row = self.groups[key] = _Row(len(self.measures), self.medians)
-        counts, totals = row.counts, row.totals
-        for slot, index in self.slots:
-            value = contributions[index]
-            if value is not None:
-                counts[slot] += 1
-                totals[slot] += value
-        for slot, index in self.median_slots:
-            value = contributions[index]
-            if value is not None:
-                row.values[slot][value] += 1
+        self.add = row_adder(self.key, self.groups,
+                             lambda: _Row(len(self.measures), self.medians),
+                             self.slots, self.median_slots)
 
     def _figures(self, row: _Row) -> list[Any]:
         return [m.result(row.counts[slot], row.totals[slot], row.values.get(slot))
@@ -210,8 +190,8 @@ class Evaluation:
         self.period = period
         self.date_of = _report_date(report, period.tz)
         used = list(dict.fromkeys(m for t in report.tables if not t.columns for m in t.measures))
-        compiled = [compile_measure(report.measures[m], period.tz, guards) for m in used]
-        self.contributions = [m.contribution for m in compiled]
+        compiled = [MeasureResult(report.measures[m]) for m in used]
+        self.contributions = contributions([m.spec for m in compiled], period.tz, guards)
         self.tables: list[_GroupedTable | _Roster] = []
         self.grouped: list[tuple[Predicate | None, _GroupedTable]] = []
         self.rosters: list[_Roster] = []
@@ -234,9 +214,9 @@ class Evaluation:
             return
         meeting = [table for where, table in self.grouped if where is None or where(f)]
         if meeting:
-            contributions = [contribution(f) for contribution in self.contributions]
+            values = self.contributions(f)
             for table in meeting:
-                table.add(f, contributions)
+                table.add(f, values)
         for roster in self.rosters:
             roster.add(f)
 

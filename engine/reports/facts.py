@@ -21,6 +21,7 @@ from ..store.base import Store
 from .measures import Facts
 
 LIFECYCLE = ("started", "closed")  # the moments read from the instance row itself
+STRUCTURED = (dict, list)  # the JSON values that may hold tagged dates
 
 
 def date_of(text: str | None, tz: dt.tzinfo) -> dt.date | None:
@@ -93,18 +94,16 @@ class FactStream:
         self.events = sorted(m.partition(":")[2] for m in moments if m.startswith("event:"))
 
     def _vars(self, text: str) -> dict[str, Any]:
+        """The variables as stored; those the report reads with their dates decoded (the
+        others are left as they are: nothing reads them)."""
         if self.full:
             found: dict[str, Any] = from_json(text)
             return found
-        raw = json.loads(text)
-        wanted: dict[str, Any] = {}
+        raw: dict[str, Any] = json.loads(text)
         for name in self.names:
-            value = raw.get(name)
-            if value is not None:
-                wanted[name] = decoded(value) if type(value) in (dict, list) else value
-            elif name in raw:
-                wanted[name] = None
-        return wanted
+            if type(raw.get(name)) in STRUCTURED:
+                raw[name] = decoded(raw[name])
+        return raw
 
     def _task_facts(self, rows: list[Sequence[Any]]) -> dict[str, tuple[dt.date | None, bool]]:
         found: dict[str, tuple[dt.date | None, bool]] = {}

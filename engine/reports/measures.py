@@ -1,9 +1,9 @@
-"""The measure language compiled to plain Python: filters become predicates, quantities value
-functions, measures accumulators.
+"""What the measure language works on: an instance's :class:`Facts`, its moments (dates), the
+guard expressions of filters, and how a measure's figure comes out of a table row.
 
-Everything here runs once per instance of a large store, so each declaration is compiled once
-into a closure and the cheap conditions (outcome, status, variables set) run before a guard
-expression, which runs in the sandbox and only on the instances that got that far.
+``compiled`` turns filters and measures into generated functions over :class:`Facts`; the
+pieces here that are not plain expressions (moments, days between them, guard expressions run
+in the sandbox) are what those functions call.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import sandbox
-from ..model import Measure, Quantity, ReportFilter
+from ..model import Measure
 
 Predicate = Callable[["Facts"], bool]
 Value = Callable[["Facts"], Any]
@@ -44,11 +44,6 @@ class Facts:
     day: dt.date | None = None
 
 
-def is_set(value: Any) -> bool:
-    """Whether a variable holds something: not missing, null, empty text or an empty list."""
-    return value is not None and value != "" and value != [] and value != {}
-
-
 def local_date(value: Any, tz: dt.tzinfo) -> dt.date | None:
     """A date, or a datetime's practice-local date; anything else None."""
     if isinstance(value, dt.datetime):
@@ -73,18 +68,9 @@ def moment(name: str, tz: dt.tzinfo) -> Value:
     return lambda f: local_date(f.vars.get(name), tz)
 
 
-def quantity(spec: Quantity, tz: dt.tzinfo) -> Value:
-    """The number a ``sum``/``median``/``average`` takes of an instance (None: left out)."""
-    if spec.var is not None:
-        var = spec.var
-
-        def number(f: Facts) -> Any:
-            value = f.vars.get(var)
-            return value if isinstance(value, int | float) and not isinstance(value, bool) \
-                else None
-        return number
-    assert spec.days is not None
-    first, second = (moment(m, tz) for m in spec.days)
+def days_between(moments: tuple[str, str], tz: dt.tzinfo) -> Value:
+    """The days from the first moment to the second (None when the instance lacks one)."""
+    first, second = (moment(m, tz) for m in moments)
 
     def days(f: Facts) -> int | None:
         a, b = first(f), second(f)
@@ -125,83 +111,14 @@ class GuardContext:
         return compute
 
 
-def _contains(key: str, values: tuple[str, ...]) -> Predicate:
-    wanted = frozenset(values)
-    return lambda f: getattr(f, key) in wanted
-
-
-def _conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
-    return [*_instance_conditions(spec), *_history_conditions(spec, tz)]
-
-
-def _instance_conditions(spec: ReportFilter) -> list[Predicate]:
-    """Conditions on the instance's status, outcome, state and variables."""
-    checks: list[Predicate] = []
-    if spec.status:
-        status = spec.status
-        checks.append(lambda f: f.status == status)
-    if spec.outcome:
-        checks.append(_contains("outcome", spec.outcome))
-    if spec.state:
-        checks.append(_contains("state", spec.state))
-    for var in spec.has:
-        checks.append(lambda f, v=var: is_set(f.vars.get(v)))  # type: ignore[misc]
-    for var in spec.missing:
-        checks.append(lambda f, v=var: not is_set(f.vars.get(v)))  # type: ignore[misc]
-    for var, allowed in spec.equal:
-        checks.append(lambda f, v=var, a=allowed: f.vars.get(v) in a)  # type: ignore[misc]
-    return checks
-
-
-def _history_conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
-    """Conditions on events fired, tasks done and moments."""
-    checks: list[Predicate] = []
-    if spec.event:
-        events = spec.event
-        checks.append(lambda f: any(e in f.events for e in events))
-    for task in spec.done:
-        checks.append(lambda f, t=task: (f.tasks.get(t) or (None, False))[0] is not None)  # type: ignore[misc]
-    for task in spec.on_time:
-        checks.append(lambda f, t=task: (f.tasks.get(t) or (None, False))[1])  # type: ignore[misc]
-    if spec.before:
-        first, second = (moment(m, tz) for m in spec.before)
-
-        def before(f: Facts) -> bool:
-            a, b = first(f), second(f)
-            return a is not None and b is not None and a <= b
-        checks.append(before)
-    return checks
-
-
-def _both(first: Predicate, second: Predicate) -> Predicate:
-    return lambda f: first(f) and second(f)
-
-
-def predicate(spec: ReportFilter, tz: dt.tzinfo, guards: GuardContext) -> Predicate | None:
-    """One predicate for every condition of ``spec`` (None: no condition, every instance):
-    the conditions chained in order, each run only when the ones before it held."""
-    checks = _conditions(spec, tz)
-    if spec.when:
-        checks.append(guards.guard(spec.when))  # last: the costly one
-    if not checks:
-        return None
-    found = checks[-1]
-    for check in reversed(checks[:-1]):
-        found = _both(check, found)
-    return found
-
-
-@dataclass(slots=True)
-class CompiledMeasure:
-    """A measure ready to stream. ``contribution`` is what one instance adds to a table row
-    (None: nothing, the instance is left out): 1 for a ``count``; 1 or 0 (in the share or
-    not) for a ``share``; the number for a ``sum``, ``average`` or ``median``. A row folds a
-    contribution into a count and a total (and, for a median, a count per distinct value, so
-    memory is bounded by the distinct values, not by the number of instances); ``result``
-    gives the figure from them."""
+@dataclass(frozen=True, slots=True)
+class MeasureResult:
+    """How a measure's figure comes out of a table row. A row folds each instance's
+    contribution (``compiled.contributions``) into a count and a total, and for a median
+    into a count per distinct value, so memory is bounded by the distinct values, not by the
+    number of instances."""
 
     spec: Measure
-    contribution: Value
 
     @property
     def median(self) -> bool:
@@ -235,25 +152,3 @@ def counted_median(values: Counter[Any]) -> Any:
         if len(found) == 2:
             break
     return statistics.mean(found) if found[0] != found[1] else found[0]
-
-
-def _contribution(kind: str, share: Predicate | None, value: Value | None) -> Value:
-    if kind == "count":
-        return lambda f: 1
-    if kind == "share":
-        if share is None:
-            return lambda f: 1
-        return lambda f: 1 if share(f) else 0
-    assert value is not None
-    return value
-
-
-def compile_measure(spec: Measure, tz: dt.tzinfo, guards: GuardContext) -> CompiledMeasure:
-    """``spec`` as a :class:`CompiledMeasure` (its ``where`` first, then its value)."""
-    share = predicate(spec.share, tz, guards) if spec.share is not None else None
-    value = quantity(spec.quantity, tz) if spec.quantity is not None else None
-    found = _contribution(spec.kind, share, value)
-    where = predicate(spec.where, tz, guards)
-    if where is None:
-        return CompiledMeasure(spec, found)
-    return CompiledMeasure(spec, lambda f: found(f) if where(f) else None)
