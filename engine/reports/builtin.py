@@ -17,8 +17,7 @@ from ..model import Playbook
 from ..runtime.instance import decoded
 from ..store.base import Store
 from .evaluate import Period
-from .facts import date_of
-from .measures import counted_median, local_date
+from .measures import counted_median, date_of, local_date
 from .result import Column, Section, Table
 
 UNASSIGNED = "(unassigned)"

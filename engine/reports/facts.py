@@ -4,7 +4,7 @@ The instances are read in id order (``Store.report_instances``) together with, o
 report names them, the occurrences of its tasks and the audit records of its events, each a
 stream in the same order merged by instance id. Only the variables the report reads are
 decoded (all of them when a guard expression or a roster expression runs), and the
-practice-local start and close dates only when the report uses them.
+practice-local start and close dates only when the report reads them.
 """
 
 from __future__ import annotations
@@ -15,18 +15,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..loading.reports import moments_of, uses_guards, variables_of
-from ..model import Playbook, ReportFilter, ReportSpec
+from ..model import Playbook, ReportSpec
 from ..runtime.instance import decoded, from_json
 from ..store.base import Store
-from .measures import Facts
+from .measures import Facts, date_of
 
-LIFECYCLE = ("started", "closed")  # the moments read from the instance row itself
 STRUCTURED = (dict, list)  # the JSON values that may hold tagged dates
-
-
-def date_of(text: str | None, tz: dt.tzinfo) -> dt.date | None:
-    """A stored timestamp's practice-local date (None: none stored)."""
-    return None if text is None else dt.datetime.fromisoformat(text).astimezone(tz).date()
 
 
 def _grouped(rows: Iterator[Sequence[Any]]) -> Iterator[tuple[str, list[Sequence[Any]]]]:
@@ -60,34 +54,12 @@ class _Merged:
         return []
 
 
-def _filters(report: ReportSpec) -> Iterator[ReportFilter]:
-    for measure in report.measures.values():
-        yield measure.where
-        if measure.share is not None:
-            yield measure.share
-    for table in report.tables:
-        yield table.where
-
-
-def uses_lifecycle(report: ReportSpec) -> bool:
-    """Whether the report reads an instance's start or close date (its date, a ``days``
-    quantity or a ``before`` condition)."""
-    moments = {report.date}
-    for measure in report.measures.values():
-        if measure.quantity is not None and measure.quantity.days:
-            moments.update(measure.quantity.days)
-    for conditions in _filters(report):
-        moments.update(conditions.before or ())
-    return not moments.isdisjoint(LIFECYCLE)
-
-
 class FactStream:
     """The instances of one playbook as :class:`Facts`, with what the report needs."""
 
     def __init__(self, store: Store, playbook: Playbook, report: ReportSpec, tz: dt.tzinfo):
         self.store, self.playbook, self.tz = store, playbook.id, tz
         self.full = uses_guards(report)
-        self.dated = uses_lifecycle(report)
         self.names = sorted(set(variables_of(report)))
         moments = set(moments_of(report))
         self.tasks = sorted(m.partition(":")[2] for m in moments if m.startswith("task:"))
@@ -128,13 +100,11 @@ class FactStream:
             if self.tasks else None
         events = _Merged(self.store.report_event_rows(self.playbook, self.events)) \
             if self.events else None
-        tz, dated, playbook, vars_of = self.tz, self.dated, self.playbook, self._vars
+        tz, playbook, vars_of = self.tz, self.playbook, self._vars
         for id_, status, outcome, state, started, updated, var_text, _subject in (
                 self.store.report_instances(playbook)):
-            facts = Facts(id_, playbook, status, outcome, state,
-                          date_of(started, tz) if dated else None,
-                          date_of(updated, tz) if dated and status == "closed" else None,
-                          vars_of(var_text))
+            facts = Facts(id_, playbook, status, outcome, state, started,
+                          updated if status == "closed" else None, vars_of(var_text), tz=tz)
             if tasks is not None:
                 facts.tasks = self._task_facts(tasks.take(id_))
             if events is not None:

@@ -12,7 +12,7 @@ import datetime as dt
 import statistics
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import sandbox
@@ -22,26 +22,48 @@ Predicate = Callable[["Facts"], bool]
 Value = Callable[["Facts"], Any]
 
 
-@dataclass(slots=True)
+def date_of(text: str | None, tz: dt.tzinfo) -> dt.date | None:
+    """A stored timestamp's practice-local date (None: none stored)."""
+    return None if text is None else dt.datetime.fromisoformat(text).astimezone(tz).date()
+
+
 class Facts:
     """One instance as a report sees it. ``started``/``closed`` are practice-local dates
-    (``closed`` None while open); ``tasks`` maps a task id to the date its first occurrence
-    was done (None: not done) and whether that was by its due date; ``events`` maps an event
-    to the practice-local date it was first fired. Tasks and events are loaded only when the
-    report names them; ``started`` and ``closed`` only when it reads them. ``day`` is the
-    report's date of the instance (what its period and time dimensions go by)."""
+    (``closed`` None while open), given as dates or as the stored timestamps and ``tz``
+    (then converted when first read: most reports never read them); ``tasks`` maps a task
+    id to the date its first occurrence was done (None: not done) and whether that was by its
+    due date; ``events`` maps an event to the practice-local date it was first fired. Tasks
+    and events are loaded only when the report names them. ``day`` is the report's date of
+    the instance (what its period and time dimensions go by)."""
 
-    id: str
-    playbook: str
-    status: str
-    outcome: str | None
-    state: str
-    started: dt.date | None
-    closed: dt.date | None
-    vars: dict[str, Any]
-    tasks: dict[str, tuple[dt.date | None, bool]] = field(default_factory=dict)
-    events: dict[str, dt.date] = field(default_factory=dict)
-    day: dt.date | None = None
+    __slots__ = ("id", "playbook", "status", "outcome", "state", "_started", "_closed", "vars",
+                 "tasks", "events", "day", "tz")
+
+    def __init__(self, id: str, playbook: str, status: str, outcome: str | None,  # noqa: A002
+                 state: str, started: dt.date | str | None, closed: dt.date | str | None,
+                 variables: dict[str, Any],
+                 tasks: dict[str, tuple[dt.date | None, bool]] | None = None,
+                 events: dict[str, dt.date] | None = None, tz: dt.tzinfo = dt.UTC) -> None:
+        self.id, self.playbook, self.status, self.outcome = id, playbook, status, outcome
+        self.state, self._started, self._closed, self.vars = state, started, closed, variables
+        self.tasks = {} if tasks is None else tasks
+        self.events = {} if events is None else events
+        self.day: dt.date | None = None
+        self.tz = tz
+
+    @property
+    def started(self) -> dt.date | None:
+        found = self._started
+        if isinstance(found, str):
+            found = self._started = date_of(found, self.tz)
+        return found
+
+    @property
+    def closed(self) -> dt.date | None:
+        found = self._closed
+        if isinstance(found, str):
+            found = self._closed = date_of(found, self.tz)
+        return found
 
 
 def local_date(value: Any, tz: dt.tzinfo) -> dt.date | None:
@@ -73,8 +95,11 @@ def days_between(moments: tuple[str, str], tz: dt.tzinfo) -> Value:
     first, second = (moment(m, tz) for m in moments)
 
     def days(f: Facts) -> int | None:
-        a, b = first(f), second(f)
-        return (b - a).days if a is not None and b is not None else None
+        b = second(f)  # often none (an open instance's close): then the first is not needed
+        if b is None:
+            return None
+        a = first(f)
+        return (b - a).days if a is not None else None
     return days
 
 
