@@ -129,16 +129,36 @@ def contributions(measures: Sequence[Measure], tz: dt.tzinfo,
     return source.function(f"[{', '.join(items)}]")
 
 
-def row_adder(key: Callable[[Facts], Any], rows: dict[Any, Any], new_row: Callable[[], Any],
-              slots: Sequence[tuple[int, int]], medians: Sequence[tuple[int, int]],
-              ) -> Callable[[Facts, list[Any]], None]:
-    """A function folding an instance into its row of a grouped table: ``key(f)`` names the
-    row in ``rows`` (``new_row()`` when new); ``slots`` pairs each column with the index of
-    its measure's contribution, ``medians`` the median columns with theirs."""
+def _key_lines(parts: Sequence[Callable[[Facts], Any] | str], none: Any,
+               source: Source) -> list[str]:
+    """Lines setting ``key``: per dimension a function's value or a variable's (missing or
+    empty: ``none``; a list: its items joined by commas)."""
+    c = source.constant
+    lines: list[str] = []
+    for i, part in enumerate(parts):
+        if not isinstance(part, str):
+            lines.append(f"k{i} = {c(part)}(f)")
+            continue
+        lines += [f"k{i} = V.get({c(part)})", f"if k{i} is None or k{i} == '':",
+                  f"    k{i} = {c(none)}", f"elif isinstance(k{i}, list):",
+                  f"    k{i} = ', '.join(map(str, k{i}))"]
+    names = [f"k{i}" for i in range(len(parts))]
+    lines.append(f"key = ({', '.join(names)}{',' if len(names) == 1 else ''})")
+    return lines
+
+
+def row_adder(parts: Sequence[Callable[[Facts], Any] | str], none: Any, rows: dict[Any, Any],
+              new_row: Callable[[], Any], slots: Sequence[tuple[int, int]],
+              medians: Sequence[tuple[int, int]]) -> Callable[[Facts, list[Any]], None]:
+    """A function folding an instance into its row of a grouped table. The row's key has a
+    value per dimension (``parts``: a function of the instance or a variable's name, see
+    ``_key_lines``); ``new_row()`` starts a row. ``slots`` pairs each column with the index
+    of its measure's contribution, ``medians`` the median columns with theirs."""
     source = Source()
-    lines = [f"key = {source.constant(key)}(f)", f"row = {source.constant(rows)}.get(key)",
-             "if row is None:", f"    row = {source.constant(rows)}[key] = "
-             f"{source.constant(new_row)}()", "counts, totals = row.counts, row.totals"]
+    c = source.constant
+    lines = ["V = f.vars", *_key_lines(parts, none, source), f"row = {c(rows)}.get(key)",
+             "if row is None:", f"    row = {c(rows)}[key] = {c(new_row)}()",
+             "counts, totals = row.counts, row.totals"]
     for slot, index in slots:
         lines += [f"value = values[{index:d}]", "if value is not None:",
                   f"    counts[{slot:d}] += 1", f"    totals[{slot:d}] += value"]

@@ -26,8 +26,6 @@ from .result import Column, Section, Table
 
 NONE = "(none)"  # the group of instances without a value for a dimension
 
-Key = Callable[[Facts], tuple[Any, ...]]
-
 
 @dataclass(frozen=True, slots=True)
 class Period:
@@ -70,8 +68,9 @@ def _time_bucket(name: str) -> Callable[[dt.date], str]:
     return lambda day: f"{day.year:04d}"
 
 
-def _dimension(name: str) -> Callable[[Facts], Any]:
-    """The group an instance falls in along dimension ``name``."""
+def _dimension(name: str) -> Callable[[Facts], Any] | str:
+    """The group an instance falls in along dimension ``name``: a function of the instance,
+    or for a variable its name (``compiled.row_adder`` reads it)."""
     if name in TIME_DIMENSIONS:
         text_of = _time_bucket(name)
         seen: dict[dt.date, str] = {}  # bounded by the distinct dates
@@ -87,24 +86,7 @@ def _dimension(name: str) -> Callable[[Facts], Any]:
         return bucket
     if name in ("outcome", "status", "state"):
         return lambda f: getattr(f, name) or NONE
-
-    def variable(f: Facts) -> Any:
-        value = f.vars.get(name)
-        if value is None or value == "":
-            return NONE
-        return ", ".join(map(str, value)) if isinstance(value, list) else value
-    return variable
-
-
-def _key(by: tuple[str, ...]) -> Key:
-    """The function giving an instance's group (a tuple, one value per dimension)."""
-    parts = [_dimension(name) for name in by]
-    if not parts:
-        return lambda f: ()
-    if len(parts) == 1:
-        only = parts[0]
-        return lambda f: (only(f),)
-    return lambda f: tuple([part(f) for part in parts])
+    return name
 
 
 class _Row:
@@ -126,12 +108,11 @@ class _GroupedTable:
     def __init__(self, table: ReportTable, measures: list[MeasureResult],
                  indexes: list[int], where: Predicate | None) -> None:
         self.table, self.measures, self.where = table, measures, where
-        self.key = _key(table.by)
         self.slots = list(enumerate(indexes))
         self.medians = [slot for slot, m in enumerate(measures) if m.median]
         self.median_slots = [(slot, indexes[slot]) for slot in self.medians]
         self.groups: dict[tuple[Any, ...], _Row] = {}
-        self.add = row_adder(self.key, self.groups,
+        self.add = row_adder([_dimension(d) for d in table.by], NONE, self.groups,
                              lambda: _Row(len(self.measures), self.medians),
                              self.slots, self.median_slots)
 
@@ -193,7 +174,7 @@ class Evaluation:
         compiled = [MeasureResult(report.measures[m]) for m in used]
         self.contributions = contributions([m.spec for m in compiled], period.tz, guards)
         self.tables: list[_GroupedTable | _Roster] = []
-        self.grouped: list[tuple[Predicate | None, _GroupedTable]] = []
+        self.adders: list[tuple[Predicate | None, Callable[[Facts, list[Any]], None]]] = []
         self.rosters: list[_Roster] = []
         for table in report.tables:
             where = predicate(table.where, period.tz, guards)
@@ -205,18 +186,22 @@ class Evaluation:
             indexes = [used.index(m) for m in table.measures]
             grouped = _GroupedTable(table, [compiled[i] for i in indexes], indexes, where)
             self.tables.append(grouped)
-            self.grouped.append((where, grouped))
+            self.adders.append((where, grouped.add))
+        self.unfiltered = [add for where, add in self.adders if where is None]
+        if len(self.unfiltered) < len(self.adders):
+            self.unfiltered.clear()  # some table has conditions: checked per instance
 
     def add(self, f: Facts) -> None:
         """Fold ``f`` into every table (nothing when its date is outside the period)."""
         f.day = day = self.date_of(f)
-        if not self.period.holds(day):
+        if not (self.period.unbounded or self.period.holds(day)):
             return
-        meeting = [table for where, table in self.grouped if where is None or where(f)]
+        meeting = self.unfiltered or [add for where, add in self.adders
+                                      if where is None or where(f)]
         if meeting:
             values = self.contributions(f)
-            for table in meeting:
-                table.add(f, values)
+            for add in meeting:
+                add(f, values)
         for roster in self.rosters:
             roster.add(f)
 
