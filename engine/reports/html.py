@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from typing import Any
 
 from .render import cell
@@ -38,12 +39,22 @@ def _labels(table: Table) -> list[str]:
             for row in table.rows]
 
 
+def _pygal() -> Any:
+    """pygal, imported without the import hook it adds to ``sys.meta_path`` (for its map
+    plugins, unused here): the hook has only the legacy ``find_module``, so every later import
+    that reaches it warns (an error under ``-W error``, gone in Python 3.12)."""
+    import pygal  # type: ignore[import-untyped]
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
+    return pygal
+
+
 def chart_svg(table: Table) -> str | None:
     """The SVG bar chart of ``table``'s chart column (bars over time when it is grouped by a
     time dimension, horizontal bars for a breakdown); None when there is nothing to draw."""
     if table.chart is None or not table.rows:
         return None
-    import pygal  # type: ignore[import-untyped]
+    pygal = _pygal()
     from pygal.style import CleanStyle  # type: ignore[import-untyped]
 
     index = next(i for i, c in enumerate(table.columns) if c.key == table.chart)
