@@ -94,7 +94,7 @@ def report_figure(ctx: Any, name: str, engine_for: Callable[[Path], Any]) -> Res
                   note=f"{ctx.settings.large:,} instances, {tables} tables, {rows} rows; "
                        f"floor: the SQL of every table; "
                        + "".join(f"{figure / t:.2f}x the first table's SQL alone; " for t in one)
-                       + f"peak Python memory {peak / 1e3:.0f} kB")
+                       + f"peak Python memory (compiling and evaluating) {peak / 1e3:.0f} kB")
 
 
 def report_memory_figure(ctx: Any, argv: list[str], env_for: Callable[[Path], Any]) -> Result:
