@@ -277,6 +277,7 @@ class Person:
     name: str | None = None
     roles: tuple[str, ...] = ()
     logins: tuple[str, ...] = ()
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +299,77 @@ class Tailoring:
 
 
 @dataclass(frozen=True, slots=True)
+class Board:
+    """The web board's settings (practice.yaml ``board``): idle logoff, lockout, how far ahead
+    *My day* looks, and the TLS certificate and key it serves with."""
+
+    idle_minutes: float = 15
+    lockout_after: int = 5
+    lockout_minutes: float = 1
+    upcoming_days: int = 7
+    cert: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """``delivery.smtp`` of practice.yaml (docs/delivery.md); the password is read when
+    sending, never kept in the config."""
+
+    host: str
+    port: int
+    security: str = "starttls"  # starttls | tls | none
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """``delivery.webhook``: where each message is POSTed, and the file of its HMAC secret."""
+
+    url: str
+    secret_file: str
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """``delivery.digest``: when ``tick`` sends each person's digest, and overdue escalation
+    (docs/reference.md, "Digests")."""
+
+    at: str | None = None  # "HH:MM" practice time; None: only 'digest --send' sends one
+    escalate_after: int | None = None  # business days overdue before a task is escalated
+    managers: Mapping[str, str] = field(default_factory=dict)  # role -> person id
+
+    @property
+    def at_minutes(self) -> int | None:
+        """``at`` as minutes after midnight."""
+        if self.at is None:
+            return None
+        hours, minutes = self.at.split(":")
+        return int(hours) * 60 + int(minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """``delivery`` of practice.yaml: the channels and what may leave the machine."""
+
+    sender: str | None = None  # ``from``
+    smtp: SmtpSettings | None = None
+    webhook: WebhookSettings | None = None
+    phi: str = "none"  # none | titles
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    keep_done_days: int = 14  # ``ics.keep_done_days``: finished tasks stay in the ICS feed
+
+    @property
+    def configured(self) -> bool:
+        """Whether any channel is set up (else nothing can be sent)."""
+        return self.smtp is not None or self.webhook is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Practice:
     """The practice config: name, time zone, business calendar, people, administrators and
     tailoring. ``administrators`` is empty when practice.yaml names none."""
@@ -311,6 +383,9 @@ class Practice:
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
+    board: Board = field(default_factory=Board)
+    closed_day_dues: str = "default"  # default | previous | next | keep (task dues on closed days)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

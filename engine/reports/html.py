@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-import sys
 from typing import Any
 
 from .render import cell
@@ -39,14 +38,15 @@ def _labels(table: Table) -> list[str]:
             for row in table.rows]
 
 
-def _pygal() -> Any:
-    """pygal, imported without the import hook it adds to ``sys.meta_path`` (for its map
-    plugins, unused here): the hook has only the legacy ``find_module``, so every later import
-    that reaches it warns (an error under ``-W error``, gone in Python 3.12)."""
-    import pygal  # type: ignore[import-untyped]
+def _drop_pygal_import_hook() -> None:
+    """Importing pygal appends its ``PluginImportFixer`` (for the old ``pygal.maps`` plugin
+    names, not used here) to ``sys.meta_path``; it has no ``find_spec``, so every later import
+    in the process warns (``ImportWarning``, an error under the tests' ``filterwarnings``).
+    Take it out again."""
+    import sys
 
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
-    return pygal
+    sys.meta_path[:] = [finder for finder in sys.meta_path
+                        if type(finder).__name__ != "PluginImportFixer"]
 
 
 def chart_svg(table: Table) -> str | None:
@@ -54,8 +54,10 @@ def chart_svg(table: Table) -> str | None:
     time dimension, horizontal bars for a breakdown); None when there is nothing to draw."""
     if table.chart is None or not table.rows:
         return None
-    pygal = _pygal()
+    import pygal  # type: ignore[import-untyped]
     from pygal.style import CleanStyle  # type: ignore[import-untyped]
+
+    _drop_pygal_import_hook()
 
     index = next(i for i, c in enumerate(table.columns) if c.key == table.chart)
     column = table.columns[index]
