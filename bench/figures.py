@@ -609,6 +609,7 @@ FIGURES: dict[str, Callable[[Context], Result]] = {
     "tick-batch": tick_batch_figure,
     "report-denials": lambda ctx: reports.report_figure(ctx, "denials", _engine),
     "report-workload": lambda ctx: reports.report_figure(ctx, "workload", _engine),
+    "report-mem": lambda ctx: reports.report_memory_figure(ctx, frontdesk_argv(), env_for),
     **{name: _board_figure(name)
        for name in ("board-day-flat", "board-inst-flat", "board-day", "board-inst")},
     "send": send_figure,

@@ -16,8 +16,8 @@ from typing import Any
 from ..model import Playbook
 from ..runtime.instance import decoded
 from ..store.base import Store
-from .evaluate import Period, _date_of
-from .measures import counted_median, local_date
+from .evaluate import Period
+from .measures import counted_median, date_of, local_date
 from .result import Column, Section, Table
 
 UNASSIGNED = "(unassigned)"
@@ -58,7 +58,7 @@ def workload(store: Store, period: Period) -> Section:
     roles: dict[str, _Load] = {}
     for role, assignee, status, due_date, closed_at in store.workload_rows():
         due = dt.date.fromisoformat(due_date) if due_date else None
-        closed = _date_of(closed_at, period.tz) if status == "done" else None
+        closed = date_of(closed_at, period.tz) if status == "done" else None
         if status == "done" and (closed is None or not period.holds(closed)):
             continue
         for groups, key in ((people, assignee or UNASSIGNED), (roles, role or "(none)")):

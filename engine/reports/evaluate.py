@@ -1,34 +1,27 @@
 """The one evaluator of declared reports: a single streaming pass over a playbook's instances.
 
-For each playbook that declares the report, the instances are read in id order
-(``Store.report_instances``) together with, only when the report names them, the occurrences
-of its tasks and the audit records of its events, each a stream in the same order merged by
-instance id. Every instance becomes a :class:`Facts` and is folded into the rows of every
-table: memory holds the groups' accumulators (and a roster's rows), never the instances.
+Each instance (a :class:`Facts` from :class:`FactStream`) is folded into the rows of every
+table: memory holds the groups' counts and totals (and a roster's rows), never the instances.
+The report is compiled once into plain closures, and the work per instance is shared by the
+tables: each measure's contribution is worked out once per instance (not once per table that
+shows it), then every table whose conditions the instance meets adds those contributions to
+the row of its group.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..loading.reports import TIME_DIMENSIONS, moments_of, uses_guards, variables_of
+from ..loading.reports import TIME_DIMENSIONS
 from ..model import Playbook, ReportSpec, ReportTable
-from ..runtime.instance import decoded, from_json
 from ..store.base import Store
-from .measures import (
-    Accumulator,
-    CompiledMeasure,
-    Facts,
-    GuardContext,
-    Predicate,
-    compile_measure,
-    local_date,
-    predicate,
-)
+from .compiled import contributions, predicate, row_adder
+from .facts import FactStream
+from .measures import Facts, GuardContext, MeasureResult, Predicate, local_date
 from .result import Column, Section, Table
 
 NONE = "(none)"  # the group of instances without a value for a dimension
@@ -44,100 +37,15 @@ class Period:
     tz: dt.tzinfo
     today: dt.date
 
+    @property
+    def unbounded(self) -> bool:
+        return self.first is None and self.last is None
+
     def holds(self, day: dt.date | None) -> bool:
         if day is None:
-            return self.first is None and self.last is None
+            return self.unbounded
         return (self.first is None or day >= self.first) and (self.last is None
                                                               or day <= self.last)
-
-
-def _date_of(text: str | None, tz: dt.tzinfo) -> dt.date | None:
-    return None if text is None else dt.datetime.fromisoformat(text).astimezone(tz).date()
-
-
-def _grouped(rows: Iterator[Sequence[Any]]) -> Iterator[tuple[str, list[Sequence[Any]]]]:
-    """Rows ordered by their first column, grouped by it."""
-    current: str | None = None
-    bucket: list[Sequence[Any]] = []
-    for row in rows:
-        if row[0] != current:
-            if current is not None:
-                yield current, bucket
-            current, bucket = row[0], []
-        bucket.append(row)
-    if current is not None:
-        yield current, bucket
-
-
-class _Merged:
-    """A stream grouped by instance id, advanced in step with the (id-ordered) instances."""
-
-    def __init__(self, rows: Iterator[Sequence[Any]]) -> None:
-        self._groups = _grouped(rows)
-        self._head: tuple[str, list[Sequence[Any]]] | None = next(self._groups, None)
-
-    def take(self, instance: str) -> list[Sequence[Any]]:
-        while self._head is not None and self._head[0] < instance:
-            self._head = next(self._groups, None)
-        if self._head is not None and self._head[0] == instance:
-            found = self._head[1]
-            self._head = next(self._groups, None)
-            return found
-        return []
-
-
-class FactStream:
-    """The instances of one playbook as :class:`Facts`, with what the report needs."""
-
-    def __init__(self, store: Store, playbook: Playbook, report: ReportSpec, tz: dt.tzinfo):
-        self.store, self.playbook, self.tz = store, playbook.id, tz
-        self.full = uses_guards(report)
-        self.names = sorted(set(variables_of(report)))
-        moments = set(moments_of(report))
-        self.tasks = sorted(m.partition(":")[2] for m in moments if m.startswith("task:"))
-        self.events = sorted(m.partition(":")[2] for m in moments if m.startswith("event:"))
-
-    def _vars(self, text: str) -> dict[str, Any]:
-        if self.full:
-            found: dict[str, Any] = from_json(text)
-            return found
-        raw = json.loads(text)
-        return {name: decoded(raw[name]) for name in self.names if name in raw}
-
-    def _task_facts(self, rows: list[Sequence[Any]]) -> dict[str, tuple[dt.date | None, bool]]:
-        found: dict[str, tuple[dt.date | None, bool]] = {}
-        for _instance, task, status, due_date, closed_at in rows:
-            if task in found:
-                continue  # the first occurrence counts
-            done = _date_of(closed_at, self.tz) if status == "done" else None
-            due = dt.date.fromisoformat(due_date) if due_date else None
-            found[task] = (done, done is not None and (due is None or done <= due))
-        return found
-
-    def _event_facts(self, rows: list[Sequence[Any]]) -> dict[str, dt.date]:
-        found: dict[str, dt.date] = {}
-        for _instance, event, at in rows:
-            if event not in found:
-                found[event] = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(
-                    self.tz).date()
-        return found
-
-    def __iter__(self) -> Iterator[Facts]:
-        tasks = _Merged(self.store.report_task_rows(self.playbook, self.tasks)) \
-            if self.tasks else None
-        events = _Merged(self.store.report_event_rows(self.playbook, self.events)) \
-            if self.events else None
-        tz = self.tz
-        for id_, status, outcome, state, started, updated, var_text, _subject in (
-                self.store.report_instances(self.playbook)):
-            facts = Facts(id_, self.playbook, status, outcome, state, _date_of(started, tz),
-                          _date_of(updated, tz) if status == "closed" else None,
-                          self._vars(var_text))
-            if tasks is not None:
-                facts.tasks = self._task_facts(tasks.take(id_))
-            if events is not None:
-                facts.events = self._event_facts(events.take(id_))
-            yield facts
 
 
 def _report_date(report: ReportSpec, tz: dt.tzinfo) -> Callable[[Facts], dt.date | None]:
@@ -149,55 +57,77 @@ def _report_date(report: ReportSpec, tz: dt.tzinfo) -> Callable[[Facts], dt.date
     return lambda f: local_date(f.vars.get(name), tz)
 
 
-def _dimension(name: str, date_of: Callable[[Facts], dt.date | None]) -> Callable[[Facts], Any]:
+def _time_bucket(name: str) -> Callable[[dt.date], str]:
+    if name == "month":
+        return lambda day: f"{day.year:04d}-{day.month:02d}"
+    if name == "week":
+        def week(day: dt.date) -> str:
+            year, number, _ = day.isocalendar()
+            return f"{year:04d}-W{number:02d}"
+        return week
+    return lambda day: f"{day.year:04d}"
+
+
+def _dimension(name: str) -> Callable[[Facts], Any] | str:
+    """The group an instance falls in along dimension ``name``: a function of the instance,
+    or for a variable its name (``compiled.row_adder`` reads it)."""
     if name in TIME_DIMENSIONS:
+        text_of = _time_bucket(name)
+        seen: dict[dt.date, str] = {}  # bounded by the distinct dates
+
         def bucket(f: Facts) -> Any:
-            day = date_of(f)
+            day = f.day
             if day is None:
                 return NONE
-            if name == "month":
-                return f"{day.year:04d}-{day.month:02d}"
-            if name == "week":
-                year, week, _ = day.isocalendar()
-                return f"{year:04d}-W{week:02d}"
-            return f"{day.year:04d}"
+            found = seen.get(day)
+            if found is None:
+                found = seen[day] = text_of(day)
+            return found
         return bucket
     if name in ("outcome", "status", "state"):
         return lambda f: getattr(f, name) or NONE
+    return name
 
-    def variable(f: Facts) -> Any:
-        value = f.vars.get(name)
-        if value is None or value == "":
-            return NONE
-        return ", ".join(map(str, value)) if isinstance(value, list) else value
-    return variable
+
+class _Row:
+    """One group's running figures: a count and a total per measure, and per median
+    measure a count per distinct value."""
+
+    __slots__ = ("counts", "totals", "values")
+
+    def __init__(self, measures: int, medians: list[int]) -> None:
+        self.counts = [0] * measures
+        self.totals: list[float] = [0] * measures
+        self.values: dict[int, Counter[Any]] = {slot: Counter() for slot in medians}
 
 
 class _GroupedTable:
-    def __init__(self, table: ReportTable, measures: list[CompiledMeasure],
-                 where: Predicate | None, date_of: Callable[[Facts], dt.date | None]) -> None:
-        self.table, self.measures, self.where = table, measures, where
-        self.keys = [_dimension(d, date_of) for d in table.by]
-        self.groups: dict[tuple[Any, ...], list[Accumulator]] = {}
+    """A table of measures by group. ``slots`` pairs each of its columns with the index of
+    the measure's contribution in the list the evaluator works out once per instance."""
 
-    def add(self, f: Facts) -> None:
-        if self.where is not None and not self.where(f):
-            return
-        key = tuple(k(f) for k in self.keys)
-        accs = self.groups.get(key)
-        if accs is None:
-            accs = self.groups[key] = [Accumulator() for _ in self.measures]
-        for measure, acc in zip(self.measures, accs, strict=True):
-            measure.add(acc, f)
+    def __init__(self, table: ReportTable, measures: list[MeasureResult],
+                 indexes: list[int], where: Predicate | None) -> None:
+        self.table, self.measures, self.where = table, measures, where
+        self.slots = list(enumerate(indexes))
+        self.medians = [slot for slot, m in enumerate(measures) if m.median]
+        self.median_slots = [(slot, indexes[slot]) for slot in self.medians]
+        self.groups: dict[tuple[Any, ...], _Row] = {}
+        self.add = row_adder([_dimension(d) for d in table.by], NONE, self.groups,
+                             lambda: _Row(len(self.measures), self.medians),
+                             self.slots, self.median_slots)
+
+    def _figures(self, row: _Row) -> list[Any]:
+        return [m.result(row.counts[slot], row.totals[slot], row.values.get(slot))
+                for slot, m in enumerate(self.measures)]
 
     def result(self) -> Table:
         columns = [Column(d, d) for d in self.table.by]
         columns += [Column(m.spec.name, m.spec.title or m.spec.name.replace("_", " "),
                            m.spec.format) for m in self.measures]
-        rows = [[*key, *(m.result(a) for m, a in zip(self.measures, accs, strict=True))]
-                for key, accs in sorted(self.groups.items(), key=lambda kv: _sort_key(kv[0]))]
+        rows = [[*key, *self._figures(row)]
+                for key, row in sorted(self.groups.items(), key=lambda kv: _sort_key(kv[0]))]
         if not self.table.by and not rows:
-            rows = [[m.result(Accumulator()) for m in self.measures]]
+            rows = [self._figures(_Row(len(self.measures), self.medians))]
         return Table(self.table.title, columns, rows, dimensions=len(self.table.by),
                      chart=self.table.chart,
                      over_time=bool(self.table.by) and self.table.by[0] in TIME_DIMENSIONS)
@@ -233,25 +163,58 @@ def _format_of(rows: list[list[Any]], index: int) -> str:
     return "date" if values and all(isinstance(v, dt.date) for v in values) else "text"
 
 
+class Evaluation:
+    """A report compiled for one playbook: ``add`` folds one instance into every table,
+    ``tables`` gives the results."""
+
+    def __init__(self, report: ReportSpec, period: Period, guards: GuardContext) -> None:
+        self.period = period
+        self.date_of = _report_date(report, period.tz)
+        used = list(dict.fromkeys(m for t in report.tables if not t.columns for m in t.measures))
+        compiled = [MeasureResult(report.measures[m]) for m in used]
+        self.contributions = contributions([m.spec for m in compiled], period.tz, guards)
+        self.tables: list[_GroupedTable | _Roster] = []
+        self.adders: list[tuple[Predicate | None, Callable[[Facts, list[Any]], None]]] = []
+        self.rosters: list[_Roster] = []
+        for table in report.tables:
+            where = predicate(table.where, period.tz, guards)
+            if table.columns:
+                roster = _Roster(table, where, guards)
+                self.tables.append(roster)
+                self.rosters.append(roster)
+                continue
+            indexes = [used.index(m) for m in table.measures]
+            grouped = _GroupedTable(table, [compiled[i] for i in indexes], indexes, where)
+            self.tables.append(grouped)
+            self.adders.append((where, grouped.add))
+        self.unfiltered = [add for where, add in self.adders if where is None]
+        if len(self.unfiltered) < len(self.adders):
+            self.unfiltered.clear()  # some table has conditions: checked per instance
+
+    def add(self, f: Facts) -> None:
+        """Fold ``f`` into every table (nothing when its date is outside the period)."""
+        f.day = day = self.date_of(f)
+        if not (self.period.unbounded or self.period.holds(day)):
+            return
+        meeting = self.unfiltered or [add for where, add in self.adders
+                                      if where is None or where(f)]
+        if meeting:
+            values = self.contributions(f)
+            for add in meeting:
+                add(f, values)
+        for roster in self.rosters:
+            roster.add(f)
+
+    def results(self) -> list[Table]:
+        return [t.result() for t in self.tables]
+
+
 def evaluate(store: Store, playbook: Playbook, report: ReportSpec, period: Period,
              settings: dict[str, Any]) -> Section:
     """The tables ``playbook`` declares for ``report`` over ``period``, in one pass."""
-    guards = GuardContext(period.today, settings)
-    date_of = _report_date(report, period.tz)
-    measures = {name: compile_measure(m, period.tz, guards)
-                for name, m in report.measures.items()}
-    tables: list[_GroupedTable | _Roster] = []
-    for table in report.tables:
-        where = predicate(table.where, period.tz, guards)
-        if table.columns:
-            tables.append(_Roster(table, where, guards))
-        else:
-            tables.append(_GroupedTable(table, [measures[m] for m in table.measures], where,
-                                        date_of))
+    evaluation = Evaluation(report, period, GuardContext(period.today, settings))
+    add = evaluation.add
     for facts in FactStream(store, playbook, report, period.tz):
-        if not period.holds(date_of(facts)):
-            continue
-        for target in tables:
-            target.add(facts)
+        add(facts)
     return Section(playbook.id, report.title or playbook.title, report.description,
-                   [t.result() for t in tables])
+                   evaluation.results())

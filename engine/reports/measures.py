@@ -1,9 +1,9 @@
-"""The measure language compiled to plain Python: filters become predicates, quantities value
-functions, measures accumulators.
+"""What the measure language works on: an instance's :class:`Facts`, its moments (dates), the
+guard expressions of filters, and how a measure's figure comes out of a table row.
 
-Everything here runs once per instance of a large store, so each declaration is compiled once
-into a closure and the cheap conditions (outcome, status, variables set) run before a guard
-expression, which runs in the sandbox and only on the instances that got that far.
+``compiled`` turns filters and measures into generated functions over :class:`Facts`; the
+pieces here that are not plain expressions (moments, days between them, guard expressions run
+in the sandbox) are what those functions call.
 """
 
 from __future__ import annotations
@@ -12,39 +12,58 @@ import datetime as dt
 import statistics
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import sandbox
-from ..model import Measure, Quantity, ReportFilter
+from ..model import Measure
 
 Predicate = Callable[["Facts"], bool]
 Value = Callable[["Facts"], Any]
 
 
-@dataclass(slots=True)
+def date_of(text: str | None, tz: dt.tzinfo) -> dt.date | None:
+    """A stored timestamp's practice-local date (None: none stored)."""
+    return None if text is None else dt.datetime.fromisoformat(text).astimezone(tz).date()
+
+
 class Facts:
     """One instance as a report sees it. ``started``/``closed`` are practice-local dates
-    (``closed`` None while open); ``tasks`` maps a task id to the date its first occurrence
-    was done (None: not done) and whether that was by its due date; ``events`` maps an event
-    to the practice-local date it was first fired. Tasks and events are loaded only when the
-    report names them."""
+    (``closed`` None while open), given as dates or as the stored timestamps and ``tz``
+    (then converted when first read: most reports never read them); ``tasks`` maps a task
+    id to the date its first occurrence was done (None: not done) and whether that was by its
+    due date; ``events`` maps an event to the practice-local date it was first fired. Tasks
+    and events are loaded only when the report names them. ``day`` is the report's date of
+    the instance (what its period and time dimensions go by)."""
 
-    id: str
-    playbook: str
-    status: str
-    outcome: str | None
-    state: str
-    started: dt.date | None
-    closed: dt.date | None
-    vars: dict[str, Any]
-    tasks: dict[str, tuple[dt.date | None, bool]] = field(default_factory=dict)
-    events: dict[str, dt.date] = field(default_factory=dict)
+    __slots__ = ("id", "playbook", "status", "outcome", "state", "_started", "_closed", "vars",
+                 "tasks", "events", "day", "tz")
 
+    def __init__(self, id: str, playbook: str, status: str, outcome: str | None,  # noqa: A002
+                 state: str, started: dt.date | str | None, closed: dt.date | str | None,
+                 variables: dict[str, Any],
+                 tasks: dict[str, tuple[dt.date | None, bool]] | None = None,
+                 events: dict[str, dt.date] | None = None, tz: dt.tzinfo = dt.UTC) -> None:
+        self.id, self.playbook, self.status, self.outcome = id, playbook, status, outcome
+        self.state, self._started, self._closed, self.vars = state, started, closed, variables
+        self.tasks = {} if tasks is None else tasks
+        self.events = {} if events is None else events
+        self.day: dt.date | None = None
+        self.tz = tz
 
-def is_set(value: Any) -> bool:
-    """Whether a variable holds something: not missing, null, empty text or an empty list."""
-    return value is not None and value != "" and value != [] and value != {}
+    @property
+    def started(self) -> dt.date | None:
+        found = self._started
+        if isinstance(found, str):
+            found = self._started = date_of(found, self.tz)
+        return found
+
+    @property
+    def closed(self) -> dt.date | None:
+        found = self._closed
+        if isinstance(found, str):
+            found = self._closed = date_of(found, self.tz)
+        return found
 
 
 def local_date(value: Any, tz: dt.tzinfo) -> dt.date | None:
@@ -71,22 +90,16 @@ def moment(name: str, tz: dt.tzinfo) -> Value:
     return lambda f: local_date(f.vars.get(name), tz)
 
 
-def quantity(spec: Quantity, tz: dt.tzinfo) -> Value:
-    """The number a ``sum``/``median``/``average`` takes of an instance (None: left out)."""
-    if spec.var is not None:
-        var = spec.var
-
-        def number(f: Facts) -> Any:
-            value = f.vars.get(var)
-            return value if isinstance(value, int | float) and not isinstance(value, bool) \
-                else None
-        return number
-    assert spec.days is not None
-    first, second = (moment(m, tz) for m in spec.days)
+def days_between(moments: tuple[str, str], tz: dt.tzinfo) -> Value:
+    """The days from the first moment to the second (None when the instance lacks one)."""
+    first, second = (moment(m, tz) for m in moments)
 
     def days(f: Facts) -> int | None:
-        a, b = first(f), second(f)
-        return (b - a).days if a is not None and b is not None else None
+        b = second(f)  # often none (an open instance's close): then the first is not needed
+        if b is None:
+            return None
+        a = first(f)
+        return (b - a).days if a is not None else None
     return days
 
 
@@ -123,124 +136,31 @@ class GuardContext:
         return compute
 
 
-def _contains(key: str, values: tuple[str, ...]) -> Predicate:
-    wanted = frozenset(values)
-    return lambda f: getattr(f, key) in wanted
-
-
-def _conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
-    return [*_instance_conditions(spec), *_history_conditions(spec, tz)]
-
-
-def _instance_conditions(spec: ReportFilter) -> list[Predicate]:
-    """Conditions on the instance's status, outcome, state and variables."""
-    checks: list[Predicate] = []
-    if spec.status:
-        status = spec.status
-        checks.append(lambda f: f.status == status)
-    if spec.outcome:
-        checks.append(_contains("outcome", spec.outcome))
-    if spec.state:
-        checks.append(_contains("state", spec.state))
-    for var in spec.has:
-        checks.append(lambda f, v=var: is_set(f.vars.get(v)))  # type: ignore[misc]
-    for var in spec.missing:
-        checks.append(lambda f, v=var: not is_set(f.vars.get(v)))  # type: ignore[misc]
-    for var, allowed in spec.equal:
-        checks.append(lambda f, v=var, a=allowed: f.vars.get(v) in a)  # type: ignore[misc]
-    return checks
-
-
-def _history_conditions(spec: ReportFilter, tz: dt.tzinfo) -> list[Predicate]:
-    """Conditions on events fired, tasks done and moments."""
-    checks: list[Predicate] = []
-    if spec.event:
-        events = spec.event
-        checks.append(lambda f: any(e in f.events for e in events))
-    for task in spec.done:
-        checks.append(lambda f, t=task: (f.tasks.get(t) or (None, False))[0] is not None)  # type: ignore[misc]
-    for task in spec.on_time:
-        checks.append(lambda f, t=task: (f.tasks.get(t) or (None, False))[1])  # type: ignore[misc]
-    if spec.before:
-        first, second = (moment(m, tz) for m in spec.before)
-
-        def before(f: Facts) -> bool:
-            a, b = first(f), second(f)
-            return a is not None and b is not None and a <= b
-        checks.append(before)
-    return checks
-
-
-def predicate(spec: ReportFilter, tz: dt.tzinfo, guards: GuardContext) -> Predicate | None:
-    """One predicate for every condition of ``spec`` (None: no condition, every instance)."""
-    checks = _conditions(spec, tz)
-    if spec.when:
-        checks.append(guards.guard(spec.when))  # last: the costly one
-    if not checks:
-        return None
-    if len(checks) == 1:
-        return checks[0]
-    return lambda f: all(check(f) for check in checks)
-
-
-class Accumulator:
-    """One measure's running figure for one table row."""
-
-    __slots__ = ("count", "total", "values")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total: float = 0
-        self.values: Counter[Any] | None = None
-
-
-@dataclass(slots=True)
-class CompiledMeasure:
-    """A measure ready to stream: ``add`` folds one instance into an accumulator; ``result``
-    gives the figure. Medians keep a count per distinct value (days or amounts), so memory is
-    bounded by the distinct values, not by the number of instances."""
+@dataclass(frozen=True, slots=True)
+class MeasureResult:
+    """How a measure's figure comes out of a table row. A row folds each instance's
+    contribution (``compiled.contributions``) into a count and a total, and for a median
+    into a count per distinct value, so memory is bounded by the distinct values, not by the
+    number of instances."""
 
     spec: Measure
-    where: Predicate | None
-    value: Value | None
-    share: Predicate | None
 
-    def add(self, acc: Accumulator, f: Facts) -> None:
-        if self.where is not None and not self.where(f):
-            return
+    @property
+    def median(self) -> bool:
+        return self.spec.kind == "median"
+
+    def result(self, count: int, total: float, values: Counter[Any] | None) -> Any:
         kind = self.spec.kind
         if kind == "count":
-            acc.count += 1
-        elif kind == "share":
-            acc.count += 1
-            if self.share is None or self.share(f):
-                acc.total += 1
-        else:
-            assert self.value is not None
-            number = self.value(f)
-            if number is None:
-                return
-            acc.count += 1
-            acc.total += number
-            if kind == "median":
-                if acc.values is None:
-                    acc.values = Counter()
-                acc.values[number] += 1
-
-    def result(self, acc: Accumulator) -> Any:
-        kind = self.spec.kind
-        if kind == "count":
-            return acc.count
+            return count
         if kind == "sum":
-            return acc.total
-        if not acc.count:
+            return total
+        if not count:
             return None
-        if kind == "share":
-            return acc.total / acc.count
-        if kind == "average":
-            return acc.total / acc.count
-        assert acc.values is not None
-        return counted_median(acc.values)
+        if kind in ("share", "average"):
+            return total / count
+        assert values is not None
+        return counted_median(values)
 
 
 def counted_median(values: Counter[Any]) -> Any:
@@ -257,9 +177,3 @@ def counted_median(values: Counter[Any]) -> Any:
         if len(found) == 2:
             break
     return statistics.mean(found) if found[0] != found[1] else found[0]
-
-
-def compile_measure(spec: Measure, tz: dt.tzinfo, guards: GuardContext) -> CompiledMeasure:
-    share = predicate(spec.share, tz, guards) if spec.share is not None else None
-    value = quantity(spec.quantity, tz) if spec.quantity is not None else None
-    return CompiledMeasure(spec, predicate(spec.where, tz, guards), value, share)
