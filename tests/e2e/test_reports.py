@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
@@ -236,3 +237,42 @@ def test_unknown_report(history: tuple[Frontdesk, dict[str, str]]) -> None:
     result = fd.run("report", "denial", now=NOW)
     assert result.returncode == 4
     assert "denials" in result.stderr
+
+
+def test_html_report_renders_its_charts_in_a_browser(
+        history: tuple[Frontdesk, dict[str, str]], tmp_path: Path) -> None:
+    """``report denials --format html`` opened in Chromium (Debian's, through Playwright):
+    every chart is drawn with a visible size and bars, the tables are there, and the page asks
+    for nothing beyond its own file."""
+    from board_testing import browser_missing, launch
+
+    missing = browser_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the browser check cannot run: {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    fd, _ids = history
+    out = tmp_path / "denials.html"
+    fd.ok("report", "denials", "--format", "html", "--output", str(out), now=NOW)
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser: Any = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(out.as_uri())
+            charts = page.locator("svg")
+            assert charts.count() >= 3
+            for i in range(charts.count()):
+                box = charts.nth(i).bounding_box()
+                assert box is not None and box["width"] > 200 and box["height"] > 100
+            assert page.locator("svg rect").count() > charts.count()  # bars, not empty frames
+            assert page.locator("table").count() >= 4
+            assert "By payer kind, group code and CARC" in page.inner_text("body")
+            page.screenshot(path=str(tmp_path / "denials.png"), full_page=True)
+        finally:
+            browser.close()
+    assert requested == [out.as_uri()]
+    assert (tmp_path / "denials.png").stat().st_size > 10_000
