@@ -99,11 +99,12 @@ def create_app(options: Options, *, secure: bool = False) -> Flask:
     app.register_error_handler(FrontdeskError, _frontdesk_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
-    from . import views_auth, views_instances, views_tasks
+    from . import views_auth, views_instances, views_reports, views_tasks
 
     app.add_url_rule("/healthz", "healthz", _healthz)
     views_auth.register(app, board)
-    for rule, view, method in (*views_tasks.ROUTES, *views_instances.ROUTES):
+    for rule, view, method in (*views_tasks.ROUTES, *views_instances.ROUTES,
+                              *views_reports.ROUTES):
         app.add_url_rule(rule, view.__name__, view, methods=[method])
     app.jinja_env.globals["csrf"] = lambda: g.session.csrf if g.get("session") else ""
     app.jinja_env.filters["pathpart"] = pathpart

@@ -297,3 +297,29 @@ def test_my_day_after_tick(board: Board) -> None:
     page.reload()
     today = page.locator("section", has=page.get_by_role("heading", name="Today"))
     assert "Call Tia Tick again" in today.inner_text()
+
+
+def test_reports_and_outbox_pages(board: Board) -> None:
+    """The board lists the reports and draws one as ``report NAME --format html`` does (same
+    figures as the CLI's JSON), with a period form that refuses a bad date like the CLI; the
+    outbox page shows each message's delivery status."""
+    page = board.login("maria")
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_role("link", name="workload", exact=True).click()
+    assert page.get_by_role("heading", level=1).first.inner_text().startswith("Workload")
+    cli = json.loads(frontdesk(board.home, "report", "workload", "--format", "json",
+                               now=NOW).stdout)
+    first_table = cli["sections"][0]["tables"][0]
+    shown = page.locator("section.report table").first.inner_text()
+    for row in first_table["rows"]:
+        assert str(next(iter(row.values()))) in shown
+    page.goto(board.url + "reports/workload?from=2026-13-01")
+    assert "is not a date" in page.inner_text("main")
+    messages = json.loads(frontdesk(board.home, "outbox", "--json", now=NOW).stdout)
+    page.goto(board.url + "outbox")
+    text = page.inner_text("main")
+    if not messages:
+        assert "The outbox is empty." in text
+    for message in messages:
+        assert message["subject"] in text
+        assert f"status {message['status']}" in text
