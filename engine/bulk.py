@@ -55,6 +55,7 @@ def start_rows(engine: Engine, playbook_id: str, rows: Sequence[Row], actor: str
     """Start one instance of ``playbook_id`` per row (``dry_run``: compute, write nothing).
     ``display`` names the file in the report of bad rows."""
     from .runtime import step
+    from .service import _store_delivery
 
     actor = engine.acting(actor)
     compiled = engine.playbooks.current(playbook_id)
@@ -68,7 +69,7 @@ def start_rows(engine: Engine, playbook_id: str, rows: Sequence[Row], actor: str
     for row in rows:
         try:
             outcome = step.start(compiled, row.values, engine.run_context(actor))
-            change = engine._with_starts(outcome, actor)
+            change = engine._with_starts(outcome, actor, delivery=_store_delivery(engine.store))
         except RefusedError as exc:
             problems.append(f"{display}:{row.line}: {exc.reason}")
             continue

@@ -89,7 +89,24 @@ class MessageAction:
     body: str = ""
 
 
-Action = SetAction | TaskAction | StartAction | MessageAction
+MAX_SIGNAL_LIMIT = 50  # the most instances one signal action may reach
+DEFAULT_SIGNAL_LIMIT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SignalAction:
+    """Fire ``event`` at the open instances of ``playbook`` whose variables equal ``match``
+    (values are templates), with ``with_`` as the event's fields; more than ``limit`` matching
+    is refused."""
+
+    playbook: str
+    event: str
+    match: Mapping[str, Any]
+    with_: Mapping[str, Any] = field(default_factory=dict)
+    limit: int = DEFAULT_SIGNAL_LIMIT
+
+
+Action = SetAction | TaskAction | StartAction | MessageAction | SignalAction
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from .workspace import Workspace
 
 if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
     from .runtime import step
+    from .signals import Delivery
     from .verification import Anchor, Proof
 
 MAX_START_DEPTH = 10
@@ -137,8 +138,8 @@ class Engine:
         actor = self.acting(actor)
         compiled = self.playbooks.current(playbook_id)
         outcome = step.start(compiled, inputs, self.run_context(actor))
-        change = self._with_starts(outcome, actor)
         with self.store.transaction() as txn:
+            change = self._with_starts(outcome, actor, delivery=_delivery(txn))
             if compiled.playbook.unique and not allow_duplicate:
                 _refuse_duplicate(txn, outcome.instance, compiled.playbook.unique)
             txn.apply(change)
@@ -154,7 +155,7 @@ class Engine:
             instance = txn.load_instance(instance_id)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.fire(compiled, instance, event, fields, self.run_context(actor), note)
-            txn.apply(self._with_starts(outcome, actor))
+            txn.apply(self._with_starts(outcome, actor, delivery=_delivery(txn)))
         return outcome.instance
 
     def done(self, task_id: str, fields: Mapping[str, Any], actor: str) -> Instance:
@@ -168,7 +169,7 @@ class Engine:
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.complete(compiled, instance, task_id, fields,
                                     self.run_context(actor))
-            txn.apply(self._with_starts(outcome, actor))
+            txn.apply(self._with_starts(outcome, actor, delivery=_delivery(txn)))
         return outcome.instance
 
     def cancel(self, instance_id: str, reason: str, actor: str) -> Instance:
@@ -238,8 +239,11 @@ class Engine:
             raise RefusedError(f"'{actor}' does not hold its role '{task.role}'",
                                instance=instance.id, task=task.task)
 
-    def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0) -> Change:
-        """The outcome's change, with the instances its ``start`` actions begin (and theirs)."""
+    def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0,
+                     delivery: Delivery | None = None) -> Change:
+        """The outcome's change, with the instances its ``start`` actions begin (and theirs)
+        and what its ``signal`` actions change (``signals``; ``delivery`` says where their
+        targets are read)."""
         from .runtime import step
 
         change = outcome.change
@@ -259,7 +263,14 @@ class Engine:
                                    instance=request.parent) from None
             child = step.start(compiled, request.inputs, self.run_context(actor),
                                parent=request.parent)
-            change.merge(self._with_starts(child, actor, depth + 1))
+            change.merge(self._with_starts(child, actor, depth + 1, delivery))
+        if outcome.signals:
+            from .signals import deliver
+
+            if delivery is None:
+                raise RefusedError("'signal' actions need the store to find their targets",
+                                   instance=outcome.instance.id)
+            change.merge(deliver(self, outcome, actor, depth, delivery))
         return change
 
     # -- batches: many instances, BATCH per transaction, a savepoint each ------------------
@@ -302,7 +313,7 @@ class Engine:
                 compiled = self.playbooks.of_instance(instance, self.store.get_source)
                 try:
                     outcome = step.fire(compiled, instance, event, fields or {}, rc)
-                    self._with_starts(outcome, actor)
+                    self._with_starts(outcome, actor, delivery=_store_delivery(self.store))
                 except RefusedError as exc:
                     previews.append(Preview(instance, reason=exc.reason))
                     continue
@@ -318,7 +329,7 @@ class Engine:
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
             outcome = step.fire(compiled, instance, event, fields, rc)
-            change = self._with_starts(outcome, rc.actor)
+            change = self._with_starts(outcome, rc.actor, delivery=_delivery(txn))
         except RefusedError:
             result.not_allowed.append(instance.id)
             return
@@ -349,7 +360,8 @@ class Engine:
 
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
-            change = self._with_starts(step.fire_timers(compiled, instance, rc), step.SYSTEM)
+            change = self._with_starts(step.fire_timers(compiled, instance, rc), step.SYSTEM,
+                                       delivery=_delivery(txn))
         except RefusedError as exc:
             change = step.expire_timers(compiled, instance, rc, exc.reason).change
         if not _apply_one(txn, change):
@@ -450,6 +462,20 @@ def _refuse_duplicate(txn: Txn, new: Instance, unique: tuple[str, ...]) -> None:
                 f"an open instance '{other.id}' has the same {', '.join(unique)}"
                 + (f" ({other.subject})" if other.subject else "")
                 + "; pass --allow-duplicate to start another", playbook=new.playbook)
+
+
+def _delivery(txn: Txn) -> Delivery:
+    """Where one change's ``signal`` actions find their targets: its transaction."""
+    from .signals import Delivery
+
+    return Delivery(txn)
+
+
+def _store_delivery(store: Store) -> Delivery:
+    """Signal targets read from the store itself (dry runs, which write nothing)."""
+    from .signals import Delivery, StoreTargets
+
+    return Delivery(StoreTargets(store))
 
 
 def _apply_one(txn: Txn, change: Change) -> bool:

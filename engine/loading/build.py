@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..model import (
+    DEFAULT_SIGNAL_LIMIT,
     Action,
     ChoiceRule,
     FieldSpec,
@@ -14,6 +15,7 @@ from ..model import (
     Offset,
     Playbook,
     SetAction,
+    SignalAction,
     StartAction,
     State,
     TaskAction,
@@ -91,8 +93,17 @@ def build_action(data: Mapping[str, Any]) -> Action:
         return TaskAction(build_task(data["task"]))
     if "start" in data:
         return StartAction(data["start"], dict(data.get("with") or {}))
+    if "signal" in data:
+        return build_signal(data["signal"])
     message = data["message"]
     return MessageAction(message["to"], _text(message["subject"]), _text(message.get("body", "")))
+
+
+def build_signal(data: Mapping[str, Any]) -> SignalAction:
+    """A ``signal`` action: the playbook, event, match and fields of its mapping."""
+    return SignalAction(data["playbook"], data["event"], dict(data["match"]),
+                        dict(data.get("with") or {}),
+                        int(data.get("limit", DEFAULT_SIGNAL_LIMIT)))
 
 
 def _transitions(event: str, value: Any) -> tuple[Transition, ...]:
