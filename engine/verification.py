@@ -12,7 +12,8 @@ What is proved, in this order, each step streaming the store in bounded memory:
 4. replaying each instance's records gives the instance, its tasks and its fired timers as
    stored: state, status, outcome, variables, version, the status of every task occurrence
    (``cancelled`` closes an instance where it stands, ``corrected`` sets variables,
-   ``assigned`` changes no status and is not replayed).
+   ``assigned`` changes no status and is not replayed; nor are ``signal`` and ``signalled``,
+   which record a signal: the transition a target takes has its own records).
 
 The first disagreement is reported (exit 7) naming the record, source or instance.
 """

@@ -6,8 +6,10 @@ still proves the store."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
-from frontdesk_testing import Frontdesk
+from frontdesk_testing import CliResult, Frontdesk
 
 EMPLOYMENT = """\
 playbook: employment
@@ -113,3 +115,29 @@ def test_more_targets_than_the_limit_refuses_the_change_with_nothing_written(
     assert fd.ok("audit", "head") == head
     states = json.loads(fd.ok("list", "--playbook", "refresher", "--json"))
     assert {i["state"] for i in states} == {"waiting"}
+
+
+SCENARIO = """\
+playbook: employment
+start: {at: 2026-01-05T09:00, with: {employee: ana}}
+others:
+  - {playbook: refresher, with: {employee: ana}}
+  - {playbook: refresher, with: {employee: ben}}
+steps:
+  - fire: separated
+  - expect: {status: closed, others: {refresher: [STATES]}}
+"""
+
+
+def test_scenarios_start_others_for_signals_to_reach(tmp_path: Path,
+                                                     run_cli: Callable[..., CliResult]) -> None:
+    """A scenario's ``others`` are started first; ``expect.others`` checks their states."""
+    (tmp_path / "employment.yaml").write_text(EMPLOYMENT, "utf-8")
+    (tmp_path / "refresher.yaml").write_text(REFRESHER, "utf-8")
+    (tmp_path / "good.yaml").write_text(SCENARIO.replace("STATES", "ended, waiting"), "utf-8")
+    (tmp_path / "bad.yaml").write_text(SCENARIO.replace("STATES", "waiting, waiting"), "utf-8")
+    result = run_cli("test", "good.yaml", "bad.yaml", cwd=tmp_path)
+    assert result.returncode == 5  # a failing scenario is a refusal (docs/reference.md)
+    assert "PASS good.yaml#1" in result.stdout
+    assert "expected others {'refresher': ['waiting', 'waiting']}" in result.stdout
+    assert "1 passed, 1 failed" in result.stdout
