@@ -110,6 +110,24 @@ Action = SetAction | TaskAction | StartAction | MessageAction | SignalAction
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """Instances of ``playbook`` started by ``tick`` on a calendar: one per subject (a person
+    of the practice, optionally of ``role``, or a row of ``roster``) and period (``starting``
+    plus k times ``every``, moved to a business day when ``business_day`` says so)."""
+
+    id: str  # what its runs are recorded under: the playbook id, or the practice's name
+    playbook: str
+    every: str  # ``N months`` or ``N years``
+    starting: Any  # datetime.date (model imports nothing it need not)
+    subjects: str  # ``people`` or ``roster``
+    with_: Mapping[str, Any] = field(default_factory=dict)
+    role: str | None = None
+    roster: str | None = None
+    key: str | None = None  # template giving a subject's identity
+    business_day: str | None = None  # ``next``, ``previous`` or None
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """One way an event may move an instance; ``to`` None is an internal transition."""
 
@@ -162,6 +180,7 @@ class Playbook:
     inputs: Mapping[str, FieldSpec] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     unique: tuple[str, ...] = ()  # inputs no two open instances may share
+    schedule: Schedule | None = None  # started by ``tick`` on a calendar
 
     def task(self, task_id: str) -> TaskSpec | None:
         """The task spec with this id, from any state or task action."""
@@ -253,6 +272,7 @@ class Practice:
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
+    schedules: tuple[Schedule, ...] = ()  # scheduled starts the practice declares
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

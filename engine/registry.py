@@ -56,6 +56,10 @@ class PlaybookRegistry:
 
         return winners(index_files(self.workspace.search_dirs, self.workspace.cache))
 
+    def scheduled_ids(self) -> list[str]:
+        """The ids of the playbooks on the search path that declare a ``schedule``."""
+        return [pid for pid, file in self._winners.items() if file.facts.scheduled]
+
     def require_version(self, playbook_id: str, version: int) -> None:
         """``NotFoundError`` (exit 4) unless the search path offers ``version`` of the
         playbook (``upgrade --to``); exit 3 when the file that wins is not valid."""

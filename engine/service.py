@@ -32,6 +32,7 @@ from .workspace import Workspace
 
 if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
     from .runtime import step
+    from .schedules import ScheduleResult
     from .signals import Delivery
     from .verification import Anchor, Proof
 
@@ -54,6 +55,7 @@ class TickResult:
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
     damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
+    scheduled: ScheduleResult | None = None  # what the schedules started (``schedules``)
 
 
 @dataclass(slots=True)
@@ -211,6 +213,11 @@ class Engine:
             txn.apply(outcome.change)
         return outcome.instance
 
+    @property
+    def starts_so_far(self) -> int:
+        """Instances ``start`` actions have begun in this command (``limits``)."""
+        return self._starts
+
     def _administrator(self, actor: str, what: str) -> str:
         """The acting person, refused (exit 5) unless one of the practice's administrators."""
         actor = self.acting(actor)
@@ -342,11 +349,12 @@ class Engine:
         """Fire every due timer; idempotent. A timer whose event is refused still fires once
         (recorded as not applied), so one broken instance never blocks the others."""
         from .runtime import step
+        from .schedules import run_schedules
 
         rc = self.run_context(step.SYSTEM)
+        result = TickResult(scheduled=run_schedules(self))
         with self.store.transaction() as txn:
             ids = txn.due_timer_instance_ids(rc.today, rc.now)
-        result = TickResult()
         for batch in _batches(ids):
             with self.store.transaction() as txn:
                 for instance in txn.load_instances(batch, result.damaged):

@@ -170,11 +170,21 @@ def run_tick(engine: Engine, *, as_json: bool) -> int:
     ws = engine.workspace
     at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
+    scheduled = result.scheduled
     if as_json:
-        click.echo(to_json({
+        document: dict[str, Any] = {
             "fired": [{"instance": i, "event": e} for i, e in result.fired],
-            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}))
+            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
+        if scheduled is not None and scheduled.declared:
+            from ..schedules import to_document
+
+            document["scheduled"] = to_document(scheduled)
+        click.echo(to_json(document))
     else:
+        if scheduled is not None:
+            from ..schedules import print_lines
+
+            print_lines(scheduled, at)
         for instance_id, event in result.fired:
             click.echo(f"{at} {instance_id}: {event}")
         click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"

@@ -14,6 +14,7 @@ from ..model import (
     MessageAction,
     Offset,
     Playbook,
+    Schedule,
     SetAction,
     SignalAction,
     StartAction,
@@ -106,6 +107,18 @@ def build_signal(data: Mapping[str, Any]) -> SignalAction:
                         int(data.get("limit", DEFAULT_SIGNAL_LIMIT)))
 
 
+def build_schedule(schedule_id: str, playbook: str, data: Mapping[str, Any]) -> Schedule:
+    """A playbook's (or the practice's) ``schedule`` mapping."""
+    starting = data["starting"]
+    return Schedule(
+        id=schedule_id, playbook=playbook, every=_text(data["every"]),
+        starting=starting if isinstance(starting, dt.date) else dt.date.fromisoformat(
+            str(starting)),
+        subjects=data["for"], with_=dict(data.get("with") or {}), role=data.get("role"),
+        roster=data.get("roster"), key=_opt_text(data.get("key")),
+        business_day=data.get("business_day"))
+
+
 def _transitions(event: str, value: Any) -> tuple[Transition, ...]:
     items = value if isinstance(value, list) else [value]
     return tuple(
@@ -153,6 +166,8 @@ def build_playbook(data: Mapping[str, Any]) -> Playbook:
                 for name, spec in (data.get("inputs") or {}).items()},
         settings=dict(data.get("settings") or {}),
         unique=tuple(data.get("unique") or ()),
+        schedule=build_schedule(data["playbook"], data["playbook"], data["schedule"])
+        if data.get("schedule") else None,
         initial=data["initial"],
         states={name: build_state(name, state or {})
                 for name, state in data["states"].items()},

@@ -51,6 +51,7 @@ class FileFacts:
     roles: tuple[str, ...] = ()  # the ``roles`` it declares (what practice.yaml must cover)
     events: frozenset[str] = frozenset()
     variables: frozenset[str] = frozenset()
+    scheduled: bool = False  # declares a ``schedule`` (what ``tick`` starts)
 
     @property
     def signature(self) -> Signature | None:
@@ -89,7 +90,8 @@ def facts_of(loaded: LoadedPlaybook) -> FileFacts:
         required=signature.required if signature else frozenset(),
         roles=tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (),
         events=signature.events if signature else frozenset(),
-        variables=signature.variables if signature else frozenset())
+        variables=signature.variables if signature else frozenset(),
+        scheduled=isinstance(loaded.data, dict) and "schedule" in loaded.data)
 
 
 def facts_for(text: str, path: Path, cache: DiskCache) -> FileFacts:

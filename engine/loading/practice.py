@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InvalidError, Issue, Location, did_you_mean
 from ..model import RESERVED_ACTORS, Person, Playbook, Practice, Tailoring
-from .build import build_task_override
+from .build import build_schedule, build_task_override
 from .describe import shown
 from .schema import schema_issues
 from .yamlsource import JsonPath, SourceMap, YamlDocument, load_file, parse_text
@@ -115,6 +115,9 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         playbooks=playbooks,
         administrators=tuple(data.get("administrators") or ()),
         starts_per_command=int((data.get("limits") or {}).get("starts_per_command", 200)),
+        schedules=tuple(build_schedule(entry.get("name") or f"practice:{entry['playbook']}",
+                                       entry["playbook"], entry["schedule"])
+                        for entry in data.get("schedules") or ()),
     )
 
 

@@ -140,6 +140,10 @@ class PlaybookChecker:
         subject = self.data.get("subject")
         if isinstance(subject, str):
             self.template(("subject",), subject)
+        if isinstance(self.data.get("schedule"), dict):
+            from .schedule_check import check_schedule
+
+            check_schedule(self, self.data["schedule"])
         return self.issues
 
     def _check_names(self) -> None:

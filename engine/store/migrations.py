@@ -128,6 +128,15 @@ _INDEXES = (
     "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
 )
 
+_SCHEDULE_RUNS = """CREATE TABLE schedule_runs (
+            schedule TEXT NOT NULL,
+            period TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            instance TEXT,
+            at TEXT NOT NULL,
+            PRIMARY KEY (schedule, period, subject)
+        )"""
+
 _SQLITE_APPEND_ONLY = "SELECT RAISE(ABORT, 'audit_log is append-only')"
 _APPEND_ONLY = {
     "sqlite": (
@@ -244,6 +253,10 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         # ``simulated`` (created with a clock override; see ``SqlStore.clock_kind``).
         Migration("0005_store_facts", ("CREATE TABLE store_facts (name TEXT PRIMARY KEY, "
                                        "value TEXT NOT NULL)",)),
+        # What scheduled starts ``tick`` made (``engine.schedules``): one row per schedule,
+        # period and subject, so each starts once; ``instance`` is NULL when an open
+        # instance with the same ``unique`` inputs already covered it.
+        Migration("0009_schedules", (_SCHEDULE_RUNS,)),
     )
 
 

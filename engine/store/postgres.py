@@ -214,6 +214,7 @@ class PostgresStore(SqlStore):
             # holiday_cache: unused now, granted for an older frontdesk sharing the database
             sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
                     "TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT ON schedule_runs TO {}").format(who),
             sql.SQL("GRANT USAGE ON SEQUENCE instances_ord_seq, outbox_id_seq TO {}").format(
                 who),
         ]
