@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from frontdesk_testing import NY_PRACTICE, Frontdesk
+from frontdesk_testing import NY_PRACTICE, REPO, Frontdesk
 
 LICENCE = """\
 playbook: licence
@@ -91,3 +91,18 @@ def test_dry_run_writes_nothing_and_the_cap_refuses_a_roster_too_large(
     result = fd.run("start", "licence", "--from", str(roster))
     assert result.returncode == 5 and "more than 3" in result.stderr, result.stderr
     assert fd.query("SELECT count(*) FROM instances") == [(0,)]
+
+
+def test_the_shipped_credential_roster_imports_once(frontdesk: Frontdesk) -> None:
+    """docs/examples/credentials.csv starts seven credential-renewal instances, each in the
+    state its expiry puts it in; importing it again starts nothing."""
+    fd = frontdesk
+    fd.ok("db", "migrate")
+    roster = str(REPO / "docs" / "examples" / "credentials.csv")
+    first = fd.json("start", "credential-renewal", "--from", roster, now="2026-03-02T09:00")
+    assert len(first["started"]) == 7 and first["skipped"] == []
+    states = {i["subject"]: i["state"] for i in fd.json("list", now="2026-03-02T09:00")}
+    assert states["Dr. Lee: caqh (expires 2026-04-15)"] == "renewal_due"
+    assert states["Dr. Lee: license PT-12345 (expires 2027-06-30)"] == "current"
+    again = fd.json("start", "credential-renewal", "--from", roster, now="2026-03-02T09:00")
+    assert again["started"] == [] and len(again["skipped"]) == 7
