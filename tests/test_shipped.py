@@ -26,7 +26,7 @@ def test_the_routines_are_shipped() -> None:
     DOMAIN.md section 8 are shipped."""
     assert {p.stem for p in SHIPPED} >= {
         "intake", "claim-denial", "onboarding-90-day", "hipaa-annual-refresh",
-        "credential-renewal"}
+        "credential-renewal", "records-request"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
