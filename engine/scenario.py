@@ -349,16 +349,19 @@ class _Runner:
             return {event: armed.get(event) for event in want}
         if key == "outbox":
             return len(self.engine.outbox())
-        if key in ("started", "others"):
+        if key in ("started", "others", "children"):
             return self.related(instance, key, want)
         raise StepFailed(f"unknown expectation '{key}'")
 
     def related(self, instance: Instance, key: str, want: Any) -> Any:
-        """``started``: how many instances of each playbook this one started; ``others``: the
-        states of the ``others`` of each playbook, in the order they were listed."""
-        if key == "started":
+        """``started``: how many instances of each playbook this one started; ``children``:
+        their states, oldest first; ``others``: the states of the ``others`` of each playbook,
+        in the order they were listed."""
+        if key in ("started", "children"):
             children = [i for i in self.engine.list_instances()
                         if i.parent == instance.id]
+            if key == "children":
+                return {pid: [c.state for c in children if c.playbook == pid] for pid in want}
             return {pid: sum(1 for c in children if c.playbook == pid) for pid in want}
         return {pid: [self.engine.get_instance(iid).state for p, iid in self.others
                       if p == pid] for pid in want}

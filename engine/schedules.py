@@ -159,8 +159,9 @@ def _run_one(engine: Engine, schedule: Schedule, result: ScheduleResult) -> None
     with engine.store.transaction() as txn:
         done = txn.schedule_subjects(schedule.id, period.isoformat())
         heads = txn.open_instance_heads(schedule.playbook) if compiled.playbook.unique else []
+        builtins = _builtins(rc.today, ws.calendar, ws.tz)
         for names in people:
-            names = {**names, "period": period, "today": rc.today, "settings": settings}
+            names = {**names, **builtins, "period": period, "settings": settings}
             run = ScheduledRun(schedule.id, schedule.playbook, period, "")
             try:
                 run.subject = subject_key(schedule, names, _render)
@@ -200,6 +201,19 @@ def _start(engine: Engine, txn: Txn, compiled: CompiledPlaybook, schedule: Sched
             heads.append(outcome.instance)
         txn.record_schedule_run(schedule.id, run.period.isoformat(), run.subject,
                                 run.instance, at)
+
+
+def _builtins(today: dt.date, cal: BusinessCalendar, tz: dt.tzinfo) -> dict[str, Any]:
+    """The date functions a schedule's templates may use, as in a playbook's expressions."""
+    from .runtime.durations import add, parse_duration
+
+    return {
+        "today": today,
+        "add_duration": lambda start, duration: add(start, parse_duration(str(duration)), cal,
+                                                    tz),
+        "next_business_day": cal.next_business_day,
+        "business_days_between": cal.business_days_between,
+    }
 
 
 def to_document(result: ScheduleResult) -> dict[str, Any]:
