@@ -26,7 +26,8 @@ def test_the_routines_are_shipped() -> None:
     DOMAIN.md section 8 are shipped."""
     assert {p.stem for p in SHIPPED} >= {
         "intake", "claim-denial", "onboarding-90-day", "hipaa-annual-refresh",
-        "credential-renewal", "records-request", "plan-of-care"}
+        "credential-renewal", "records-request", "plan-of-care",
+        "breach-response"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
