@@ -27,7 +27,7 @@ def test_the_routines_are_shipped() -> None:
     assert {p.stem for p in SHIPPED} >= {
         "intake", "claim-denial", "onboarding-90-day", "hipaa-annual-refresh",
         "credential-renewal", "records-request", "plan-of-care",
-        "breach-response"}
+        "breach-response", "osha-bloodborne", "osha-exposure-control-plan"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
