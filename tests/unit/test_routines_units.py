@@ -8,12 +8,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from runtime_testing import US
-
 from frontdesk.errors import UsageError
 from frontdesk.model import Schedule
 from frontdesk.rows import read_rows
 from frontdesk.schedules import current_period, period_date
+from runtime_testing import US
 
 
 def _schedule(every: str = "12 months", starting: dt.date = dt.date(2027, 1, 3),
