@@ -66,10 +66,11 @@ def start_rows(engine: Engine, playbook_id: str, rows: Sequence[Row], actor: str
     result = BulkResult()
     problems: list[str] = []
     seen: dict[tuple[Any, ...], int] = {}
+    delivery = _store_delivery(engine.store)  # one command: a target is signalled once
     for row in rows:
         try:
             outcome = step.start(compiled, row.values, engine.run_context(actor))
-            change = engine._with_starts(outcome, actor, delivery=_store_delivery(engine.store))
+            change = engine._with_starts(outcome, actor, delivery=delivery)
         except RefusedError as exc:
             problems.append(f"{display}:{row.line}: {exc.reason}")
             continue

@@ -59,6 +59,11 @@ class ScheduleResult:
     covered: list[ScheduledRun] = field(default_factory=list)
     deferred: int = 0  # subjects left for the next tick by the start cap
     declared: int = 0  # how many schedules there are
+
+    @property
+    def anything(self) -> bool:
+        """Whether the schedules started, covered, deferred or failed anything."""
+        return bool(self.started or self.covered or self.deferred or self.failed)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # schedule, subject, why
 
 

@@ -175,7 +175,7 @@ def run_tick(engine: Engine, *, as_json: bool) -> int:
         document: dict[str, Any] = {
             "fired": [{"instance": i, "event": e} for i, e in result.fired],
             "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
-        if scheduled is not None and scheduled.declared:
+        if scheduled is not None and scheduled.anything:
             from ..schedules import to_document
 
             document["scheduled"] = to_document(scheduled)
