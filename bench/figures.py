@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import fixtures, spiff
+from . import board, fixtures, reports, spiff
 from .common import (
     BENCH,
     Result,
@@ -36,6 +36,7 @@ from .common import (
     timed,
 )
 from .fixtures import ACTOR, BASE_TEXT, AuditSpec, Built, StoreSpec
+from .send import send_figure
 
 PY_CLICK = "import click"
 PY_STACK = "import click, jinja2, transitions, sqlite3"
@@ -52,6 +53,7 @@ class Context:
     log: Callable[[str], None]
     built: dict[str, Built] = field(default_factory=dict)
     _sync: str | None = None
+    board: dict[str, Result] = field(default_factory=dict)  # the board's figures, measured once
 
     def store(self, spec: StoreSpec | AuditSpec) -> Built:
         found = self.built.get(spec.key)
@@ -574,6 +576,22 @@ def tick_batch_figure(ctx: Context) -> Result:
                   f"{len(ids):,} due timers; floor: one transaction per instance")
 
 
+# -- the web board -----------------------------------------------------------------------------
+def _board_figure(name: str) -> Callable[[Context], Result]:
+    """One of ``board.figures``, all four measured together on first use."""
+    def figure(ctx: Context) -> Result:
+        if not ctx.board:
+            small, large = ctx.small(), ctx.large()
+            homes = (ctx.copy(small, "board-small"), ctx.copy(large, "board-large"))
+            sizes = f"{ctx.settings.large:,} vs {ctx.settings.small:,} instances"
+            results = board.figures(small, large, homes, max(5, ctx.settings.repeat * 5),
+                                    sizes)
+            ctx.board.update({result.name: result for result in results})
+        return ctx.board[name]
+
+    return figure
+
+
 FIGURES: dict[str, Callable[[Context], Result]] = {
     "help": help_figure,
     "version": version_figure,
@@ -589,6 +607,11 @@ FIGURES: dict[str, Callable[[Context], Result]] = {
     "verify-mem": verify_memory_figure,
     "fire-all": fire_all_figure,
     "tick-batch": tick_batch_figure,
+    "report-denials": lambda ctx: reports.report_figure(ctx, "denials", _engine),
+    "report-workload": lambda ctx: reports.report_figure(ctx, "workload", _engine),
+    **{name: _board_figure(name)
+       for name in ("board-day-flat", "board-inst-flat", "board-day", "board-inst")},
+    "send": send_figure,
 }
 
 

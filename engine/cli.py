@@ -232,14 +232,46 @@ def done(options: Options, task: str, sets: tuple[str, ...], input_name: str | N
 
 
 @cli.command()
+@click.option("--no-send", is_flag=True,
+              help="Only fire timers; leave the outbox for 'frontdesk send'.")
 @json_option
 @pass_options
-def tick(options: Options, as_json: bool) -> NoReturn:
-    """Fire every due timer (idempotent; meant for cron or a systemd timer)."""
+def tick(options: Options, no_send: bool, as_json: bool) -> NoReturn:
+    """Fire every due timer (idempotent; meant for cron or a systemd timer), then deliver
+    the outbox messages whose retry time has come (unless --no-send)."""
     from .commands import instances
 
     with _engine(options) as engine:
-        sys.exit(instances.run_tick(engine, as_json=as_json))
+        sys.exit(instances.run_tick(engine, as_json=as_json, send=not no_send))
+
+
+@cli.command()
+@click.option("--retry-failed", is_flag=True,
+              help="Make failed messages pending again first (after fixing an address).")
+@json_option
+@pass_options
+def send(options: Options, retry_failed: bool, as_json: bool) -> NoReturn:
+    """Deliver every pending outbox message now (email, webhook); exit 9 if any is left
+    pending or failed."""
+    from .commands import delivery
+
+    with _engine(options) as engine:
+        sys.exit(delivery.run_send(engine, as_json=as_json, retry_failed=retry_failed))
+
+
+@cli.command()
+@click.option("--person", metavar="P", help="Only this person's digest.")
+@click.option("--send", is_flag=True,
+              help="Enqueue today's digests (once per person and day) and deliver them, "
+                   "acting as system.")
+@json_option
+@pass_options
+def digest(options: Options, person: str | None, send: bool, as_json: bool) -> NoReturn:
+    """Each person's overdue tasks, today's and the next 7 days' (read-only without --send)."""
+    from .commands.digest import run_digest
+
+    with _engine(options, "write" if send else "read") as engine:
+        sys.exit(run_digest(engine, person=person, send=send, as_json=as_json))
 
 
 @cli.command("list")
@@ -282,6 +314,30 @@ def outbox(options: Options, as_json: bool) -> NoReturn:
 
     with _engine(options, "read") as engine:
         sys.exit(instances.run_outbox(engine, as_json=as_json))
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--from", "first", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]),
+              help="First day of the period (practice time zone; default: no limit).")
+@click.option("--to", "last", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day of the period (default: no limit).")
+@click.option("--days", type=int, default=60, show_default=True,
+              help="deadlines: the window after --from (default today) when --to is absent.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write the document to FILE.")
+@pass_options
+def report(options: Options, name: str | None, first: Any, last: Any, days: int, fmt: str,
+           output: str | None) -> NoReturn:
+    """The practice's figures: report NAME (denials, intake, training, workload, deadlines
+    and any a playbook declares); without NAME, the reports there are."""
+    from .commands import reports
+
+    with _engine(options, "read") as engine:
+        sys.exit(reports.run_report(engine, name=name, first=first.date() if first else None,
+                                    last=last.date() if last else None, days=days, fmt=fmt,
+                                    output=output))
 
 
 @cli.command()
@@ -530,6 +586,33 @@ def assign(options: Options, task: str, person: str | None, clear: bool, actor: 
     with _engine(options) as engine:
         sys.exit(corrections.run_assign(engine, task=task, person=person, clear=clear,
                                         actor=options.actor(actor), as_json=as_json))
+
+
+# -- the web board --------------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; beyond this computer it needs --cert and --key.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--cert", metavar="FILE", help="TLS certificate (PEM); default board.cert.")
+@click.option("--key", metavar="FILE", help="TLS private key (PEM); default board.key.")
+@pass_options
+def serve(options: Options, host: str, port: int, cert: str | None,
+          key: str | None) -> NoReturn:
+    """Serve the staff web board (until Ctrl-C or SIGTERM)."""
+    from .commands.web import run_serve
+
+    sys.exit(run_serve(options, host=host, port=port, cert=cert, key=key))
+
+
+@cli.command()
+@click.argument("person")
+@pass_options
+def passwd(options: Options, person: str) -> NoReturn:
+    """Set PERSON's web board password (asked on the terminal, else read from stdin)."""
+    from .commands.web import run_passwd
+
+    sys.exit(run_passwd(options, person=person))
 
 
 # -- the one error handler -----------------------------------------------------------------

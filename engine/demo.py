@@ -256,7 +256,7 @@ def _chapters(s: Story) -> None:
     s.say()
     s.say(click.style("== The outbox (reminders and escalations the engine wrote)", bold=True))
     for message in s.engine.outbox():
-        s.say(f"   [{message['at'][:10]}] to {message['to']}: {message['subject']}")
+        s.say(f"   [{message.at[:10]}] to {message.to_name}: {message.subject}")
     s.say()
     s.say(click.style("== Where everything stands", bold=True))
     for instance in s.engine.list_instances():

@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     CONFLICT = 6
     AUDIT_BROKEN = 7
     STORE_UNAVAILABLE = 8
+    UNDELIVERED = 9  # ``send``: messages left pending or failed (nothing is lost)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -120,6 +121,13 @@ class InvalidError(FrontdeskError):
         return "\n".join(i.format() for i in errors or self.issues)
 
 
+class DeliveryConfigError(FrontdeskError):
+    """Delivery cannot start as configured: a password or secret file that others may read,
+    a missing variable or file (exit 3). Nothing is sent and every message stays pending."""
+
+    exit_code = ExitCode.INVALID
+
+
 class NotFoundError(FrontdeskError):
     """An instance, task, playbook or pack that does not exist (exit 4)."""
 
@@ -165,6 +173,27 @@ class RefusedError(FrontdeskError):
     def message(self) -> str:
         where = self.where
         return f"{where}: {self.reason}" if where else self.reason
+
+
+class PlaybookFaultError(RefusedError):
+    """A refusal that is the playbook's fault, not the moment's: an expression or template that
+    fails, a ``from`` variable that holds no date, a duration that does not parse, a run-away
+    (exit 5). A timer refused this way can never fire as the playbook stands: ``tick`` reports
+    it as an error and keeps it armed, where a guard that does not hold is a quiet "not
+    applicable"."""
+
+
+class TimerFaultsError(RefusedError):
+    """``tick`` fired what it could, but some due timers cannot fire as their playbook stands
+    (exit 5); they stay armed and their instances show the problem."""
+
+    def __init__(self, instances: list[str]) -> None:
+        self.instances = instances
+        shown = ", ".join(instances[:5]) + (f" and {len(instances) - 5} more"
+                                            if len(instances) > 5 else "")
+        super().__init__(f"due timers cannot fire as their playbook stands at {shown} (each "
+                         "named above; they stay armed: fix the playbook and 'upgrade', or "
+                         "'cancel' the instance)")
 
 
 class ConflictError(FrontdeskError):

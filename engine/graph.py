@@ -44,8 +44,9 @@ def _dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def dot(playbook: Playbook) -> str:
-    """A Graphviz digraph (choice states as diamonds, final states double circles)."""
+def dot(playbook: Playbook, current: str | None = None) -> str:
+    """A Graphviz digraph (choice states as diamonds, final states double circles); the state
+    ``current``, if given, filled and bold (the web board's instance page)."""
     lines = [f"digraph {_dot_quote(playbook.id)} {{", "    rankdir=LR;",
              f"    label={_dot_quote(f'{playbook.title} (v{playbook.version})')};",
              '    node [shape=box, style=rounded, fontname="Helvetica"];',
@@ -60,6 +61,9 @@ def dot(playbook: Playbook) -> str:
             attrs = "shape=doublecircle, style=solid"
         else:
             attrs = ""
+        if state.name == current:
+            attrs = (attrs.replace("style=solid", "") + ', style="filled,bold,rounded", '
+                     'fillcolor="#ffe08a", penwidth=2').lstrip(", ")
         extra = f", {attrs}" if attrs else ""
         lines.append(f"    {_dot_quote(state.name)} [label={_dot_quote(label)}{extra}];")
     for source, target, label in _edges(playbook):

@@ -166,6 +166,80 @@ class State:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """Conditions an instance must meet to count (all of them; empty: every instance)."""
+
+    outcome: tuple[str, ...] = ()
+    status: str | None = None
+    state: tuple[str, ...] = ()
+    has: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    equal: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # (variable, allowed values)
+    event: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()  # task ids whose first occurrence was done
+    on_time: tuple[str, ...] = ()  # ... done by its due date
+    before: tuple[str, str] | None = None  # two moments, the first on or before the second
+    when: str | None = None  # a guard expression
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A numeric variable, or the days between two moments (``started``, ``closed``, a date
+    variable, ``task:ID``, ``event:NAME``)."""
+
+    var: str | None = None
+    days: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One figure per table row: ``kind`` is count, sum, median, average or share."""
+
+    name: str
+    kind: str
+    where: ReportFilter = ReportFilter()
+    quantity: Quantity | None = None
+    share: ReportFilter | None = None
+    title: str | None = None
+    format: str = "number"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterColumn:
+    """A roster column: a variable, or a titled expression."""
+
+    title: str
+    var: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTable:
+    """Grouped measures (``by`` + ``measures``) or, with ``columns``, a roster."""
+
+    title: str
+    by: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    chart: str | None = None
+    columns: tuple[RosterColumn, ...] = ()
+    sort: str | None = None
+    where: ReportFilter = ReportFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSpec:
+    """A report a playbook declares; ``dates`` only in a ``deadlines`` report."""
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    date: str = "started"
+    measures: Mapping[str, Measure] = field(default_factory=dict)
+    tables: tuple[ReportTable, ...] = ()
+    dates: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Playbook:
     """One validated playbook: a routine declared as a state machine."""
 
@@ -181,6 +255,7 @@ class Playbook:
     settings: Mapping[str, Any] = field(default_factory=dict)
     unique: tuple[str, ...] = ()  # inputs no two open instances may share
     schedule: Schedule | None = None  # started by ``tick`` on a calendar
+    reports: Mapping[str, ReportSpec] = field(default_factory=dict)
 
     def task(self, task_id: str) -> TaskSpec | None:
         """The task spec with this id, from any state or task action."""
@@ -238,6 +313,7 @@ class Person:
     name: str | None = None
     roles: tuple[str, ...] = ()
     logins: tuple[str, ...] = ()
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +335,77 @@ class Tailoring:
 
 
 @dataclass(frozen=True, slots=True)
+class Board:
+    """The web board's settings (practice.yaml ``board``): idle logoff, lockout, how far ahead
+    *My day* looks, and the TLS certificate and key it serves with."""
+
+    idle_minutes: float = 15
+    lockout_after: int = 5
+    lockout_minutes: float = 1
+    upcoming_days: int = 7
+    cert: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """``delivery.smtp`` of practice.yaml (docs/delivery.md); the password is read when
+    sending, never kept in the config."""
+
+    host: str
+    port: int
+    security: str = "starttls"  # starttls | tls | none
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """``delivery.webhook``: where each message is POSTed, and the file of its HMAC secret."""
+
+    url: str
+    secret_file: str
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """``delivery.digest``: when ``tick`` sends each person's digest, and overdue escalation
+    (docs/reference.md, "Digests")."""
+
+    at: str | None = None  # "HH:MM" practice time; None: only 'digest --send' sends one
+    escalate_after: int | None = None  # business days overdue before a task is escalated
+    managers: Mapping[str, str] = field(default_factory=dict)  # role -> person id
+
+    @property
+    def at_minutes(self) -> int | None:
+        """``at`` as minutes after midnight."""
+        if self.at is None:
+            return None
+        hours, minutes = self.at.split(":")
+        return int(hours) * 60 + int(minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """``delivery`` of practice.yaml: the channels and what may leave the machine."""
+
+    sender: str | None = None  # ``from``
+    smtp: SmtpSettings | None = None
+    webhook: WebhookSettings | None = None
+    phi: str = "none"  # none | titles
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    keep_done_days: int = 14  # ``ics.keep_done_days``: finished tasks stay in the ICS feed
+
+    @property
+    def configured(self) -> bool:
+        """Whether any channel is set up (else nothing can be sent)."""
+        return self.smtp is not None or self.webhook is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Practice:
     """The practice config: name, time zone, business calendar, people, administrators and
     tailoring. ``administrators`` is empty when practice.yaml names none."""
@@ -273,6 +420,9 @@ class Practice:
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
     schedules: tuple[Schedule, ...] = ()  # scheduled starts the practice declares
+    board: Board = field(default_factory=Board)
+    closed_day_dues: str = "default"  # default | previous | next | keep (task dues on closed days)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     def tailoring(self, playbook_id: str) -> Tailoring:
         return self.playbooks.get(playbook_id) or Tailoring()

@@ -59,6 +59,9 @@ class PlaybookRegistry:
     def scheduled_ids(self) -> list[str]:
         """The ids of the playbooks on the search path that declare a ``schedule``."""
         return [pid for pid, file in self._winners.items() if file.facts.scheduled]
+    def ids(self) -> list[str]:
+        """The id of every playbook on the search path, sorted."""
+        return sorted(self._winners)
 
     def require_version(self, playbook_id: str, version: int) -> None:
         """``NotFoundError`` (exit 4) unless the search path offers ``version`` of the

@@ -99,7 +99,15 @@ def instance_json(instance: Any, tz: Any, now: Any) -> dict[str, Any]:
         "tasks": [task_json(t, instance.playbook, now, today) for t in instance.tasks],
         "started_at": _moment(instance.started_at, tz),
         "updated_at": _moment(instance.updated_at, tz),
+        "problems": [{"timer": t.id, "event": t.event, "due": t.due.isoformat(),
+                      "reason": t.error} for t in instance.problems()],
     }
+
+
+def problem_text(timer: Any) -> str:
+    """One problem of an instance in words: a timer that cannot fire (no variable values)."""
+    return (f"timer '{timer.event}' (due {timer.due.isoformat()}) cannot fire: "
+            f"{printable(timer.error or '')}")
 
 
 # -- tables fitted to the terminal ---------------------------------------------------------

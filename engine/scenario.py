@@ -271,7 +271,7 @@ class _Runner:
         elif kind == "advance":
             self.advance(step["advance"], index)
         elif kind == "tick":
-            self.engine.tick()
+            self.tick(index, kind)
         elif kind == "expect":
             self.expect(index, step["expect"])
 
@@ -310,7 +310,14 @@ class _Runner:
         if target < now:
             raise self.fail(index, "advance", "the clock cannot go backwards")
         self.clock.advance_to(target)
-        self.engine.tick()
+        self.tick(index, "advance")
+
+    def tick(self, index: int, kind: str) -> None:
+        """Fire the due timers; a timer the playbook cannot fire fails the scenario."""
+        faults = self.engine.tick().faults
+        if faults:
+            raise self.fail(index, kind, f"timer '{faults[0].event}' cannot fire: "
+                                         f"{faults[0].reason}")
 
     def expect(self, index: int, expected: dict[str, Any]) -> None:
         instance = self.instance()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .errors import ConflictError, NotFoundError, RefusedError
 from .model import Playbook
+from .outbox import OutboxEntry
 from .registry import PlaybookRegistry
 from .runtime.clock import Clock
 from .runtime.instance import Change, Instance, TaskOccurrence
@@ -31,6 +32,7 @@ from .store import Store, Txn, open_store
 from .workspace import Workspace
 
 if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
+    from .delivery.sender import SendReport
     from .runtime import step
     from .schedules import ScheduleResult
     from .signals import Delivery
@@ -56,6 +58,7 @@ class TickResult:
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
     damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
     scheduled: ScheduleResult | None = None  # what the schedules started (``schedules``)
+    faults: list[step.TimerFault] = field(default_factory=list)  # timers that cannot fire
 
 
 @dataclass(slots=True)
@@ -97,6 +100,7 @@ class Engine:
         self.access = access
         self._store: Store | None = None
         self._starts = 0  # instances begun by 'start' actions in this command (bounded)
+        self._models: dict[str, Playbook] = {}  # playbook models by digest (playbook_of)
 
     def __enter__(self) -> Self:
         return self
@@ -120,6 +124,13 @@ class Engine:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def sign_in(self, person: str) -> None:
+        """Act for ``person``, who logged in to the web board: they are the only actor, and
+        every audit record names the principal ``web:<person>`` (docs/reference.md,
+        "Identity, clock and trust")."""
+        self.workspace.web_person = person
+        self.store.principal = f"web:{person}"
 
     def run_context(self, actor: str) -> step.RunContext:
         """What a step needs besides the instance: the clock's reading, the practice, the
@@ -167,7 +178,7 @@ class Engine:
         actor = self.acting(actor)
         with self.store.transaction() as txn:
             instance = txn.load_instance(txn.instance_of_task(task_id))
-            self._check_task_holder(instance, task_id, actor)
+            self.check_task_holder(instance, task_id, actor)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.complete(compiled, instance, task_id, fields,
                                     self.run_context(actor))
@@ -229,7 +240,7 @@ class Engine:
         store's authenticated principal)."""
         return self.workspace.resolve_actor(name, self.store.principal)
 
-    def _check_task_holder(self, instance: Instance, task_id: str, actor: str) -> None:
+    def check_task_holder(self, instance: Instance, task_id: str, actor: str) -> None:
         """Refuse (exit 5) completing a task that is not ``actor``'s: an assigned task is its
         assignee's alone; an unassigned one needs its role (as the practice maps it)."""
         task = next((t for t in instance.tasks if t.id == task_id), None)
@@ -368,10 +379,13 @@ class Engine:
 
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
-            change = self._with_starts(step.fire_timers(compiled, instance, rc), step.SYSTEM,
-                                       delivery=_delivery(txn))
+            outcome = step.fire_timers(compiled, instance, rc)
+            change = self._with_starts(outcome, step.SYSTEM, delivery=_delivery(txn))
+            result.faults.extend(outcome.faults)
         except RefusedError as exc:
             change = step.expire_timers(compiled, instance, rc, exc.reason).change
+        if not change.audit:
+            return  # only faults already marked on their timers
         if not _apply_one(txn, change):
             result.conflicts.append(instance.id)
             return
@@ -407,8 +421,12 @@ class Engine:
     def playbook_of(self, instance: Instance) -> Playbook:
         """The playbook model ``instance`` started with, not compiled: from the disk cache by
         its content hash, else parsed from the source the store keeps."""
+        known = self._models.get(instance.digest)
+        if known is not None:  # a long-lived engine (the web board) asks again and again
+            return known
         model = self.workspace.cache.load("playbook", instance.digest)
         if isinstance(model, Playbook):
+            self._models[instance.digest] = model
             return model
         from .loading.loader import load_playbook_text
 
@@ -416,6 +434,7 @@ class Engine:
                                     f"<stored {instance.playbook} v{instance.version}>")
         model = loaded.require()
         self.workspace.cache.save("playbook", instance.digest, model)
+        self._models[instance.digest] = model
         return model
 
     def list_instances(self, playbook: str | None = None, state: str | None = None,
@@ -433,12 +452,36 @@ class Engine:
         of ``roles`` (never a task assigned to someone else)."""
         return self.store.open_tasks(until=until, roles=roles, person=person)
 
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances that need attention: an armed timer that cannot fire as the playbook
+        stands (``tick`` marked it with its error)."""
+        return self.store.stuck_instances()
+
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled task occurrences closed from about ``since`` (a day early:
+        compare ``closed_at``), with the role and person rules of ``open_tasks``."""
+        return self.store.finished_tasks(since, roles=roles, person=person)
+
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The audit records of one instance, in ``seq`` order."""
         return list(self.store.audit_records(instance=instance_id))
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """The rendered messages, oldest first."""
+    def send(self, *, honour_backoff: bool, retry_failed: bool = False) -> SendReport:
+        """Deliver pending outbox messages as ``system`` (the store records the principal):
+        every one (``send``) or those whose backoff has run out (``tick``); with
+        ``retry_failed``, failed messages are made pending first."""
+        from .delivery.sender import SendReport, deliver
+
+        if honour_backoff and not self.workspace.practice.delivery.configured:
+            return SendReport(not_configured=True)  # tick in a practice that sends nothing
+        if retry_failed:
+            self.store.requeue_failed()
+        return deliver(self.store, self.workspace.practice, self.workspace.clock.now(),
+                       self.store.principal, honour_backoff=honour_backoff)
+
+    def outbox(self) -> list[OutboxEntry]:
+        """Every outbox message with its delivery state, oldest first."""
         return self.store.outbox()
 
     def audit_records(self, instance: str | None = None, since: dt.date | None = None,

@@ -9,11 +9,15 @@ What is proved, in this order, each step streaming the store in bounded memory:
 2. the audit log's guards are in place (the triggers that make it append-only and linear, and
    on PostgreSQL no grant that lets anyone but the owner rewrite it);
 3. every stored playbook source matches the digest it is stored (and run) under;
-4. replaying each instance's records gives the instance, its tasks and its fired timers as
+4. replaying each instance's records gives the instance, its tasks and its timers as
    stored: state, status, outcome, variables, version, the status of every task occurrence
    (``cancelled`` closes an instance where it stands, ``corrected`` sets variables,
-   ``assigned`` changes no status and is not replayed; nor are ``signal`` and ``signalled``,
-   which record a signal: the transition a target takes has its own records).
+   ``assigned`` changes no status and is not replayed; nor are ``signal`` and
+   ``signalled``, whose targets' transitions have their own records), the timers that fired,
+   and every timer armed with its state, event, due, status and error (``timer_armed``,
+   ``timer_cancelled``, ``timer_failed``). An instance started before arming was recorded
+   (its ``start`` record has no ``timer_records``) has its unrecorded timers compared by
+   whether they fired only.
 
 The first disagreement is reported (exit 7) naming the record, source or instance.
 """
@@ -176,6 +180,8 @@ class Replayed:
     vars: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, str] = field(default_factory=dict)  # occurrence id -> status
     fired_timers: set[str] = field(default_factory=set)
+    timers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> what records say
+    timer_records: bool = False  # started when arming was recorded: every timer has records
     cancelled: bool = False  # closed by ``cancel`` where it stood (outcome ``cancelled``)
 
 
@@ -186,16 +192,39 @@ _TASK_STATUS = {"task_created": "open", "task_done": "done", "task_cancelled": "
 """Action -> the status it gives the task occurrence ``data.id`` (``assigned`` gives none)."""
 
 
+_TIMER_STATUS = {"timer_fired": "fired", "timer_cancelled": "cancelled"}
+"""Action -> the status it gives the timer ``data.timer``."""
+
+
+def _apply_timer(inst: Replayed, action: str, record: dict[str, Any],
+                 data: dict[str, Any]) -> None:
+    """Fold a ``timer_*`` record into the replayed instance's timers."""
+    timer_id = data["timer"]
+    if action == "timer_armed":
+        inst.timers[timer_id] = {"state": record["to"], "event": record["event"],
+                                 "due": data["due"], "due_date": data["due_date"],
+                                 "status": "armed", "error": None}
+        return
+    told = inst.timers.setdefault(timer_id, {})
+    if action == "timer_failed":
+        told["error"] = data["reason"]
+    else:
+        told["status"] = _TIMER_STATUS[action]
+        if action == "timer_fired":
+            inst.fired_timers.add(timer_id)
+
+
 def _apply(inst: Replayed, record: dict[str, Any]) -> None:
     """Fold one record into the replayed instance."""
     action, data = record["action"], record["data"] or {}
     if action == "start":
         inst.playbook, inst.version = record["playbook"], record["version"]
         inst.digest, inst.state = data.get("digest", ""), record["to"]
+        inst.timer_records = bool(data.get("timer_records"))
     elif action == "transition":
         inst.state = record["to"]
-    elif action == "timer_fired":
-        inst.fired_timers.add(data["timer"])
+    elif action.startswith("timer_"):
+        _apply_timer(inst, action, record, data)
     elif action == "upgraded":
         inst.version, inst.digest = data["to_version"], data["to_digest"]
     elif action == "cancelled":
@@ -244,6 +273,30 @@ def _difference(told: Replayed, stored: Instance, finals: FinalStates) -> str | 
     fired = {t.id for t in stored.timers if t.status == "fired"}
     if fired != told.fired_timers:
         return "its fired timers differ from the audit log's"
+    return _timer_difference(told, stored)
+
+
+def _timer_difference(told: Replayed, stored: Instance) -> str | None:
+    """The first timer of ``stored`` that differs from what the records say, or None."""
+    rows = {t.id: t for t in stored.timers}
+    for timer_id, said in told.timers.items():
+        timer = rows.get(timer_id)
+        if timer is None:
+            if "state" in said:  # armed in the records
+                return f"timer {timer_id} is in the audit log but not in the store"
+            continue
+        row = {"state": timer.state, "event": timer.event, "due": plain(timer.due),
+               "due_date": plain(timer.due_date), "status": timer.status,
+               "error": timer.error}
+        wrong = sorted(key for key, value in said.items() if row[key] != value)
+        if wrong:
+            verb = "differs" if len(wrong) == 1 else "differ"
+            return (f"timer {timer_id} ('{timer.event}'): its {', '.join(wrong)} {verb} "
+                    "from the audit log's")
+    if told.timer_records:
+        unrecorded = sorted(set(rows) - set(told.timers))
+        if unrecorded:
+            return f"timer {unrecorded[0]} is in the store without audit records"
     return None
 
 
@@ -308,7 +361,7 @@ class Proof:
         lines.append("guards: audit log append-only and linear (triggers in place)")
         lines.append(f"sources: {self.sources} stored playbook sources match their digests")
         lines.append(f"replay: {self.instances} instances as their audit records tell them "
-                     "(state, status, variables, tasks, fired timers)")
+                     "(state, status, variables, tasks, armed and fired timers)")
         lines.append("clock: real (times come from the system clock)" if self.clock == "real"
                      else "clock: simulated (a demo, scenario or rehearsal store)")
         return lines

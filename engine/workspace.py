@@ -43,6 +43,7 @@ class Workspace:
         self._practice_text = practice_text
         self._clock = clock
         self._clock_given = clock is not None
+        self.web_person: str | None = None  # who logged in to the web board (``sign_in``)
 
     @cached_property
     def cache(self) -> DiskCache:
@@ -114,7 +115,14 @@ class Workspace:
         whose login is the principal: a name among them is taken; the account's own name
         stands for its one person; a shared account must say who with ``--as``; anyone else
         is refused (exit 5). In *trust* mode the name is taken as given (``check_actor``).
+        In the web board the person who logged in acts, and no one else.
         """
+        if self.web_person is not None:
+            if name != self.web_person:
+                raise RefusedError(f"'{name}' cannot act from the web login of "
+                                   f"'{self.web_person}'")
+            self.check_actor(name)
+            return name
         if not self.practice.authenticated or name in self.omnipotent:
             self.check_actor(name)
             return name

@@ -8,7 +8,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from frontdesk_testing import (
@@ -23,6 +23,9 @@ from frontdesk_testing import (
     run_main,
 )
 from postgres_server import PostgresServer, postgres_bin_dir, start_postgres
+
+if TYPE_CHECKING:
+    from delivery_testing import SmtpServer
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +67,24 @@ def make_frontdesk(tmp_path_factory: pytest.TempPathFactory, store_kind: str,
     server: PostgresServer | None = (request.getfixturevalue("postgres")
                                      if store_kind == "postgresql" else None)
     return frontdesk_factory(tmp_path_factory.mktemp("pycache"), server)
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    """A plain aiosmtpd server on loopback, one per test module (delivery_testing)."""
+    from delivery_testing import SmtpServer
+
+    server = SmtpServer("none").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def plain(smtp: SmtpServer) -> SmtpServer:
+    """The module's plain SMTP server, emptied, with no failure queued."""
+    smtp.handler.received.clear()
+    smtp.handler.replies.clear()
+    return smtp
 
 
 @pytest.fixture

@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from ..errors import DamagedRowsError, ExitCode, LeftUnchangedError, RefusedError
+from ..delivery.sender import SendReport
+from ..errors import (
+    DamagedRowsError,
+    ExitCode,
+    LeftUnchangedError,
+    RefusedError,
+    TimerFaultsError,
+)
 from ..model import Playbook
 from ..report import (
     Column,
@@ -19,6 +26,7 @@ from ..report import (
     instance_json,
     local_time,
     printable,
+    problem_text,
     revived,
     terminal_width,
     to_json,
@@ -26,7 +34,7 @@ from ..report import (
     yaml_value,
 )
 from ..runtime.instance import Instance
-from ..service import Engine, Preview
+from ..service import Engine, Preview, TickResult
 from .describe import event_lines, events_of
 from .values_input import given_values
 
@@ -45,17 +53,24 @@ def run_start(engine: Engine, *, playbook: str, sets: Sequence[str], input_name:
         instance = engine.start(playbook, given_values(sets, input_name), actor,
                                 allow_duplicate=allow_duplicate)
     except RefusedError as exc:
-        if exc.instance is not None or exc.playbook != playbook:
-            raise  # not about this playbook's inputs (a guard, a 'start' action's child)
-        inputs = engine.playbooks.current(playbook).playbook.inputs.values()
-        names = ", ".join(f.name + (" (required)" if f.required else "") for f in inputs)
-        raise RefusedError(f"{exc.reason}; its inputs: {names or 'none'} (see 'frontdesk "
-                           f"describe {playbook}')", playbook=playbook) from None
+        raise start_refusal(engine, playbook, exc) from None
     if as_json:
         _print_instance(engine, instance)
     else:
         click.echo(instance.id)
     return ExitCode.OK
+
+
+def start_refusal(engine: Engine, playbook: str, exc: RefusedError) -> RefusedError:
+    """A refused ``start``, worded for a person: a refused input names the playbook's inputs
+    and points to ``describe`` (anything else is returned as it is)."""
+    if exc.instance is not None or exc.playbook != playbook:
+        return exc  # not about this playbook's inputs (a guard, a 'start' action's child)
+    inputs = engine.playbooks.current(playbook).playbook.inputs.values()
+    names = ", ".join(f.name + (" (required)" if f.required else "") for f in inputs)
+    joint = "\n" if "\n" in exc.reason else "; "  # after a block of problems: below
+    return RefusedError(f"{exc.reason}{joint}its inputs: {names or 'none'} (see 'frontdesk "
+                        f"describe {playbook}')", playbook=playbook)
 
 
 def run_fire(engine: Engine, *, instance: str, event: str, sets: Sequence[str],
@@ -162,36 +177,73 @@ def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str 
     return ExitCode.OK
 
 
-def run_tick(engine: Engine, *, as_json: bool) -> int:
-    """``tick``: print each timer fired; exit 6 when some instances changed meanwhile. Each
-    text line starts with the moment the tick ran (practice time, ISO-8601 with its offset),
-    so a cron log that collects stdout and stderr says when each run happened and what it
-    did; ``--json`` is the document alone."""
+def run_tick(engine: Engine, *, as_json: bool, send: bool = True) -> int:
+    """``tick``: print each timer fired, then (with ``send``) deliver the messages whose
+    retry time has come; exit 6 when some instances changed meanwhile, 5 when a due timer
+    cannot fire as its playbook stands (each named on stderr, the others fired and committed).
+    Each text line starts with the moment the tick ran (practice time, ISO-8601 with its
+    offset), so a cron log that collects stdout and stderr says when each run happened and
+    what it did; ``--json`` is the document alone. The timers are committed before anything
+    is sent."""
+    from ..digests import due_now
+
     ws = engine.workspace
     at = "" if as_json else ws.clock.now().astimezone(ws.tz).isoformat(timespec="seconds")
     result = engine.tick()
-    scheduled = result.scheduled
+    digests = due_now(engine)  # the day's digests, at delivery.digest.at on business days
+    delivered = engine.send(honour_backoff=True) if send else None
     if as_json:
-        document: dict[str, Any] = {
-            "fired": [{"instance": i, "event": e} for i, e in result.fired],
-            "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
-        if scheduled is not None and scheduled.anything:
-            from ..schedules import to_document
-
-            document["scheduled"] = to_document(scheduled)
-        click.echo(to_json(document))
+        click.echo(to_json(_tick_document(result, digests, delivered)))
     else:
-        if scheduled is not None:
-            from ..schedules import print_lines
-
-            print_lines(scheduled, at)
-        for instance_id, event in result.fired:
-            click.echo(f"{at} {instance_id}: {event}")
-        click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
-                   + (f", {len(result.not_applied)} not applicable"
-                      if result.not_applied else ""), err=True)
+        _echo_tick(at, result, digests, delivered)
     _raise_left_over(result.damaged, result.conflicts)
+    if result.faults:
+        raise TimerFaultsError(sorted({f.instance for f in result.faults}))
     return ExitCode.OK
+
+
+def _tick_document(result: TickResult, digests: list[Any],
+                   delivered: SendReport | None) -> dict[str, Any]:
+    from .delivery import report_json
+
+    document: dict[str, Any] = {
+        "fired": [{"instance": i, "event": e} for i, e in result.fired],
+        "not_applied": [{"instance": i, "event": e} for i, e in result.not_applied]}
+    if result.faults:
+        document["failed"] = [{"instance": f.instance, "timer": f.timer, "event": f.event,
+                               "reason": f.reason} for f in result.faults]
+    if delivered is not None and not delivered.not_configured:
+        document["delivery"] = report_json(delivered)
+    if digests:
+        document["digests"] = digests
+    scheduled = result.scheduled
+    if scheduled is not None and scheduled.anything:
+        from ..schedules import to_document
+
+        document["scheduled"] = to_document(scheduled)
+    return document
+
+
+def _echo_tick(at: str, result: TickResult, digests: list[Any],
+               delivered: SendReport | None) -> None:
+    from .delivery import summary
+
+    if result.scheduled is not None:
+        from ..schedules import print_lines
+
+        print_lines(result.scheduled, at)
+    for instance_id, event in result.fired:
+        click.echo(f"{at} {instance_id}: {event}")
+    for fault in result.faults:
+        click.echo(f"{at} {fault.instance}: error: timer '{fault.event}' ({fault.timer}) "
+                   f"cannot fire: {printable(fault.reason)}", err=True)
+    click.echo(f"{at} tick: {len(result.fired)} timer(s) fired"
+               + (f", {len(result.not_applied)} not applicable" if result.not_applied else "")
+               + (f", {len(result.faults)} cannot fire" if result.faults else ""), err=True)
+    if digests:
+        click.echo(f"{at} digest: {len(digests)} enqueued", err=True)
+    if delivered is not None and (delivered.sent or delivered.retry or delivered.failed):
+        click.echo(f"{at} send: {summary(delivered)}", err=True)
 
 
 LIST_COLUMNS = (Column("ID"), Column("PLAYBOOK", "cut", most=22, least=10),
@@ -213,16 +265,26 @@ def run_list(engine: Engine, *, playbook: str | None, state: str | None,
         now = ws.clock.now()
         click.echo(to_json([instance_json(i, ws.tz, now) for i in instances]))
     elif instances:
-        rows = [[i.id, i.playbook, i.state, i.outcome or i.status, printable(i.subject or "")]
-                for i in instances]
+        rows = [[i.id, i.playbook, i.state,
+                 i.outcome or i.status + (" (stuck)" if i.problems() else ""),
+                 printable(i.subject or "")] for i in instances]
         table = Table(LIST_COLUMNS, rows, terminal_width(wide))
         click.echo("\n".join(table.lines(rows)))
+        _say_stuck([i for i in instances if i.problems()])
     else:
         if not damaged:
             click.echo("no instances", err=True)
     if damaged:
         raise DamagedRowsError(damaged)
     return ExitCode.OK
+
+
+def _say_stuck(stuck: list[Instance]) -> None:
+    """A note on stderr under ``list``: which instances need attention, and how to see why."""
+    if stuck:
+        click.echo(f"{len(stuck)} instance(s) stuck, a timer cannot fire: "
+                   + ", ".join(i.id for i in stuck[:5]) + (" ..." if len(stuck) > 5 else "")
+                   + " ('frontdesk show ID' says why)", err=True)
 
 
 def run_show(engine: Engine, *, instance: str, as_json: bool) -> int:
@@ -270,6 +332,9 @@ class _View:
             lines.append(f"task {self.task} ({spec}) of this instance, marked > below")
         lines.append(f"state: {inst.state}{title}  status: {inst.status}"
                      + (f"  outcome: {inst.outcome}" if inst.outcome else ""))
+        for timer in inst.problems():
+            lines += wrapped(f"STUCK: {problem_text(timer)}; fix the playbook and 'upgrade', "
+                             "or 'cancel' the instance", self.width, 0)
         if inst.started_at is not None:
             lines.append(f"started: {local_time(inst.started_at, self.tz)}" + (
                 f"  updated: {local_time(inst.updated_at, self.tz)}" if inst.updated_at else ""))
@@ -325,13 +390,13 @@ class _View:
         for record in records:
             lines += wrapped(f"#{record['seq']:<{seq_width}}  {local_time(record['at'], self.tz)}"
                              f"  {printable(record['actor']):<{actor_width}}  "
-                             + _what(record), self.width, 2, seq_width + 5)
-            for detail in _details(record["action"], revived(record["data"]), self.tz):
+                             + record_what(record), self.width, 2, seq_width + 5)
+            for detail in record_details(record["action"], revived(record["data"]), self.tz):
                 lines += wrapped(detail, self.width, seq_width + 5)
         return lines
 
 
-def _what(record: dict[str, Any]) -> str:
+def record_what(record: dict[str, Any]) -> str:
     """``transition schedule new -> scheduled``: the action, event and move of a record."""
     parts = [record["action"]]
     if record["event"]:
@@ -343,7 +408,7 @@ def _what(record: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _details(action: str, data: dict[str, Any], tz: dt.tzinfo) -> list[str]:
+def record_details(action: str, data: dict[str, Any], tz: dt.tzinfo) -> list[str]:
     """The lines under a history record: its task, the values it set, its notes, and why a
     timer's event was not applied."""
     lines = []
@@ -366,12 +431,14 @@ def run_outbox(engine: Engine, *, as_json: bool) -> int:
     """``outbox``: the rendered messages."""
     messages = engine.outbox()
     if as_json:
-        click.echo(to_json(messages))
+        click.echo(to_json([m.to_json() for m in messages]))
         return ExitCode.OK
     for m in messages:
-        click.echo(f"[{m['at'][:16]}] to {m['to']}: {printable(m['subject'])}  "
-                   f"({m['instance']})")
-        for line in (m.get("body") or "").splitlines():  # a body's own lines are kept
+        about = f"  ({m.instance})" if m.instance else ""
+        click.echo(f"[{m.at[:16]}] {m.status:<7} to {m.to_name}: {printable(m.subject)}{about}")
+        if m.status != "sent" and m.last_error:
+            click.echo(f"    ! {printable(m.last_error)}")
+        for line in m.body.splitlines():  # a body's own lines are kept
             click.echo(f"    {printable(line)}")
     if not messages:
         click.echo("outbox is empty", err=True)

@@ -25,6 +25,7 @@ from ..model import (
     Timer,
     Transition,
 )
+from .reports import build_reports
 
 
 def _text(value: Any) -> str:
@@ -171,4 +172,5 @@ def build_playbook(data: Mapping[str, Any]) -> Playbook:
         initial=data["initial"],
         states={name: build_state(name, state or {})
                 for name, state in data["states"].items()},
+        reports=build_reports(data.get("reports")),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .cache import DiskCache, content_hash
 from .catalog import SearchDir, playbook_files
@@ -52,6 +52,7 @@ class FileFacts:
     events: frozenset[str] = frozenset()
     variables: frozenset[str] = frozenset()
     scheduled: bool = False  # declares a ``schedule`` (what ``tick`` starts)
+    addressees: tuple[str, ...] = ()  # person ids its messages name (``people`` must list)
 
     @property
     def signature(self) -> Signature | None:
@@ -91,7 +92,39 @@ def facts_of(loaded: LoadedPlaybook) -> FileFacts:
         roles=tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (),
         events=signature.events if signature else frozenset(),
         variables=signature.variables if signature else frozenset(),
-        scheduled=isinstance(loaded.data, dict) and "schedule" in loaded.data)
+        scheduled=isinstance(loaded.data, dict) and "schedule" in loaded.data,
+        addressees=addressees(loaded.data))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def addressees(data: Any) -> tuple[str, ...]:
+    """The plain ``to:`` names of a playbook's messages that are not declared roles (person
+    ids), in order; templates are left out (their person is known only when they render)."""
+    from .. import sandbox
+
+    if not isinstance(data, dict):
+        return ()
+    roles = set(_list(data.get("roles")))
+    states = data.get("states")
+    found: dict[str, None] = {}
+    for state in (states.values() if isinstance(states, dict) else ()):
+        if not isinstance(state, dict):
+            continue
+        actions = _list(state.get("enter"))
+        events = state.get("on")
+        for transitions in (events.values() if isinstance(events, dict) else ()):
+            for transition in _list(transitions):
+                if isinstance(transition, dict):
+                    actions += _list(transition.get("do"))
+        for action in actions:
+            message = action.get("message") if isinstance(action, dict) else None
+            to = message.get("to") if isinstance(message, dict) else None
+            if isinstance(to, str) and to not in roles and not sandbox.is_template(to):
+                found[to] = None
+    return tuple(found)
 
 
 def facts_for(text: str, path: Path, cache: DiskCache) -> FileFacts:

@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidError, Issue, Location, did_you_mean
-from ..model import RESERVED_ACTORS, Person, Playbook, Practice, Tailoring
+from ..model import (
+    RESERVED_ACTORS,
+    Board,
+    DeliverySettings,
+    DigestSettings,
+    Person,
+    Playbook,
+    Practice,
+    SmtpSettings,
+    Tailoring,
+    WebhookSettings,
+)
 from .build import build_schedule, build_task_override
 from .describe import shown
 from .schema import schema_issues
@@ -58,6 +69,8 @@ def check_practice(document: YamlDocument) -> list[Issue]:
     def error(path: JsonPath, message: str, hint: str | None = None) -> None:
         issues.append(Issue("error", "practice", message, source.at(path), hint))
 
+    issues += _delivery_issues(data, source)
+    issues += _manager_issues(data, source)
     timezone = data.get("timezone")
     if isinstance(timezone, str) and (problem := _timezone_issue(timezone)):
         error(("timezone",), problem, "use an IANA name such as America/New_York")
@@ -69,6 +82,36 @@ def check_practice(document: YamlDocument) -> list[Issue]:
             "calendar", "subdivision")
         error(path, found[0], found[1])
     return issues
+
+
+def _delivery_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
+    """``delivery`` beyond its schema: email needs a sender, and a webhook's URL must be
+    https unless it stays on this machine (a plain one would carry the messages in clear)."""
+    from ..delivery.webhook import url_problem
+
+    delivery = data.get("delivery") or {}
+    issues = []
+    if "smtp" in delivery and "from" not in delivery:
+        issues.append(Issue("error", "delivery", "delivery.smtp needs delivery.from (the "
+                            "sender address of every email)", source.at(("delivery",), key=True),
+                            "e.g. from: frontdesk@your-practice.example"))
+    url = (delivery.get("webhook") or {}).get("url")
+    if isinstance(url, str) and (problem := url_problem(url)):
+        issues.append(Issue("error", "delivery", problem,
+                            source.at(("delivery", "webhook", "url")),
+                            "use https:// (plain http:// only to localhost)"))
+    return issues
+
+
+def _manager_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
+    """``delivery.digest.managers``: each role's manager must be a listed person."""
+    people = data.get("people") or {}
+    managers = ((data.get("delivery") or {}).get("digest") or {}).get("managers") or {}
+    return [Issue("error", "unknown-person",
+                  f"the manager of role '{shown(role)}' ('{shown(pid)}') is not a person in "
+                  "'people'", source.at(("delivery", "digest", "managers", role)),
+                  did_you_mean(pid, people) or "list them under 'people'")
+            for role, pid in managers.items() if pid not in people]
 
 
 def _people_issues(data: dict[str, Any], source: SourceMap) -> list[Issue]:
@@ -111,6 +154,7 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         country=calendar.get("country", "US"),
         subdivision=calendar.get("subdivision"),
         closed=tuple(calendar.get("closed") or ()),
+        closed_day_dues=calendar.get("closed_day_dues", "default"),
         people=people,
         playbooks=playbooks,
         administrators=tuple(data.get("administrators") or ()),
@@ -118,12 +162,44 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         schedules=tuple(build_schedule(entry.get("name") or f"practice:{entry['playbook']}",
                                        entry["playbook"], entry["schedule"])
                         for entry in data.get("schedules") or ()),
+        board=Board(**(data.get("board") or {})),
+        delivery=_delivery(data.get("delivery") or {}),
     )
+
+
+_SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+def _delivery(spec: dict[str, Any]) -> DeliverySettings:
+    smtp = spec.get("smtp")
+    webhook = spec.get("webhook")
+    security = (smtp or {}).get("security", "starttls")
+    return DeliverySettings(
+        sender=spec.get("from"),
+        smtp=None if smtp is None else SmtpSettings(
+            host=smtp["host"], port=int(smtp.get("port", _SMTP_PORTS[security])),
+            security=security, username=smtp.get("username"),
+            password_file=smtp.get("password_file"), password_env=smtp.get("password_env"),
+            timeout=float(smtp.get("timeout", 30))),
+        webhook=None if webhook is None else WebhookSettings(
+            url=webhook["url"], secret_file=webhook["secret_file"],
+            timeout=float(webhook.get("timeout", 30))),
+        phi=spec.get("phi", "none"),
+        digest=_digest(spec.get("digest") or {}),
+        keep_done_days=int((spec.get("ics") or {}).get("keep_done_days", 14)),
+    )
+
+
+def _digest(spec: dict[str, Any]) -> DigestSettings:
+    escalate = spec.get("escalate_after")
+    return DigestSettings(at=spec.get("at"),
+                          escalate_after=None if escalate is None else int(escalate),
+                          managers=dict(spec.get("managers") or {}))
 
 
 def _person(pid: str, spec: dict[str, Any]) -> Person:
     return Person(pid, spec.get("name"), tuple(spec.get("roles") or ()),
-                  tuple(spec.get("login") or ()))
+                  tuple(spec.get("login") or ()), spec.get("email"))
 
 
 def parse_practice(path: Path | None = None, text: str | None = None,

@@ -96,3 +96,26 @@ def _unheld(pid: str, roles: list[str], source: SourceMap, tailoring: dict[str, 
                  f"give {'it' if len(roles) == 1 else 'each'} to a person, or map it under "
                  f"playbooks: {pid}: roles: "
                  f"{{{roles[0]}: PRACTICE_ROLE}}")
+
+
+def address_warnings(data: Any, source: SourceMap,
+                     addressees_of: Mapping[str, Collection[str]],
+                     checked: Collection[str]) -> list[Issue]:
+    """A warning per playbook the practice uses whose messages name a person id that
+    ``people`` does not list: such a message would fail, "person ... is not in practice.yaml"."""
+    people = _dict(_dict(data).get("people"))
+    if not people:
+        return []
+    issues = []
+    for pid in sorted(checked):
+        unknown = [name for name in addressees_of.get(pid, ()) if name not in people]
+        if unknown:
+            names = ", ".join(f"'{shown(name)}'" for name in unknown)
+            close = difflib.get_close_matches(unknown[0], list(people), n=1, cutoff=0.6)
+            issues.append(Issue(
+                "warning", "unknown-person",
+                f"playbook '{pid}' sends messages to {names}, not a person in 'people'",
+                source.at(("people",), key=True),
+                f"did you mean '{close[0]}'?" if close else "add the person, or change the "
+                "playbook's 'to:'"))
+    return issues

@@ -11,6 +11,7 @@ the "no final state reachable" warning.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,9 +23,12 @@ from ..model import FieldSpec
 from ..values import convert, pattern_problem
 from . import timing
 from .build import build_field
-from .describe import describe_path
+from .describe import describe_path, shown
 from .index import Signature as Signature  # re-exported: the pack commands import it here
+from .reports import ReportChecker
 from .yamlsource import JsonPath, SourceMap
+
+_PERSON_ID = re.compile(r"[a-z][a-z0-9_.-]*")  # schemas/practice.schema.json, personId
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -144,6 +148,7 @@ class PlaybookChecker:
             from .schedule_check import check_schedule
 
             check_schedule(self, self.data["schedule"])
+        ReportChecker(self).check(self.data.get("reports"))
         return self.issues
 
     def _check_names(self) -> None:
@@ -368,11 +373,31 @@ class PlaybookChecker:
                            did_you_mean(var, signature.variables), key=True)
 
     def _check_message(self, path: JsonPath, message: dict[str, Any]) -> None:
-        if "to" in message:
-            self._check_roles((*path, "to"), message["to"])
+        to = message.get("to")
+        if isinstance(to, str):
+            self._check_address((*path, "to"), to)
         for key in ("subject", "body"):
             if isinstance(message.get(key), str):
                 self.template((*path, key), message[key])
+
+    def _check_address(self, path: JsonPath, to: str) -> None:
+        """A message's ``to:``: a template (giving a person id or a role), a declared role,
+        or a person id. A name close to a declared role is taken for a typo of it (an
+        error); any other person id is a warning, since a shared playbook rarely names a
+        person of one practice."""
+        if sandbox.is_template(to):
+            self.template(path, to)
+        elif to not in self.roles:
+            hint = did_you_mean(to, self.roles)
+            if hint:  # 'clinicians' for 'clinician': a typo, not a person
+                self._check_roles(path, to)
+            elif not _PERSON_ID.fullmatch(to):
+                self.error(path, "unknown-role", f"'{shown(to)}' is neither a role declared "
+                           "in 'roles' nor a person id")
+            else:
+                self.warning(path, "person-address", f"message to '{to}', which is not a "
+                             "role declared in 'roles': it goes to the person with that id",
+                             "declare the role under 'roles' if a role was meant")
 
     def _check_start(self, path: JsonPath, playbook: str, given: dict[str, Any]) -> None:
         """A ``start`` action: its values, and (when the search path is known) a known

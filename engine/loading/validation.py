@@ -160,7 +160,7 @@ class Validator:
 
     def _practice_issues(self, text: str, display: str) -> list[Issue]:
         from .practice import check_tailoring, parse_practice
-        from .roles import role_warnings
+        from .roles import address_warnings, role_warnings
 
         try:
             document = parse_practice(text=text, display=display)
@@ -172,6 +172,9 @@ class Validator:
         checked = {pid for pid, file in self.active.items()
                    if file.origin in OWN_ORIGINS or pid in (tailored or {})}
         warnings = role_warnings(document.data, document.source, roles_of, checked)
+        warnings += address_warnings(
+            document.data, document.source,
+            {pid: file.facts.addressees for pid, file in self.active.items()}, checked)
         return sorted([*issues, *warnings], key=Issue.sort_key)
 
     def _tailored(self, playbook_id: str) -> Playbook | None:

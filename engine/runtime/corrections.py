@@ -45,8 +45,7 @@ def cancel(cp: CompiledPlaybook, instance: Instance, reason: str, rc: RunContext
                 data={"reason": reason})
     for task in inst.open_tasks():
         step.close_task(task, "cancelled")
-    for timer in inst.armed_timers():
-        inst.own_timer(timer).status = "cancelled"
+    step.disarm(inst.armed_timers())
     inst.status, inst.outcome = "closed", CANCELLED
     return step.finish()
 

@@ -54,6 +54,7 @@ class TimerState:
     due: Due
     due_date: dt.date  # practice-local date of ``due``
     status: str = "armed"  # armed | fired | cancelled
+    error: str | None = None  # why it cannot fire as the playbook stands (kept armed)
 
 
 @dataclass(slots=True)
@@ -111,6 +112,11 @@ class Instance:
     def armed_timers(self) -> list[TimerState]:
         return [t for t in self.timers if t.status == "armed"]
 
+    def problems(self) -> list[TimerState]:
+        """The armed timers that cannot fire as the playbook stands (``tick`` marked each with
+        its error): the instance is stuck until the playbook is fixed or it is cancelled."""
+        return [t for t in self.timers if t.status == "armed" and t.error]
+
 
 @dataclass(slots=True)
 class AuditDraft:
@@ -128,15 +134,35 @@ class AuditDraft:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def new_message_id() -> str:
+    """A fresh ``Message-ID`` (RFC 5322 ``<left@right>``), fixed when a message is written and
+    sent unchanged on every attempt, so a resend after a crash is recognisably the same mail."""
+    import uuid
+
+    return f"<{uuid.uuid4().hex}@frontdesk.localhost>"
+
+
 @dataclass(slots=True)
 class Message:
-    """A rendered message for the outbox."""
+    """A rendered message for the outbox (docs/delivery.md).
 
-    instance: str
+    ``to`` names who it is for, read by ``to_kind``: ``role`` (every holder of that practice
+    role, after the playbook's role mapping), ``person`` (a person id), or ``name`` (a
+    template's result: the person with that id if there is one, else that role's holders).
+    ``instance`` is None for a message about no instance (a digest). ``facts`` are PHI-free
+    facts (ids, counts, kinds: never a variable's value or a rendered title): with ``phi:
+    none`` they are all that leaves the machine, in place of ``subject`` and ``body``.
+    """
+
+    instance: str | None
     at: dt.datetime
     to: str
     subject: str
     body: str
+    to_kind: str = "role"  # role | person | name
+    kind: str = "message"  # message | digest
+    facts: dict[str, Any] = field(default_factory=dict)
+    message_id: str = field(default_factory=new_message_id)
 
 
 @dataclass(slots=True)
@@ -215,6 +241,12 @@ def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v) for v in value]
     return value
+
+
+def decoded(value: Any) -> Any:
+    """One value of ``json.loads(vars text)`` with its date tags decoded (what reports take
+    from an instance's variables without decoding all of them)."""
+    return _decode(value) if isinstance(value, dict | list) else value
 
 
 def to_json(value: Any) -> str:

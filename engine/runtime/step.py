@@ -23,14 +23,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
 from jinja2.exceptions import SecurityError, TemplateError
 
 from .. import limits, sandbox
-from ..errors import RefusedError
+from ..errors import PlaybookFaultError, RefusedError
 from ..model import (
     ALL_TASKS_DONE,
     Action,
@@ -124,6 +124,18 @@ class Outcome:
     starts: list[StartRequest] = field(default_factory=list)
     fired: bool = True  # for timers: whether the event moved the instance
     signals: list[SignalRequest] = field(default_factory=list)
+    faults: list[TimerFault] = field(default_factory=list)  # timers that cannot fire
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFault:
+    """A due timer that cannot fire as the playbook stands (``PlaybookFaultError``): it stays
+    armed, marked with ``reason`` (no variable values), and ``tick`` reports it."""
+
+    instance: str
+    timer: str
+    event: str
+    reason: str
 
 
 class _Step:
@@ -175,6 +187,10 @@ class _Step:
 
     def refuse(self, reason: str) -> RefusedError:
         return RefusedError(reason, instance=self.inst.id, event=self.event)
+
+    def fault(self, reason: str) -> PlaybookFaultError:
+        """A refusal that is the playbook's fault (it fails whenever it is tried)."""
+        return PlaybookFaultError(reason, instance=self.inst.id, event=self.event)
 
     # -- expressions ---------------------------------------------------------------------
     def context(self) -> dict[str, Any]:
@@ -230,17 +246,17 @@ class _Step:
         except RefusedError:
             raise
         except SecurityError as exc:
-            raise self.refuse(f"{what}: refused by the sandbox: {self.redact(str(exc))}") \
+            raise self.fault(f"{what}: refused by the sandbox: {self.redact(str(exc))}") \
                 from None
         except TemplateError as exc:
-            raise self.refuse(f"{what}: {self.redact(exc.message or type(exc).__name__)}") \
+            raise self.fault(f"{what}: {self.redact(exc.message or type(exc).__name__)}") \
                 from None
         except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
             # An expression given values it cannot work with (1 / 0, a date that is text) is
             # the playbook's refusal. Anything else (a missing module, a store that went away,
             # a MemoryError past a missing limit) is not the playbook's fault and keeps its own
             # exit code.
-            raise self.refuse(f"{what}: {type(exc).__name__}: {_safe(exc)}") from None
+            raise self.fault(f"{what}: {type(exc).__name__}: {_safe(exc)}") from None
 
     def redact(self, message: str) -> str:
         """``message`` without the instance's variable values: Jinja2 names a missing key or
@@ -278,7 +294,7 @@ class _Step:
         try:
             return parse_duration(rendered)
         except DurationError as exc:
-            raise self.refuse(f"{what}: {exc}") from None
+            raise self.fault(f"{what}: {exc}") from None
 
     def due(self, offset: Offset, what: str) -> Due:
         """When ``offset`` falls: its duration after the moment the state was entered, or after
@@ -290,23 +306,28 @@ class _Step:
         else:
             base = {**self.inst.vars, **self.fields}.get(offset.from_var)
             if not isinstance(base, dt.date):
-                raise self.refuse(f"{what}: variable '{offset.from_var}' holds no date")
+                raise self.fault(f"{what}: variable '{offset.from_var}' holds no date")
         sign = -1 if offset.direction == "before" else 1
         due: Due = self._guarded(what, lambda: add(base, duration, self.rc.calendar,
                                                    self.rc.tz, sign))
         return due
 
     def task_due(self, offset: Offset, what: str) -> Due:
-        """A task's due: ``due``, moved off a day the practice is closed, back to the previous
-        business day for a ``before`` offset and on to the next one otherwise
-        (docs/reference.md, due dates on closed days)."""
+        """A task's due: ``due``, moved off a day the practice is closed by the practice's
+        ``calendar.closed_day_dues`` rule (docs/reference.md, due dates on closed days)."""
         return self.on_business_day(self.due(offset, what), what,
-                                    backwards=offset.direction == "before")
+                                    before=offset.direction == "before")
 
-    def on_business_day(self, due: Due, what: str, *, backwards: bool = False) -> Due:
-        """``due``, or the business day before (``backwards``) or after it when the practice
-        is closed that day (``durations.off_closed_day``)."""
+    def on_business_day(self, due: Due, what: str, *, before: bool = False) -> Due:
+        """``due``, or when the practice is closed that day the business day the practice's
+        rule names (``durations.off_closed_day``): ``default`` the previous one for a
+        ``before`` offset and the next one otherwise, ``previous``, ``next``, or ``keep``
+        (not moved)."""
         rc = self.rc
+        rule = rc.practice.closed_day_dues
+        if rule == "keep":
+            return due
+        backwards = before if rule == "default" else rule == "previous"
         moved: Due = self._guarded(what, lambda: off_closed_day(due, rc.calendar, rc.tz,
                                                                  backwards))
         return moved
@@ -316,7 +337,7 @@ class _Step:
         move on to a later occurrence."""
         duration = self.duration(every, what)
         if duration.amount == 0:
-            raise self.refuse(f"state '{self.inst.state}': {what}: every '{duration}' never "
+            raise self.fault(f"state '{self.inst.state}': {what}: every '{duration}' never "
                               "moves on to a later occurrence; give it a positive period")
         return duration
 
@@ -412,8 +433,14 @@ class _Step:
         inst = self.inst
         for task in inst.open_tasks(inst.state):
             self.close_task(task, "cancelled")
-        for timer in inst.armed_timers():
-            inst.own_timer(timer).status = "cancelled"
+        self.disarm(inst.armed_timers())
+
+    def disarm(self, timers: list[TimerState]) -> None:
+        """Cancel ``timers`` (armed ones), each with its ``timer_cancelled`` record."""
+        for timer in timers:
+            self.inst.own_timer(timer).status = "cancelled"
+            self.record("timer_cancelled", event=timer.event, from_state=timer.state,
+                        data={"timer": timer.id})
 
     def enter(self, name: str) -> None:
         """Entering ``name`` (the machine has made it the state): its tasks, its timers, its
@@ -436,7 +463,7 @@ class _Step:
         if not self.pb.states[name].is_choice:
             self.choices = 0
         elif self.choices > MAX_CHOICE_CHAIN:
-            raise self.refuse(f"choice states chain more than {MAX_CHOICE_CHAIN} times")
+            raise self.fault(f"choice states chain more than {MAX_CHOICE_CHAIN} times")
 
     def arm(self, timer: Timer, state: str) -> None:
         inst = self.inst
@@ -446,6 +473,8 @@ class _Step:
             event=timer.event, due=due, due_date=self.rc.local_date(due))
         inst.timers.append(armed)
         inst.dirty.add(armed.id)
+        self.record("timer_armed", event=timer.event, to_state=state,
+                    data={"timer": armed.id, "due": due, "due_date": armed.due_date})
 
     def close(self, name: str) -> None:
         """``name`` is a final state: the instance is closed with its outcome."""
@@ -464,14 +493,34 @@ class _Step:
                           for k, v in action.with_.items()}
                 self.starts.append(StartRequest(action.playbook, inputs, self.inst.id))
             elif isinstance(action, MessageAction):
-                what = "message"
-                role = self.tailoring.roles.get(action.to, action.to)
-                message = Message(self.inst.id, self.rc.now, role,
-                                  self.render(action.subject, what),
-                                  self.render(action.body, what))
-                self.change.messages.append(message)
+                self.message(action)
             elif isinstance(action, SignalAction):
                 self.signal(action)
+
+    def message(self, action: MessageAction) -> None:
+        """Write a message to the outbox, addressed as ``address`` says; its ``facts`` are
+        what ``phi: none`` sends: ids and names of the playbook, never a variable's value."""
+        what = "message"
+        to, to_kind = self.address(action.to)
+        inst = self.inst
+        facts = {"playbook": inst.playbook, "version": inst.version, "instance": inst.id,
+                 "state": inst.state}
+        self.change.messages.append(Message(
+            inst.id, self.rc.now, to, self.render(action.subject, what),
+            self.render(action.body, what), to_kind=to_kind, facts=facts))
+
+    def address(self, to: str) -> tuple[str, str]:
+        """``(name, kind)`` of a message's ``to:``: a declared role (after the practice's
+        role mapping), a person id, or a template's result (``name``: a person if one has
+        that id when it is sent, else a role, mapped here like a declared one)."""
+        if sandbox.is_template(to):
+            rendered = self.render(to, "message 'to'").strip()
+            if not rendered:
+                raise self.refuse("message 'to' gave an empty name")
+            return self.tailoring.roles.get(rendered, rendered), "name"
+        if to in self.pb.roles:
+            return self.tailoring.roles.get(to, to), "role"
+        return to, "person"
 
     def signal(self, action: SignalAction) -> None:
         """A ``signal`` action: its values now, its targets later (``SignalRequest``); the
@@ -497,11 +546,10 @@ class _Step:
     def fields_for(self, specs: tuple[FieldSpec, ...], given: Mapping[str, Any],
                    owner: str) -> dict[str, Any]:
         names = {spec.name for spec in specs}
-        unknown = sorted(set(given) - names)
-        if unknown:
-            allowed = ", ".join(sorted(names)) or "none"
-            raise self.refuse(f"{owner} has no field '{unknown[0]}' (fields: {allowed})")
-        return convert_fields(specs, given, self.rc.tz, lambda m: self.refuse(m))
+        allowed = ", ".join(sorted(names)) or "none"
+        unknown = [f"{owner} has no field '{name}' (fields: {allowed})"
+                   for name in sorted(set(given) - names)]
+        return convert_fields(specs, given, self.rc.tz, lambda m: self.refuse(m), unknown)
 
     def fire(self, event: str, given: Mapping[str, Any], note: str | None = None) -> None:
         """Fire ``event`` with the actor's fields ``given``: the machine takes the first of the
@@ -612,21 +660,64 @@ def assignment_problem(practice: Practice, person: str, role: str | None) -> str
     return None
 
 
+class FieldProblem(ValueError):
+    """Why one field's value is refused, worded as the refusal says it."""
+
+
+_ABSENT = object()
+
+
+def _field_value(spec: FieldSpec, given: Mapping[str, Any], tz: dt.tzinfo) -> Any:
+    """The typed value of one field (its default when not given; ``_ABSENT`` when it has
+    none); ``FieldProblem`` when it does not fit or a required one is missing."""
+    if spec.name in given and given[spec.name] is not None:
+        try:
+            return convert(spec, given[spec.name], tz=tz)
+        except ValueError as exc:
+            raise FieldProblem(f"field '{spec.name}': {exc}") from None
+    if spec.has_default:
+        return convert(spec, spec.default, tz=tz)
+    if spec.required:
+        raise FieldProblem(f"missing required field '{spec.name}'")
+    return _ABSENT
+
+
 def convert_fields(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mapping[str, Any],
-                   tz: dt.tzinfo, refuse: Callable[[str], Exception]) -> dict[str, Any]:
-    """Typed values for ``specs`` from ``given`` (defaults applied, required enforced)."""
+                   tz: dt.tzinfo, refuse: Callable[[str], Exception],
+                   unknown: Sequence[str] = ()) -> dict[str, Any]:
+    """Typed values for ``specs`` from ``given`` (defaults applied, required enforced).
+
+    Every problem is reported at once, ``unknown`` (names that are no field) first, then one
+    line per field: a single problem as it is, several as a block of one line each."""
     values: dict[str, Any] = {}
+    problems = list(unknown)
     for spec in specs:
-        if spec.name in given and given[spec.name] is not None:
-            try:
-                values[spec.name] = convert(spec, given[spec.name], tz=tz)
-            except ValueError as exc:
-                raise refuse(f"field '{spec.name}': {exc}") from None
-        elif spec.has_default:
-            values[spec.name] = convert(spec, spec.default, tz=tz)
-        elif spec.required:
-            raise refuse(f"missing required field '{spec.name}'")
+        try:
+            value = _field_value(spec, given, tz)
+        except FieldProblem as exc:
+            problems.append(str(exc))
+            continue
+        if value is not _ABSENT:
+            values[spec.name] = value
+    if len(problems) == 1:
+        raise refuse(problems[0])
+    if problems:
+        raise refuse(f"{len(problems)} problems with the values given:\n"
+                     + "\n".join(f"  {problem}" for problem in problems))
     return values
+
+
+def field_problems(specs: tuple[FieldSpec, ...] | list[FieldSpec], given: Mapping[str, Any],
+                   tz: dt.tzinfo) -> dict[str, str]:
+    """Every field of ``specs`` whose value ``convert_fields`` would refuse, with the words
+    of its refusal (a form shows them all at once, each beside its field)."""
+    problems: dict[str, str] = {}
+    for spec in specs:
+        try:
+            _field_value(spec, given, tz)
+        except FieldProblem as exc:
+            problems[spec.name] = str(exc)
+    return problems
 
 
 def _times(duration: Duration, k: int) -> Duration:
@@ -722,13 +813,13 @@ def start(cp: CompiledPlaybook, inputs: Mapping[str, Any], rc: RunContext, *,
     instance = Instance(id=rc.new_id(), playbook=pb.id, version=pb.version, digest=cp.digest,
                         state=UNSTARTED, started_at=rc.now, entered_at=rc.now, parent=parent)
     step = _Step(cp, instance, rc, rc.actor)
-    unknown = sorted(set(inputs) - set(pb.inputs))
-    if unknown:
-        allowed = ", ".join(sorted(pb.inputs)) or "none"
-        raise RefusedError(f"playbook '{pb.id}' has no input '{unknown[0]}' (inputs: {allowed})")
+    allowed = ", ".join(sorted(pb.inputs)) or "none"
+    unknown = [f"playbook '{pb.id}' has no input '{name}' (inputs: {allowed})"
+               for name in sorted(set(inputs) - set(pb.inputs))]
     instance.vars = convert_fields(list(pb.inputs.values()), inputs, rc.tz,
-                                   lambda m: RefusedError(m, playbook=pb.id))
-    data: dict[str, Any] = {"inputs": dict(instance.vars), "digest": cp.digest}
+                                   lambda m: RefusedError(m, playbook=pb.id), unknown)
+    data: dict[str, Any] = {"inputs": dict(instance.vars), "digest": cp.digest,
+                            "timer_records": True}
     if parent:
         data["parent"] = parent
     step.record("start", to_state=pb.initial, data=data)
@@ -826,10 +917,12 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
     change = Change()
     starts: list[StartRequest] = []
     signals: list[SignalRequest] = []
+    faults: list[TimerFault] = []
     system_rc = dataclasses.replace(rc, actor=SYSTEM)
     fired: set[tuple[str, str]] = set()
     while True:
-        pending = due_timers(current, rc)
+        failed = {fault.timer for fault in faults}
+        pending = [t for t in due_timers(current, rc) if t.id not in failed]
         if not pending or current.status != "open":
             break
         fired.add((pending[0].state, pending[0].event))
@@ -840,14 +933,17 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
         change.sources.update(result.change.sources)
         starts.extend(result.starts)
         signals.extend(result.signals)
-    change.instances.append(current)
-    return Outcome(current, change, starts, signals=signals)
+        faults.extend(result.faults)
+    if change.audit:  # else only faults already marked: nothing to write
+        change.instances.append(current)
+    return Outcome(current, change, starts, faults=faults, signals=signals)
 
 
 def _fire_timer(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: RunContext,
                 fired: set[tuple[str, str]]) -> Outcome:
-    """Fire one due ``timer``: it is spent either way; its event is applied unless refused, or
-    unless applying it would arm one of the ``fired`` timers again already due."""
+    """Fire one due ``timer``: it is spent unless the playbook is at fault; its event is
+    applied unless refused, or unless applying it would arm one of the ``fired`` timers again
+    already due."""
     step = _Step(cp, current.working_copy(), rc, SYSTEM)
     step.inst.own_timer(next(t for t in step.inst.timers if t.id == timer.id)).status = "fired"
     armed_before = {t.id for t in step.inst.timers}
@@ -863,12 +959,31 @@ def _fire_timer(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: 
                     f"state '{again.state}': timer '{again.event}' would be armed again already "
                     "due and fire again at once, forever (its due time does not move on); "
                     "give it a positive duration or a later 'from' date")
-        step = attempt
+        outcome = attempt.finish()
+    except PlaybookFaultError as exc:
+        return _timer_fault(cp, current, timer, rc, exc.reason)
     except RefusedError as exc:
         step.record("timer_fired", event=timer.event, from_state=timer.state,
                     data={"timer": timer.id, "due": timer.due, "applied": False,
                           "reason": exc.reason})
-    return step.finish()
+        outcome = step.finish()
+    return outcome
+
+
+def _timer_fault(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: RunContext,
+                 reason: str) -> Outcome:
+    """``timer`` cannot fire as the playbook stands: it stays armed, marked with ``reason``;
+    the first time (or when the reason changes) a ``timer_failed`` record says so."""
+    fault = TimerFault(current.id, timer.id, timer.event, reason)
+    if timer.error == reason:
+        return Outcome(current, Change(), fired=False, faults=[fault])
+    step = _Step(cp, current.working_copy(), rc, SYSTEM)
+    step.inst.own_timer(next(t for t in step.inst.timers if t.id == timer.id)).error = reason
+    step.record("timer_failed", event=timer.event, from_state=timer.state,
+                data={"timer": timer.id, "due": timer.due, "reason": reason})
+    step.inst.updated_at = rc.now
+    step.change.instances.append(step.inst)
+    return Outcome(step.inst, step.change, fired=False, faults=[fault])
 
 
 @_budgeted

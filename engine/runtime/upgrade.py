@@ -133,6 +133,5 @@ def upgrade(cp: CompiledPlaybook, instance: Instance, plan: UpgradePlan,
     cancelled = {occurrence for occurrence, _ in plan.cancelled_tasks}
     for task in [t for t in inst.open_tasks() if t.id in cancelled]:
         step.close_task(task, "cancelled")
-    for timer in [t for t in inst.armed_timers() if t.event in plan.cancelled_timers]:
-        inst.own_timer(timer).status = "cancelled"
+    step.disarm([t for t in inst.armed_timers() if t.event in plan.cancelled_timers])
     return step.finish()

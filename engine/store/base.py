@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, Self
 
 from ..audit import RECORD_KEYS, data_text
+from ..outbox import PENDING, DeliveryUpdate, OutboxEntry, recipients_text, recipients_value
 from ..runtime.instance import (
     Change,
     Instance,
@@ -29,6 +30,7 @@ from ..runtime.instance import (
     from_json,
     to_json,
 )
+from .logins import Login
 from .migrations import GuardProblem
 
 Row = Mapping[str, Any]
@@ -39,9 +41,12 @@ INSTANCE_COLUMNS = ("id", "playbook", "version", "digest", "subject", "state", "
 TASK_COLUMNS = ("id", "instance", "seq", "playbook", "state", "task", "title", "role", "assignee",
                 "due", "due_date", "status", "created_at", "closed_at", "closed_by", "recurring",
                 "anchor", "idx")
-TIMER_COLUMNS = ("id", "instance", "seq", "state", "event", "due", "due_date", "status")
+TIMER_COLUMNS = ("id", "instance", "seq", "state", "event", "due", "due_date", "status",
+                 "error")
 SOURCE_COLUMNS = ("digest", "playbook", "version", "text")
-OUTBOX_COLUMNS = ("instance", "at", "to_role", "subject", "body")
+OUTBOX_COLUMNS = ("kind", "instance", "at", "to_kind", "to_name", "subject", "body", "message_id",
+                  "facts", "status", "attempts", "next_attempt", "last_error", "recipients",
+                  "sent_at", "sent_by")
 AUDIT_COLUMNS = RECORD_KEYS
 
 
@@ -81,6 +86,11 @@ class Txn(Protocol):
 
     def get_source(self, digest: str) -> str:
         """The playbook source text stored under ``digest``; NotFoundError if none."""
+        ...
+
+    def insert_message(self, message: Message, once: bool = False) -> int | None:
+        """Add one message to the outbox in this transaction; its outbox id (with ``once``,
+        None when its ``Message-ID`` is there already)."""
         ...
 
     def apply(self, change: Change) -> None:
@@ -123,19 +133,79 @@ class Store(Protocol):
                        status: str | None = None,
                        damaged: list[str] | None = None) -> list[Instance]: ...
 
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances with an armed timer that cannot fire as their playbook stands."""
+        ...
+
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]: ...
+
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled tasks closed from about ``since`` (a day early: callers
+        compare ``closed_at``), with the role and person rules of ``open_tasks``."""
+        ...
 
     def audit_records(self, instance: str | None = None,
                       since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]: ...
 
     def audit_head(self) -> tuple[int, str]: ...
 
-    def outbox(self) -> list[dict[str, Any]]: ...
+    def outbox(self, status: str | None = None) -> list[OutboxEntry]:
+        """Every outbox message (with ``status``: only those), oldest first."""
+        ...
+
+    def enqueue(self, messages: Sequence[Message], *, once: bool = False) -> list[int]:
+        """Write messages about no change of an instance (a digest) in their own
+        transaction, ``pending``; their outbox ids. With ``once``, skip a message whose
+        ``Message-ID`` is already in the outbox (the ids are those written)."""
+        ...
+
+    def known_message_ids(self, message_ids: Collection[str]) -> set[str]:
+        """Which of ``message_ids`` are in the outbox already."""
+        ...
+
+    def deliverable(self, due_by: dt.datetime | None = None) -> list[OutboxEntry]:
+        """The pending messages, oldest first; with ``due_by``, only those whose backoff
+        has run out by then."""
+        ...
+
+    def record_delivery(self, update: DeliveryUpdate) -> None:
+        """Write the outcome of one delivery attempt of a message, committed at once."""
+        ...
+
+    def requeue_failed(self) -> int:
+        """Make every failed message pending again (``send --retry-failed``); how many."""
+        ...
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many messages the outbox holds in each status."""
+        ...
+
+    def relaxed_durability(self) -> AbstractContextManager[None]:
+        """A block whose commits do not wait for the disk (delivery records only)."""
+        ...
 
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in the store, without migrating it."""
         ...
+
+    def web_login(self, person: str) -> Login | None:
+        """``person``'s web board login (None: no password set)."""
+        ...
+
+    def set_web_password(self, person: str, hashed: str, at: dt.datetime) -> None: ...
+
+    def web_login_failed(self, person: str, now: dt.datetime, after: int,
+                         minutes: float) -> dt.datetime | None: ...
+
+    def web_login_succeeded(self, person: str, rehashed: str | None = None) -> None: ...
+
+    def search_subjects(self, text: str, limit: int = 50) -> list[Instance]: ...
+
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int,
+                       ) -> list[tuple[TaskOccurrence, Instance]]: ...
 
     def migrate(self) -> list[str]:
         """Create and migrate the store now; the names of the migrations this applied."""
@@ -179,6 +249,30 @@ class Store(Protocol):
 
     def is_empty(self) -> bool:
         """Nothing stored yet: no instance, source, message or audit record."""
+        ...
+
+    def report_instances(self, playbook: str) -> Generator[Sequence[Any], None, None]:
+        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` by id."""
+        ...
+
+    def report_task_rows(self, playbook: str, tasks: Sequence[str],
+                         ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, task, status, due_date, closed_at)`` by instance id, streamed."""
+        ...
+
+    def report_event_rows(self, playbook: str, events: Sequence[str],
+                          ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, event, at)`` of audit records by instance id, streamed."""
+        ...
+
+    def workload_rows(self) -> Generator[Sequence[Any], None, None]:
+        """``(role, assignee, status, due_date, closed_at)`` of open and done tasks."""
+        ...
+
+    def deadline_rows(self, first: dt.date, last: dt.date,
+                      ) -> Generator[Sequence[Any], None, None]:
+        """``(kind, instance, playbook, subject, what, due_date)`` of open tasks and armed
+        timers due from ``first`` to ``last``."""
         ...
 
     def exported(self) -> AbstractContextManager[Callable[[str], Iterator[dict[str, Any]]]]:
@@ -272,7 +366,7 @@ def timer_row(timer: TimerState, seq: int) -> dict[str, Any]:
     return {
         "id": timer.id, "instance": timer.instance, "seq": seq, "state": timer.state,
         "event": timer.event, "due": due_to_text(timer.due),
-        "due_date": date_text(timer.due_date), "status": timer.status,
+        "due_date": date_text(timer.due_date), "status": timer.status, "error": timer.error,
     }
 
 
@@ -281,7 +375,8 @@ def timer_from_row(row: Row) -> TimerState:
     due_date = date_value(row["due_date"])
     assert due is not None and due_date is not None  # NOT NULL columns
     return TimerState(id=row["id"], instance=row["instance"], state=row["state"],
-                      event=row["event"], due=due, due_date=due_date, status=row["status"])
+                      event=row["event"], due=due, due_date=due_date, status=row["status"],
+                      error=row["error"])
 
 
 def source_rows(change: Change) -> list[dict[str, Any]]:
@@ -294,15 +389,38 @@ def source_rows(change: Change) -> list[dict[str, Any]]:
     return rows
 
 
+def utc_text(value: dt.datetime | None) -> str | None:
+    """A datetime as UTC ISO-8601 text: the delivery times, compared as text in queries."""
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
 def outbox_row(message: Message) -> dict[str, Any]:
-    return {"instance": message.instance, "at": datetime_text(message.at),
-            "to_role": message.to, "subject": message.subject, "body": message.body}
+    """The ``outbox`` row of a new message: pending, never attempted."""
+    return {"kind": message.kind, "instance": message.instance,
+            "at": datetime_text(message.at), "to_kind": message.to_kind,
+            "to_name": message.to, "subject": message.subject, "body": message.body,
+            "message_id": message.message_id,
+            "facts": json.dumps(message.facts, sort_keys=True, separators=(",", ":")),
+            "status": PENDING, "attempts": 0, "next_attempt": None, "last_error": None,
+            "recipients": None, "sent_at": None, "sent_by": None}
 
 
-def outbox_from_row(row: Row) -> dict[str, Any]:
-    """An outbox message as the CLI shows it: ``id, instance, at, to, subject, body``."""
-    return {"id": row["id"], "instance": row["instance"], "at": row["at"], "to": row["to_role"],
-            "subject": row["subject"], "body": row["body"]}
+def outbox_from_row(row: Row) -> OutboxEntry:
+    """A stored message with its delivery state (``playbook`` when the row has it)."""
+    return OutboxEntry(
+        id=row["id"], kind=row["kind"], instance=row["instance"], at=row["at"],
+        to_kind=row["to_kind"], to_name=row["to_name"], subject=row["subject"],
+        body=row["body"], message_id=row["message_id"], facts=json.loads(row["facts"] or "{}"),
+        status=row["status"], attempts=row["attempts"], next_attempt=row["next_attempt"],
+        last_error=row["last_error"], recipients=recipients_value(row["recipients"]),
+        sent_at=row["sent_at"], sent_by=row["sent_by"], playbook=row.get("playbook"))
+
+
+def delivery_values(update: DeliveryUpdate) -> tuple[Any, ...]:
+    """The values of ``sql._RECORD_DELIVERY`` for one attempt's outcome."""
+    return (update.status, update.attempts, utc_text(update.next_attempt), update.last_error,
+            recipients_text(update.recipients), utc_text(update.sent_at), update.sent_by,
+            update.id)
 
 
 def audit_row(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -226,6 +226,51 @@ statements that (re)create it. ``db status`` and ``audit verify`` report any tha
 (or, on PostgreSQL, disabled); ``db migrate`` recreates them."""
 
 
+# Delivery (docs/delivery.md): the outbox becomes a queue. A message may have no instance (a
+# digest) and is addressed by ``to_kind`` (``role``, ``person``, or ``name``: a template's
+# result, a person if one has that id, else a role) and ``to_name`` (the former ``to_role``).
+# ``message_id`` is fixed when the message is written and reused on every attempt; ``facts`` is
+# the JSON of PHI-free facts (ids, counts) that ``phi: none`` sends instead of subject and body;
+# ``recipients`` the JSON list of resolved recipients with a status each. Messages written
+# before this migration are ``pending`` and get a Message-ID now. SQLite cannot drop a NOT
+# NULL, so it rebuilds the table (same columns, same order as PostgreSQL's altered one).
+_OUTBOX_NEW_COLUMNS = (
+    ("kind", "TEXT NOT NULL DEFAULT 'message'"), ("to_kind", "TEXT NOT NULL DEFAULT 'role'"),
+    ("message_id", "TEXT"), ("facts", "TEXT NOT NULL DEFAULT '{}'"),
+    ("status", "TEXT NOT NULL DEFAULT 'pending'"), ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("next_attempt", "TEXT"), ("last_error", "TEXT"), ("recipients", "TEXT"),
+    ("sent_at", "TEXT"), ("sent_by", "TEXT"),
+)
+_OUTBOX_DELIVERY_INDEXES = (
+    "CREATE UNIQUE INDEX outbox_message_id ON outbox (message_id)",
+    "CREATE INDEX outbox_status ON outbox (status, id)",
+)
+_SQLITE_MESSAGE_ID = ("'<outbox-' || id || '.' || lower(hex(randomblob(8))) "
+                      "|| '@frontdesk.localhost>'")
+_POSTGRES_MESSAGE_ID = ("'<outbox-' || id || '.' || substr(md5(random()::text), 1, 16) "
+                        "|| '@frontdesk.localhost>'")
+_DELIVERY = {
+    "sqlite": (
+        "CREATE TABLE outbox_0006 (id INTEGER PRIMARY KEY AUTOINCREMENT, instance TEXT, "
+        "at TEXT NOT NULL, to_name TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, "
+        + ", ".join(f"{name} {kind}" for name, kind in _OUTBOX_NEW_COLUMNS) + ")",
+        "INSERT INTO outbox_0006 (id, instance, at, to_name, subject, body, message_id) "
+        f"SELECT id, instance, at, to_role, subject, body, {_SQLITE_MESSAGE_ID} FROM outbox",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_0006 RENAME TO outbox",
+        *_OUTBOX_DELIVERY_INDEXES,
+    ),
+    "postgresql": (
+        "ALTER TABLE outbox ALTER COLUMN instance DROP NOT NULL",
+        "ALTER TABLE outbox RENAME COLUMN to_role TO to_name",
+        *(f"ALTER TABLE outbox ADD COLUMN {name} {kind}" for name, kind in _OUTBOX_NEW_COLUMNS),
+        f"UPDATE outbox SET message_id = {_POSTGRES_MESSAGE_ID}",
+        "ALTER TABLE outbox ALTER COLUMN message_id SET NOT NULL",
+        *_OUTBOX_DELIVERY_INDEXES,
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class GuardProblem:
     """One way the audit log's protection is weakened: a guard trigger that is missing,
@@ -241,6 +286,15 @@ class GuardProblem:
         return f"trigger {self.guard} {self.problem}"
 
 
+_WEB_LOGINS = """CREATE TABLE web_logins (
+            person TEXT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            set_at TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            locked_until TEXT
+        )"""
+
+
 def _migrations(dialect: str) -> tuple[Migration, ...]:
     kind = _KINDS[dialect]
     return (
@@ -253,6 +307,13 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         # ``simulated`` (created with a clock override; see ``SqlStore.clock_kind``).
         Migration("0005_store_facts", ("CREATE TABLE store_facts (name TEXT PRIMARY KEY, "
                                        "value TEXT NOT NULL)",)),
+        Migration("0006_delivery", _DELIVERY[dialect]),
+        # The web board's logins (``frontdesk passwd``, ``frontdesk serve``): one Argon2 hash
+        # per person, and the failed attempts that lock a person out for a while. Not a data
+        # table: ``db copy`` leaves it behind (set the passwords again on the copy).
+        Migration("0007_web_logins", (_WEB_LOGINS,)),
+        # Why an armed timer cannot fire as its playbook stands (``tick`` keeps it armed).
+        Migration("0008_timer_error", ("ALTER TABLE timers ADD COLUMN error TEXT",)),
         # What scheduled starts ``tick`` made (``engine.schedules``): one row per schedule,
         # period and subject, so each starts once; ``instance`` is NULL when an open
         # instance with the same ``unique`` inputs already covered it.

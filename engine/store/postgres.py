@@ -50,7 +50,9 @@ def _after_import(conn: Connection) -> None:
 
 POSTGRES = Dialect(name="postgresql", placeholder="%s", instance_order="ord",
                    lock_for_update=" FOR UPDATE", lock_chain=_lock_chain,
-                   after_import=_after_import)
+                   after_import=_after_import,
+                   relax_durability=("SET synchronous_commit = off",
+                                     "RESET synchronous_commit"))
 
 
 def _psycopg() -> Any:
@@ -163,6 +165,8 @@ class PostgresStore(SqlStore):
                     raise StoreUnavailableError(
                         f"PostgreSQL {self.where} holds no frontdesk store: run 'frontdesk "
                         "init' or 'frontdesk db migrate' to create it")
+                if self.read_only:
+                    _read_older(conn, self._recorded(conn))
                 self._conn = conn
             if not self._migrated and not self.read_only:
                 self._migrate(self._conn)
@@ -200,9 +204,9 @@ class PostgresStore(SqlStore):
 
     def grant(self, role: str) -> list[str]:
         """Grant ``role`` what the application needs and no more: it reads everything, writes
-        instances, tasks and timers, and may only INSERT into ``sources``, ``outbox`` and
-        ``audit_log`` (never UPDATE, DELETE or TRUNCATE them). Run as the owner of the tables,
-        after ``migrate``; returns the statements run."""
+        instances, tasks and timers, updates the outbox's delivery state (``send``), and may
+        only INSERT into ``sources`` and ``audit_log`` (never UPDATE, DELETE or TRUNCATE
+        them). Run as the owner of the tables, after ``migrate``; returns the statements run."""
         from psycopg import sql
 
         who = sql.Identifier(role)
@@ -210,11 +214,13 @@ class PostgresStore(SqlStore):
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                 sql.Identifier(self._current_schema()), who),
             sql.SQL("GRANT SELECT ON migrations, store_facts TO {}").format(who),
-            sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers TO {}").format(who),
-            # holiday_cache: unused now, granted for an older frontdesk sharing the database
-            sql.SQL("GRANT SELECT, INSERT ON sources, outbox, audit_log, holiday_cache "
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers, web_logins "
                     "TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT ON schedule_runs TO {}").format(who),
+            # holiday_cache: unused now, granted for an older frontdesk sharing the database
+            sql.SQL("GRANT SELECT, INSERT ON sources, audit_log, holiday_cache "
+                    "TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON outbox TO {}").format(who),
             sql.SQL("GRANT USAGE ON SEQUENCE instances_ord_seq, outbox_id_seq TO {}").format(
                 who),
         ]
@@ -283,3 +289,14 @@ def _rollback(conn: Any) -> None:
     except _psycopg().Error:
         pass  # a broken connection rolls back by itself; keep the original error
 
+
+
+def _read_older(conn: Any, recorded: list[str]) -> None:
+    """Read a store an older frontdesk wrote, without migrating it: its timers have no
+    ``error`` column yet, so this session sees them through a temporary view that adds it
+    (a temporary object is found before the schema's own table)."""
+    if "0008_timer_error" in recorded:
+        return
+    (schema,) = conn.execute("SELECT current_schema()").fetchone()
+    conn.execute(f"CREATE TEMP VIEW timers AS SELECT *, NULL::text AS error "
+                 f"FROM \"{schema.replace(chr(34), chr(34) * 2)}\".timers")

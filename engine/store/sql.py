@@ -28,10 +28,12 @@ from ..errors import (
     DamagedRowsError,
     NotFoundError,
     RefusedError,
+    StoreUnavailableError,
     UsageError,
 )
-from ..runtime.instance import Change, Instance, TaskOccurrence, due_from_text
-from . import migrations
+from ..outbox import FAILED, PENDING, DeliveryUpdate, OutboxEntry, recipients_text
+from ..runtime.instance import Change, Instance, Message, TaskOccurrence, due_from_text
+from . import logins, migrations
 from .base import (
     AUDIT_COLUMNS,
     INSTANCE_COLUMNS,
@@ -41,6 +43,7 @@ from .base import (
     TIMER_COLUMNS,
     Row,
     audit_values,
+    delivery_values,
     instance_from_row,
     instance_row,
     outbox_from_row,
@@ -51,7 +54,10 @@ from .base import (
     task_row,
     timer_from_row,
     timer_row,
+    utc_text,
 )
+
+DELIVERY_MIGRATION = "0006_delivery"  # the outbox's delivery columns
 
 TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log", "schedule_runs")
 """Every data table, parents before children (the order a copy inserts them in)."""
@@ -96,6 +102,9 @@ class Dialect:
     lock_for_update: str  # appended to the instance read of a write transaction
     lock_chain: Callable[[Connection], None]  # serialises audit appends until commit
     after_import: Callable[[Connection], None]  # e.g. move sequences past copied ids
+    # statements that stop, then restore, waiting for the disk at each commit (delivery
+    # records: see ``SqlStore.relaxed_durability``)
+    relax_durability: tuple[str, str] = ("", "")
 
     def sql(self, text: str) -> str:
         """``text`` (written with ``?``) in this dialect's placeholder style."""
@@ -131,7 +140,12 @@ _UPDATE_INSTANCE = (f"UPDATE instances SET {', '.join(f'{c} = ?' for c in _UPDAT
 _UPSERT_TASK = _upsert("tasks", TASK_COLUMNS)
 _UPSERT_TIMER = _upsert("timers", TIMER_COLUMNS)
 _INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
+_INSERT_OUTBOX_ONCE = insert_sql("outbox", OUTBOX_COLUMNS, " ON CONFLICT (message_id) DO NOTHING")
 _INSERT_AUDIT = insert_sql("audit_log", AUDIT_COLUMNS)
+_SELECT_OUTBOX = (f"SELECT {names(OUTBOX_ALL_COLUMNS, 'o.')}, i.playbook FROM outbox o "
+                  "LEFT JOIN instances i ON i.id = o.instance")
+_RECORD_DELIVERY = ("UPDATE outbox SET status = ?, attempts = ?, next_attempt = ?, "
+                    "last_error = ?, recipients = ?, sent_at = ?, sent_by = ? WHERE id = ?")
 _AUDIT_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 _AUDIT_HEAD_AT = "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1"
 
@@ -218,25 +232,35 @@ class Queries:
 
     def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
-        where = ["t.status = 'open'"]
-        params: list[str] = []
-        if until is not None:
-            where.append("t.due_date <= ?")
-            params.append(until.isoformat())
-        wanted = sorted(set(roles)) if roles is not None else None
-        pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
-        if wanted is not None:
-            pool = f"t.role IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0"
-        if person is not None:  # theirs, and the unassigned tasks of the roles
-            where.append(f"(t.assignee = ? OR (t.assignee IS NULL AND {pool}))")
-            params.append(person)
-        elif wanted is not None:
-            where.append(pool)
-        params.extend(wanted or ())
+        where, params = _task_filter(until, roles, person)
+        return self._task_rows(where, params, "t.due_date IS NULL, t.due_date, t.instance, "
+                                              "t.task, t.seq")
+
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+        """The first ``limit`` open tasks due after ``after`` and by ``until`` (as
+        ``open_tasks`` selects them), by due date: the index's order, so the cost does not
+        grow with the number of tasks in the range."""
+        where, params = _task_filter(until, roles, person)
+        where.append("t.due_date > ?")
+        params.append(after.isoformat())
+        return self._task_rows(where, params, f"t.due_date LIMIT {int(limit)}")
+
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled tasks closed on or after ``since`` (by the date their
+        ``closed_at`` text starts with, a day early to allow for offsets)."""
+        where = ["t.status IN ('done', 'cancelled')", "t.closed_at >= ?"]
+        params = [(since - dt.timedelta(days=1)).isoformat()]
+        _role_filter(where, params, roles, person)
+        return self._task_rows(where, params, "t.due_date IS NULL, t.due_date, t.instance, "
+                                              "t.task, t.seq")
+
+    def _task_rows(self, where: list[str], params: list[str],
+                   order: str) -> list[tuple[TaskOccurrence, Instance]]:
         sql = (f"SELECT {names(TASK_COLUMNS, 't.')}, {names(INSTANCE_COLUMNS, 'i.')} "
                "FROM tasks t JOIN instances i ON i.id = t.instance "
-               f"WHERE {' AND '.join(where)} "
-               "ORDER BY t.due_date IS NULL, t.due_date, t.instance, t.task, t.seq")
+               f"WHERE {' AND '.join(where)} ORDER BY {order}")
         split = len(TASK_COLUMNS)
         result: list[tuple[TaskOccurrence, Instance]] = []
         instances: dict[str, Instance] = {}
@@ -249,15 +273,66 @@ class Queries:
             result.append((task, inst))
         return result
 
-    def outbox(self) -> list[dict[str, Any]]:
-        rows = self.fetch(f"SELECT {names(OUTBOX_ALL_COLUMNS)} FROM outbox ORDER BY id", (),
-                          OUTBOX_ALL_COLUMNS)
+    def outbox(self, status: str | None = None, due_by: dt.datetime | None = None,
+               ) -> list[OutboxEntry]:
+        """Messages, oldest first: all, or those with ``status``; with ``due_by``, only
+        those whose next attempt is not later (times are UTC text, so text compares)."""
+        where: list[str] = []
+        params: list[str | None] = []
+        if status is not None:
+            where.append("o.status = ?")
+            params.append(status)
+        if due_by is not None:
+            where.append("(o.next_attempt IS NULL OR o.next_attempt <= ?)")
+            params.append(utc_text(due_by))
+        sql = f"{_SELECT_OUTBOX} {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY o.id"
+        rows = self.fetch(sql, params, (*OUTBOX_ALL_COLUMNS, "playbook"))
         return [outbox_from_row(r) for r in rows]
+
+    def insert_message(self, message: Message, once: bool = False) -> int | None:
+        """Insert one message; its outbox id (with ``once``: None when a message with its
+        ``Message-ID`` is already in the outbox, which is left as it is)."""
+        cursor = self.execute(_INSERT_OUTBOX_ONCE if once else _INSERT_OUTBOX,
+                              values(outbox_row(message), OUTBOX_COLUMNS))
+        if once and not cursor.rowcount:
+            return None
+        row = self.execute("SELECT id FROM outbox WHERE message_id = ?",
+                           (message.message_id,)).fetchone()
+        return int(row[0])
 
     def is_empty(self) -> bool:
         """No instance, source, message or audit record: a copy may land here."""
         return all(self.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None
                    for t in TABLES)
+
+
+def _task_filter(until: dt.date | None, roles: Collection[str] | None,
+                 person: str | None) -> tuple[list[str], list[str]]:
+    """The WHERE terms and parameters of open tasks due by ``until`` of ``roles``; with
+    ``person``, theirs and the unassigned ones of ``roles`` (see ``SqlStore.open_tasks``)."""
+    where = ["t.status = 'open'"]
+    params: list[str] = []
+    if until is not None:
+        where.append("t.due_date <= ?")
+        params.append(until.isoformat())
+    _role_filter(where, params, roles, person)
+    return where, params
+
+
+def _role_filter(where: list[str], params: list[str], roles: Collection[str] | None,
+                 person: str | None) -> None:
+    """Add to ``where``/``params`` the tasks of ``roles`` (all when None); with ``person``,
+    theirs and the unassigned ones of ``roles``."""
+    wanted = sorted(set(roles)) if roles is not None else None
+    pool = "1 = 1"  # the tasks of the roles wanted: all, none, or those of ``roles``
+    if wanted is not None:
+        pool = f"t.role IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0"
+    if person is not None:  # theirs, and the unassigned tasks of the roles
+        where.append(f"(t.assignee = ? OR (t.assignee IS NULL AND {pool}))")
+        params.append(person)
+    elif wanted is not None:
+        where.append(pool)
+    params.extend(wanted or ())
 
 
 def _assemble(rows: Sequence[Row], task_rows: Iterable[Row], timer_rows: Iterable[Row],
@@ -396,6 +471,11 @@ class SqlTxn:
         self._q.execute("INSERT INTO schedule_runs (schedule, period, subject, instance, at) "
                         "VALUES (?, ?, ?, ?, ?)", (schedule, period, subject, instance, at))
 
+    def insert_message(self, message: Message, once: bool = False) -> int | None:
+        """Add one message to the outbox in this transaction; its outbox id (with ``once``,
+        None when its ``Message-ID`` is there already)."""
+        return self._q.insert_message(message, once)
+
     def apply(self, change: Change) -> None:
         """Write ``change`` (sources, instances with the task and timer rows it touched,
         messages) and chain its audit records after the head, all in this transaction."""
@@ -407,7 +487,7 @@ class SqlTxn:
                                                                           inst.revision), new)
             self._write_rows(inst, everything=inst.id in change.new_instances)
         for message in change.messages:
-            self._q.execute(_INSERT_OUTBOX, values(outbox_row(message), OUTBOX_COLUMNS))
+            self._q.insert_message(message)
         self._append_audit(change)
         for inst in change.instances:  # only once every statement has succeeded
             inst.revision = revisions[inst.id]
@@ -640,6 +720,59 @@ class SqlStore:
                 return
             after = ids[-1]
 
+    # -- what reports read, streamed (engine/reports) ----------------------------------------
+    def _by_id(self) -> str:
+        """Ordering by instance id that matches Python's string order on both dialects, so
+        ``engine.reports`` can merge the streams below by instance id."""
+        return ' COLLATE "C"' if self.dialect_info.name == "postgresql" else ""
+
+    def report_instances(self, playbook: str) -> Generator[Sequence[Any], None, None]:
+        """``(id, status, outcome, state, started_at, updated_at, vars, subject)`` of every
+        instance of ``playbook`` (``vars`` as stored JSON text), ordered by id, streamed."""
+        yield from self._stream(
+            "SELECT id, status, outcome, state, started_at, updated_at, vars, subject "
+            "FROM instances "
+            f"WHERE playbook = ? ORDER BY id{self._by_id()}", (playbook,))
+
+    def report_task_rows(self, playbook: str, tasks: Sequence[str],
+                         ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, task, status, due_date, closed_at)`` of the occurrences of ``tasks``
+        in ``playbook``'s instances, ordered by instance id, then creation, streamed."""
+        marks = ", ".join("?" for _ in tasks)
+        yield from self._stream(
+            "SELECT instance, task, status, due_date, closed_at FROM tasks WHERE playbook = ? "
+            f"AND task IN ({marks}) ORDER BY instance{self._by_id()}, seq", (playbook, *tasks))
+
+    def report_event_rows(self, playbook: str, events: Sequence[str],
+                          ) -> Generator[Sequence[Any], None, None]:
+        """``(instance, event, at)`` of the audit records of ``events`` fired at ``playbook``'s
+        instances, ordered by instance id, then seq, streamed."""
+        marks = ", ".join("?" for _ in events)
+        yield from self._stream(
+            "SELECT instance, event, at FROM audit_log WHERE playbook = ? AND event IN "
+            f"({marks}) ORDER BY instance{self._by_id()}, seq", (playbook, *events))
+
+    def workload_rows(self) -> Generator[Sequence[Any], None, None]:
+        """``(role, assignee, status, due_date, closed_at)`` of every open or done task,
+        streamed in no particular order."""
+        yield from self._stream(
+            "SELECT role, assignee, status, due_date, closed_at FROM tasks "
+            "WHERE status IN ('open', 'done')", ())
+
+    def deadline_rows(self, first: dt.date, last: dt.date,
+                      ) -> Generator[Sequence[Any], None, None]:
+        """``(kind, instance, playbook, subject, what, due_date)`` of the open tasks and armed
+        timers due from ``first`` to ``last`` (``kind`` ``task`` or ``timer``), streamed."""
+        bounds = (first.isoformat(), last.isoformat())
+        yield from self._stream(
+            "SELECT 'task', t.instance, i.playbook, i.subject, t.title, t.due_date "
+            "FROM tasks t JOIN instances i ON i.id = t.instance "
+            "WHERE t.status = 'open' AND t.due_date >= ? AND t.due_date <= ? "
+            "UNION ALL SELECT 'timer', m.instance, i.playbook, i.subject, m.event, m.due_date "
+            "FROM timers m JOIN instances i ON i.id = m.instance "
+            "WHERE m.status = 'armed' AND m.due_date >= ? AND m.due_date <= ?",
+            (*bounds, *bounds))
+
     # -- the audit log's guards ---------------------------------------------------------
     def _guard_problems(self, conn: Any) -> list[migrations.GuardProblem]:
         """The audit log's guards that are missing, altered or disabled, and any grant that
@@ -663,15 +796,18 @@ class SqlStore:
                 self._restore(conn, problem)
         return problems
 
+    def _refuse_clock_override(self) -> None:
+        if self.clock_override and self.clock_kind() == "real":
+            raise UsageError(f"the store {self.where} keeps real time: --now and $FRONTDESK_NOW "
+                             "are for reading it (or for a store created with them)")
+
     @contextmanager
     def transaction(self) -> Iterator[SqlTxn]:
         """A write transaction: committed on a clean exit, rolled back on an exception.
 
         Refused (exit 2) under a clock override when the store is real: a real store's record
         of when things happened comes from the real clock only."""
-        if self.clock_override and self.clock_kind() == "real":
-            raise UsageError(f"the store {self.where} keeps real time: --now and $FRONTDESK_NOW "
-                             "are for reading it (or for a store created with them)")
+        self._refuse_clock_override()
         with self._write() as conn:
             txn = SqlTxn(conn, self.dialect_info, self._stored_sources, self.principal,
                          self.clock_kind())
@@ -696,6 +832,17 @@ class SqlStore:
             return Queries(conn, self.dialect_info).list_instances(playbook, state, status,
                                                                    damaged)
 
+    def stuck_instances(self) -> list[Instance]:
+        """Open instances with an armed timer that cannot fire as their playbook stands (one
+        ``tick`` marked with its error), oldest first, with their tasks and timers."""
+        with self._read() as conn:
+            q = Queries(conn, self.dialect_info)
+            ids = [str(row[0]) for row in q.execute(
+                "SELECT DISTINCT t.instance FROM timers t JOIN instances i ON i.id = t.instance "
+                "WHERE t.status = 'armed' AND t.error IS NOT NULL AND i.status = 'open' "
+                "ORDER BY t.instance", ())]
+            return q.load_instances(ids) if ids else []
+
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
                    person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
         """Open tasks due by ``until`` for ``roles``, by due date, instance and task id; with
@@ -708,6 +855,21 @@ class SqlStore:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).open_tasks(until, roles, person)
 
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+        """The first ``limit`` open tasks due after ``after`` and by ``until``, by due date."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).upcoming_tasks(after, until, roles, person,
+                                                                   limit)
+
+    def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
+                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+        """Done and cancelled tasks closed on or after the practice date ``since`` (give or
+        take a day: callers compare ``closed_at`` themselves), with the role and person rules
+        of ``open_tasks``."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).finished_tasks(since, roles, person)
+
     def audit_records(self, instance: str | None = None,
                       since: dt.date | dt.datetime | None = None) -> Iterator[dict[str, Any]]:
         """Exported records in seq order, streamed (constant memory over any log length)."""
@@ -719,14 +881,137 @@ class SqlStore:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).audit_head()
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """Every outbox message, oldest first."""
+    def outbox(self, status: str | None = None) -> list[OutboxEntry]:
+        """Every outbox message (with ``status``: only those), oldest first. A store opened
+        read-only is not migrated: one that predates the delivery columns says so."""
         with self._read() as conn:
-            return Queries(conn, self.dialect_info).outbox()
+            if DELIVERY_MIGRATION not in self._recorded(conn):
+                raise StoreUnavailableError(
+                    f"the store {self.where} predates {DELIVERY_MIGRATION}: run "
+                    "'frontdesk db migrate' (as the store's owner) to read its outbox")
+            return Queries(conn, self.dialect_info).outbox(status)
+
+    # -- delivery (``frontdesk.outbox``) --------------------------------------------------
+    def enqueue(self, messages: Sequence[Message], *, once: bool = False) -> list[int]:
+        """Write messages about no change of an instance (a digest), pending, in one
+        transaction of their own; their outbox ids. With ``once``, a message whose
+        ``Message-ID`` is already in the outbox is skipped (a daily digest's id is fixed by
+        person and date): the ids are those of the messages written."""
+        with self.transaction() as txn:
+            ids = [txn.insert_message(message, once) for message in messages]
+        return [i for i in ids if i is not None]
+
+    def known_message_ids(self, message_ids: Collection[str]) -> set[str]:
+        """Which of ``message_ids`` are in the outbox already."""
+        wanted = sorted(set(message_ids))
+        if not wanted:
+            return set()
+        with self._read() as conn:
+            rows = Queries(conn, self.dialect_info).execute(
+                f"SELECT message_id FROM outbox WHERE message_id IN "
+                f"({', '.join('?' * len(wanted))})", wanted).fetchall()
+        return {row[0] for row in rows}
+
+    def deliverable(self, due_by: dt.datetime | None = None) -> list[OutboxEntry]:
+        """The pending messages, oldest first; with ``due_by``, only those due by then."""
+        with self._read() as conn:
+            return Queries(conn, self.dialect_info).outbox(PENDING, due_by)
+
+    def record_delivery(self, update: DeliveryUpdate) -> None:
+        """Write one attempt's outcome of a message, committed at once (a crash after the
+        server accepted the message and before this commit resends it, same Message-ID)."""
+        self._refuse_clock_override()
+        with self._write() as conn:
+            Queries(conn, self.dialect_info).execute(_RECORD_DELIVERY, delivery_values(update))
+
+    @contextmanager
+    def relaxed_durability(self) -> Iterator[None]:
+        """Commits in the block do not wait for the disk (SQLite ``synchronous=NORMAL`` in
+        WAL mode, PostgreSQL ``synchronous_commit=off``): a killed process loses none of them,
+        a power cut may lose the last ones. For delivery records only, where such a loss
+        means a message is sent again with the same Message-ID, never that one is lost:
+        one fsync per message would cost more than sending it."""
+        relax, restore = self.dialect_info.relax_durability
+        with self._connection() as conn:
+            conn.execute(relax)
+            try:
+                yield
+            finally:
+                conn.execute(restore)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many messages the outbox holds in each status."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+            return {str(status): int(count) for status, count in rows}
+
+    def requeue_failed(self) -> int:
+        """Make every failed message pending again, due now, its failed recipients too (the
+        ones who got it keep ``sent``); how many."""
+        self._refuse_clock_override()
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            failed = q.outbox(FAILED)
+            for entry in failed:
+                for recipient in entry.recipients or ():
+                    if recipient.status == FAILED:
+                        recipient.status = PENDING
+                q.execute("UPDATE outbox SET status = ?, next_attempt = NULL, recipients = ? "
+                          "WHERE id = ?", (PENDING, recipients_text(entry.recipients or None),
+                                           entry.id))
+            return len(failed)
 
     def is_empty(self) -> bool:
         with self._read() as conn:
             return Queries(conn, self.dialect_info).is_empty()
+
+    # -- the web board: logins and search ------------------------------------------------
+    def web_login(self, person: str) -> logins.Login | None:
+        """``person``'s web login (None: no password set)."""
+        with self._read() as conn:
+            row = Queries(conn, self.dialect_info).execute(logins.SELECT, (person,)).fetchone()
+        return logins.Login.from_row(row) if row else None
+
+    def set_web_password(self, person: str, hashed: str, at: dt.datetime) -> None:
+        """Store ``person``'s password hash, clearing failures and any lockout."""
+        with self._write() as conn:
+            Queries(conn, self.dialect_info).execute(logins.UPSERT,
+                                                     (person, hashed, at.isoformat()))
+
+    def web_login_failed(self, person: str, now: dt.datetime, after: int,
+                         minutes: float) -> dt.datetime | None:
+        """Count a failed login of ``person`` (who has a password); lock them out after
+        ``after`` failures in a row (``logins.lock_until``). Until when they are locked."""
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            q.execute(logins.FAILED, (person,))
+            row = q.execute(logins.SELECT, (person,)).fetchone()
+            if row is None:
+                return None
+            until = logins.lock_until(int(row[3]), after, minutes, now)
+            if until is not None:
+                q.execute(logins.LOCK, (until.isoformat(), person))
+            return until
+
+    def web_login_succeeded(self, person: str, rehashed: str | None = None) -> None:
+        """Clear ``person``'s failed logins (and store a fresher hash of the same password)."""
+        with self._write() as conn:
+            q = Queries(conn, self.dialect_info)
+            q.execute(logins.CLEAR, (person,))
+            if rehashed is not None:
+                q.execute(logins.REHASH, (rehashed, person))
+
+    def search_subjects(self, text: str, limit: int = 50) -> list[Instance]:
+        """Instances whose subject holds ``text`` (any case), newest first, at most ``limit``."""
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        with self._read() as conn:
+            q = Queries(conn, self.dialect_info)
+            ids = [str(r[0]) for r in q.execute(
+                f"SELECT id FROM instances WHERE lower(subject) LIKE ? ESCAPE '\\' "
+                f"ORDER BY {self.dialect_info.instance_order} DESC LIMIT ?", (pattern, limit))]
+            found = {i.id: i for i in q.load_instances(ids)}
+        return [found[i] for i in ids if i in found]
 
     @contextmanager
     def exported(self) -> Iterator[Callable[[str], Iterator[dict[str, Any]]]]:

@@ -6,13 +6,17 @@ them, and ``--anchor`` takes exactly what ``audit head`` prints."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
-from frontdesk_testing import Frontdesk
+from frontdesk_testing import NY_PRACTICE, Frontdesk, frontdesk_argv
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 GUARD_SQL = {
     "sqlite": "DROP TRIGGER audit_log_chain",
@@ -79,6 +83,48 @@ def test_an_edited_row_is_named_by_the_replay(fd: Frontdesk, edit: str) -> None:
     assert f"instance '{target}'" in err and "audit log" in err, err
 
 
+@pytest.mark.parametrize(("column", "value"), [("due", "2026-02-12"),
+                                               ("status", "cancelled"), ("id", "added")])
+def test_an_edited_armed_timer_is_named_by_the_replay(fd: Frontdesk, column: str,
+                                                      value: str) -> None:
+    """The armed timers are in the audit log (``timer_armed``): moving one's due date,
+    disarming it in its row or adding a timer row is named (exit 7)."""
+    target = _instance(fd)
+    (timer,) = fd.query("SELECT id FROM timers WHERE instance = ? AND status = 'armed' "
+                        "ORDER BY seq LIMIT 1", (target,))[0]
+    if column == "id":  # a copy of the timer under a new id
+        _write(fd, "INSERT INTO timers SELECT id || '0', instance, seq + 100, state, event, "
+                   "due, due_date, status, error FROM timers WHERE id = ?", (timer,))
+        timer, column = f"{timer}0", "without audit records"
+    else:
+        extra = ", due_date = ?" if column == "due" else ""
+        _write(fd, f"UPDATE timers SET {column} = ?{extra} WHERE id = ?",
+               (value, value, timer) if extra else (value, timer))
+    code, _, err = _verify(fd)
+    assert code == 7, err
+    assert f"instance '{target}': timer {timer}" in err and column in err, err
+
+
+def test_cutting_an_instances_last_records_is_named(fd: Frontdesk) -> None:
+    """The last records of the log deleted (by the store's owner, triggers disabled and put
+    back): the chain still links, but the replay names the instance they changed, and an
+    anchor written down before names the cut."""
+    (seq, target) = fd.query("SELECT seq, instance FROM audit_log ORDER BY seq DESC LIMIT 1")[0]
+    head = fd.ok("audit", "head").strip()
+    if fd.store_kind == "postgresql":
+        _write(fd, "ALTER TABLE audit_log DISABLE TRIGGER USER")
+        _write(fd, "DELETE FROM audit_log WHERE seq >= ?", (seq - 1,))
+        _write(fd, "ALTER TABLE audit_log ENABLE TRIGGER USER")
+    else:
+        _write(fd, "DROP TRIGGER audit_log_no_delete")
+        _write(fd, "DELETE FROM audit_log WHERE seq >= ?", (seq - 1,))
+        assert fd.run("db", "migrate").returncode == 0
+    code, _, err = _verify(fd)
+    assert code == 7 and f"instance '{target}'" in err, err
+    code, _, err = _verify(fd, "--anchor", head)  # what 'audit head' printed before
+    assert code == 7 and "truncated" in err, err
+
+
 def test_an_edited_source_is_named(fd: Frontdesk) -> None:
     (digest, text) = fd.query("SELECT digest, text FROM sources")[0]
     _write(fd, "UPDATE sources SET text = ? WHERE digest = ?",
@@ -137,3 +183,30 @@ def test_anchor_takes_exactly_what_audit_head_prints(fd: Frontdesk) -> None:
     assert code == 7 and "truncated" in err, err
     code, _, err = _verify(fd, "--anchor", f"{seq} {'a' * 64}")
     assert code == 7 and "rewritten" in err, err
+
+
+def test_a_store_written_before_timers_were_recorded_still_verifies(tmp_path: Path) -> None:
+    """A store an older frontdesk wrote (``tests/fixtures``: its timers have no
+    ``timer_armed`` records) verifies, read-only and unmigrated; after this frontdesk moves
+    its instances on and starts a new one it still verifies, and the new instance's armed
+    timers are proved."""
+    fd = Frontdesk(home=tmp_path / "home", playbooks=tmp_path / "playbooks",
+                   argv=tuple(frontdesk_argv()), now="2026-01-07T09:00")
+    fd.home.mkdir()
+    fd.playbooks.mkdir()
+    (fd.home / "practice.yaml").write_text(NY_PRACTICE)
+    shutil.copy(FIXTURES / "stuck.yaml", fd.playbooks / "stuck.yaml")
+    with closing(sqlite3.connect(fd.db)) as conn:
+        conn.executescript((FIXTURES / "store-before-timer-records.sql").read_text())
+    assert _verify(fd)[0] == 0
+    assert fd.query("SELECT name FROM migrations ORDER BY name DESC LIMIT 1") == [
+        ("0005_store_facts",)]  # verify did not migrate it
+    assert fd.json("show", "6c2b27d628")["problems"] == []
+    fd.ok("fire", "6c2b27d628", "go")  # disarms a timer armed before, arms a new one
+    new = fd.ok("start", "stuck", "--set", "client=Cy").strip()
+    code, out, err = _verify(fd)
+    assert code == 0 and "replay: 3 instances" in out, err
+    _write(fd, "UPDATE timers SET due = '2026-03-01', due_date = '2026-03-01' "
+               "WHERE instance = ? AND status = 'armed'", (new,))
+    code, _, err = _verify(fd)
+    assert code == 7 and f"instance '{new}': timer {new}-timer-1" in err, err

@@ -132,9 +132,9 @@ def test_today_and_list_fit_an_80_column_terminal_and_never_cut_a_pipe(fd: Front
     assert TITLE not in shown and "\N{HORIZONTAL ELLIPSIS}" not in shown
     row = next(i for i, line in enumerate(lines) if f"{instance}-1" in line)
     title_column = lines[row].index("Take")
-    continued = " ".join(line[title_column:].split("  ")[0] for line in lines[row:row + 4])
+    continued = " ".join(line[title_column:].split("  ")[0] for line in lines[row:row + 6])
     assert " ".join(_words(TITLE)) in " ".join(_words(continued)), shown
-    assert lines[row - 1].split() == ["DUE", "ROLE", "TASK", "FOR", "ID"]
+    assert lines[row - 1].split() == ["DUE", "ROLE", "WHO", "TASK", "FOR", "ID"]
 
     assert TITLE in fd.ok(*args)  # not a terminal: nothing cut, nothing wrapped
     wide = on_terminal(fd, *args, "--wide")
@@ -187,7 +187,7 @@ def test_show_takes_a_task_id_and_says_what_can_happen_next(fd: Frontdesk) -> No
     assert fd.json("show", task) == fd.json("show", instance)
     assert list(fd.json("show", task)) == ["id", "playbook", "version", "subject", "state",
                                            "status", "outcome", "vars", "tasks", "started_at",
-                                           "updated_at", "timers", "history"]
+                                           "updated_at", "problems", "timers", "history"]
     for unknown in ("nosuch", f"{instance}-9", f"{instance}x-1"):
         missing = fd.run("show", unknown)
         assert missing.returncode == 4, missing.stderr

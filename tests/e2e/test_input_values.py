@@ -55,3 +55,31 @@ def test_fire_all_gives_the_same_values_to_every_instance(frontdesk: Frontdesk) 
     assert sorted(result["fired"]) == sorted(ids)
     states = {row[0] for row in fd.query("SELECT state FROM instances")}
     assert states == {"scheduled"}
+
+
+def test_every_problem_with_the_values_is_reported_at_once(frontdesk: Frontdesk) -> None:
+    """``start``, ``fire`` and ``done`` with several bad or missing values: one block, a line
+    per problem, exit 5, nothing written."""
+    fd = frontdesk
+    started = fd.json("start", "rt-intake", "--set", "client=Ann")
+    head = fd.ok("audit", "head")
+    result = fd.run("start", "rt-intake", "--set", "visits=0", "--set", "referred_on=2026-02-30",
+                    "--set", "colour=red")
+    assert result.returncode == 5
+    lines = result.stderr.splitlines()
+    assert lines[:6] == [
+        "frontdesk: error:",
+        "  start 'rt-intake': 4 problems with the values given:",
+        "    playbook 'rt-intake' has no input 'colour' (inputs: client, referred_on, visits)",
+        "    missing required field 'client'",
+        "    field 'visits': expected at least 1",
+        "    field 'referred_on': expected a date YYYY-MM-DD"], result.stderr
+    fired = fd.run("fire", started["id"], "schedule", "--set", "visit_on=soon", "--set", "x=1")
+    assert fired.returncode == 5 and "2 problems with the values given" in fired.stderr
+    assert "event 'schedule' has no field 'x'" in fired.stderr
+    assert "field 'visit_on': expected a date" in fired.stderr
+    call = next(t["id"] for t in started["tasks"] if t["task"] == "call_client")
+    done = fd.run("done", call, "--set", "reached=perhaps", "--set", "mood=ok")
+    assert done.returncode == 5 and "2 problems with the values given" in done.stderr
+    assert "field 'reached'" in done.stderr and "no field 'mood'" in done.stderr
+    assert fd.ok("audit", "head") == head

@@ -80,7 +80,8 @@ def test_upgrade_moves_one_and_refuses_the_other(two_claims: tuple[Frontdesk, st
     new = [r for r in _records(fd, a) if r["seq"] > seq_before]
     assert [(r["action"], r["version"], r["actor"], r["from"], r["to"]) for r in new] == [
         ("upgraded", 2, "maria", "review", "review"),
-        ("task_cancelled", 2, "maria", "review", None)]
+        ("task_cancelled", 2, "maria", "review", None),
+        ("timer_cancelled", 2, "maria", "review", None)]
     data = new[0]["data"]
     assert (data["from_version"], data["to_version"]) == (1, 2)
     assert data["cancelled_tasks"] == ["fax_copy"] and data["cancelled_timers"] == ["nudge"]

@@ -26,6 +26,7 @@ class Replayed:
     vars: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, str] = field(default_factory=dict)  # occurrence id -> status
     fired_timers: set[str] = field(default_factory=set)
+    armed: dict[str, str] = field(default_factory=dict)  # armed timer id -> its due
     starts: int = 0
 
 
@@ -33,6 +34,19 @@ class Replayed:
 class Replay:
     instances: dict[str, Replayed] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+
+
+def _timer(inst: Replayed, action: str, data: dict[str, Any], fired: Counter[str]) -> None:
+    """A ``timer_*`` record: armed with its due, fired (counted) or disarmed."""
+    timer = data["timer"]
+    if action == "timer_armed":
+        inst.armed[timer] = data["due"]
+        return
+    if action == "timer_fired":
+        fired[timer] += 1
+        inst.fired_timers.add(timer)
+    if action != "timer_failed":  # a failed timer stays armed
+        inst.armed.pop(timer, None)
 
 
 def replay(records: list[dict[str, Any]]) -> Replay:
@@ -64,9 +78,8 @@ def replay(records: list[dict[str, Any]]) -> Replay:
             inst.tasks[data["id"]] = "done" if action == "task_done" else "cancelled"
             if action == "task_done":
                 inst.vars.update(data.get("fields") or {})
-        elif action == "timer_fired":
-            fired[data["timer"]] += 1
-            inst.fired_timers.add(data["timer"])
+        elif action.startswith("timer_"):
+            _timer(inst, action, data, fired)
     result.problems += [f"task {t} created {n} times" for t, n in created.items() if n > 1]
     result.problems += [f"task {t} closed {n} times" for t, n in closed.items() if n > 1]
     result.problems += [f"timer {t} fired {n} times" for t, n in fired.items() if n > 1]
@@ -100,4 +113,7 @@ def replay_problems(store: Store) -> list[str]:
         if fired != told.fired_timers:
             problems.append(f"instance {id_}: fired timers {sorted(fired)} but audit says "
                             f"{sorted(told.fired_timers)}")
+        armed = {t.id: plain(t.due) for t in inst.timers if t.status == "armed"}
+        if armed != told.armed:
+            problems.append(f"instance {id_}: armed timers {armed} but audit says {told.armed}")
     return problems

@@ -8,6 +8,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from frontdesk.errors import InvalidError
+from frontdesk.loading.practice import build_practice, parse_practice
 from frontdesk.runtime import step
 from frontdesk.runtime.calendar import BusinessCalendar, package_holidays
 from frontdesk.runtime.durations import off_closed_day
@@ -126,3 +128,30 @@ def test_a_datetime_due_on_a_closed_day_keeps_its_local_time() -> None:
     later = next(t for t in inst.tasks if t.task == "later")
     assert later.due == dt.datetime(2026, 1, 12, 3, 0, tzinfo=NY)
     assert later.due_date == dt.date(2026, 1, 12)
+
+
+@pytest.mark.parametrize(("rule", "remind", "chart"), [
+    ("default", dt.date(2026, 12, 23), dt.date(2026, 12, 28)),
+    ("previous", dt.date(2026, 12, 23), dt.date(2026, 12, 23)),
+    ("next", dt.date(2026, 12, 28), dt.date(2026, 12, 28)),
+    ("keep", dt.date(2026, 12, 24), dt.date(2026, 12, 26)),
+])
+def test_the_practice_rule_decides_where_a_closed_day_due_goes(rule: str, remind: dt.date,
+                                                               chart: dt.date) -> None:
+    """``calendar.closed_day_dues`` in practice.yaml: ``remind`` (2 days before Saturday
+    12-26: Christmas Eve, closed) and ``chart`` (the Saturday itself) move as the rule says."""
+    practice = build_practice({"calendar": {"closed_day_dues": rule}})
+    assert practice.closed_day_dues == rule
+    monday = dt.datetime(2026, 12, 21, 20, 0, tzinfo=NY)
+    inst = step.start(compile_text(PLAYBOOK), {"visit_on": "2026-12-26"},
+                      runtime_ctx(monday, practice, CLOSED_XMAS_EVE)).instance
+    assert (dues(inst)["remind"], dues(inst)["chart"], dues(inst)["soon"]) == (
+        remind, chart, chart)
+
+
+def test_an_unknown_closed_day_rule_is_a_located_error() -> None:
+    with pytest.raises(InvalidError) as caught:
+        parse_practice(text="calendar:\n  closed_day_dues: later\n")
+    (issue,) = caught.value.issues
+    assert issue.location is not None and (issue.location.line, issue.code) == (2, "schema")
+    assert "previous, next, keep" in issue.message

@@ -275,19 +275,82 @@ def test_open_tasks_filters_and_sorts(store: Store) -> None:
 
 
 def test_outbox_keeps_messages(store: Store) -> None:
-    """Messages are stored in order and read back with their role as ``to``."""
+    """Messages are stored in order, pending, each with its own Message-ID, and read back
+    with their address, their instance's playbook and no recipients resolved yet."""
     inst = instance("m")
     change = Change(instances=[inst], new_instances={"m"}, sources={DIGEST: SOURCE},
                     messages=[Message("m", T0, "billing", "Appeal due", "Send it."),
                               Message("m", T0, "owner", "FYI", "")])
     with store.transaction() as txn:
         txn.apply(change)
-    assert store.outbox() == [
-        {"id": 1, "instance": "m", "at": T0.isoformat(), "to": "billing",
-         "subject": "Appeal due", "body": "Send it."},
-        {"id": 2, "instance": "m", "at": T0.isoformat(), "to": "owner", "subject": "FYI",
-         "body": ""}]
+    shown = [m.to_json() for m in store.outbox()]
+    assert [(m["id"], m["instance"], m["playbook"], m["at"], m["to"], m["to_kind"],
+             m["subject"], m["body"], m["status"], m["attempts"], m["recipients"])
+            for m in shown] == [
+        (1, "m", "claim-denial", T0.isoformat(), "billing", "role", "Appeal due", "Send it.",
+         "pending", 0, None),
+        (2, "m", "claim-denial", T0.isoformat(), "owner", "role", "FYI", "", "pending", 0,
+         None)]
+    ids = [m["message_id"] for m in shown]
+    assert len(set(ids)) == 2 and all(i.startswith("<") and i.endswith(">") for i in ids)
+    assert [m.id for m in store.deliverable()] == [1, 2]
 
+
+def test_enqueue_without_instance(store: Store) -> None:
+    """A message about no instance (a digest) is enqueued on its own and addressed to a
+    person; ``requeue_failed`` makes a failed message pending again."""
+    from frontdesk.outbox import FAILED, DeliveryUpdate
+
+    (mid,) = store.enqueue([Message(None, T0, "maria", "Your day", "3 tasks",
+                                    to_kind="person", kind="digest", facts={"tasks": 3})])
+    (entry,) = store.outbox()
+    assert (entry.id, entry.instance, entry.kind, entry.to_kind, entry.facts,
+            entry.playbook) == (mid, None, "digest", "person", {"tasks": 3}, None)
+    store.record_delivery(DeliveryUpdate(mid, FAILED, 1, None, "550 no such user", [], None,
+                                         "tester"))
+    assert store.deliverable() == []
+    assert store.requeue_failed() == 1
+    assert [m.id for m in store.deliverable(due_by=T0)] == [mid]
+
+
+def test_enqueue_once_keeps_one_message_per_message_id(store: Store) -> None:
+    """``enqueue(once=True)`` skips a message whose Message-ID is in the outbox (a person's
+    digest of a day), in the same batch too; ``known_message_ids`` says which are there."""
+    def digest(person: str) -> Message:
+        return Message(None, T0, person, "Your day", "", to_kind="person", kind="digest",
+                       message_id=f"<digest.2026-03-02.{person}@frontdesk.localhost>")
+
+    first = store.enqueue([digest("maria")], once=True)
+    assert len(first) == 1
+    again = store.enqueue([digest("maria"), digest("sam"), digest("sam")], once=True)
+    assert len(again) == 1 and again != first
+    assert [m.to_name for m in store.outbox()] == ["maria", "sam"]
+    assert store.known_message_ids([digest("sam").message_id, "<x@y>"]) == {
+        digest("sam").message_id}
+    assert store.known_message_ids([]) == set()
+
+
+def test_finished_tasks_by_closing_date_and_person(store: Store) -> None:
+    """``finished_tasks`` gives done and cancelled tasks closed from about ``since``, with
+    the role and person rules of ``open_tasks``."""
+    def closed(n: int, days_ago: int, status: str = "done", assignee: str | None = None,
+               role: str = "billing") -> TaskOccurrence:
+        found = task("f", n, T0.date(), role=role, status=status)
+        found.closed_at, found.assignee = T0 - dt.timedelta(days=days_ago), assignee
+        return found
+
+    start(store, instance("f", tasks=[closed(1, 1), closed(2, 20), closed(3, 2, "cancelled"),
+                                      closed(4, 1, assignee="sam"), closed(5, 1, role="x"),
+                                      task("f", 6, T0.date())]))
+
+    def ids(**filters: Any) -> list[str]:
+        since = (T0 - dt.timedelta(days=14)).date()
+        return sorted(t.id for t, _ in store.finished_tasks(since, **filters))
+
+    assert ids() == ["f-1", "f-3", "f-4", "f-5"]
+    assert ids(roles={"billing"}) == ["f-1", "f-3", "f-4"]
+    assert ids(roles={"billing"}, person="maria") == ["f-1", "f-3"]
+    assert ids(roles=set(), person="sam") == ["f-4"]
 
 # -- transactions ------------------------------------------------------------------------
 def test_revision_conflict_writes_nothing(store: Store) -> None:
@@ -573,3 +636,48 @@ def test_importing_the_store_does_not_import_psycopg() -> None:
     """PostgreSQL's driver is imported only when a postgresql:// store is opened."""
     code = "import sys, engine.store; assert 'psycopg' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_delivery_migration_keeps_older_messages(dialect: str, db_path: Path,
+                                                 request: pytest.FixtureRequest) -> None:
+    """A store migrated up to 0005 with messages in its outbox: 0006_delivery keeps each
+    message, pending, with a Message-ID of its own, and the copy reads back whole."""
+    older = [m for m in migrations.for_dialect(dialect) if m.name < "0006"]
+    row = ("INSERT INTO outbox (instance, at, to_role, subject, body) "
+           "VALUES ('i', ?, 'billing', 's', 'b')")
+    if dialect == "sqlite":
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with raw(db_path) as conn:
+            conn.execute(migrations.TABLE["sqlite"])
+            for m in older:
+                for statement in m.statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO migrations VALUES (?, 'x')", (m.name,))
+            conn.executemany(row, [(T0.isoformat(),), (T0.isoformat(),)])
+            conn.commit()
+        store: Store = SQLiteStore(db_path)
+    else:
+        import psycopg
+        from frontdesk.store.postgres import PostgresStore
+
+        url = request.getfixturevalue("postgres").database()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(migrations.TABLE["postgresql"])
+            for m in older:
+                for statement in m.statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO migrations (name, applied_at) VALUES (%s, 'x')",
+                             (m.name,))
+            for _ in range(2):
+                conn.execute(row.replace("?", "%s"), (T0.isoformat(),))
+        store = PostgresStore(url)
+    with store:
+        entries = store.outbox()
+        assert [(e.id, e.status, e.to_kind, e.to_name, e.kind, e.attempts)
+                for e in entries] == [(1, "pending", "role", "billing", "message", 0),
+                                      (2, "pending", "role", "billing", "message", 0)]
+        assert len({e.message_id for e in entries}) == 2
+        assert all(e.message_id.endswith("@frontdesk.localhost>") for e in entries)
+        (new,) = store.enqueue([Message(None, T0, "maria", "s", "b", to_kind="person")])
+        assert new == 3
