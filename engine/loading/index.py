@@ -107,7 +107,7 @@ def addressees(data: Any) -> tuple[str, ...]:
 
     if not isinstance(data, dict):
         return ()
-    roles = set(_list(data.get("roles")))
+    roles = {role for role in _list(data.get("roles")) if isinstance(role, str)}
     states = data.get("states")
     found: dict[str, None] = {}
     for state in (states.values() if isinstance(states, dict) else ()):
