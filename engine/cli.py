@@ -147,15 +147,32 @@ def test_command(options: Options, scenarios: tuple[str, ...], practice: str) ->
 @input_option
 @click.option("--allow-duplicate", is_flag=True,
               help="Start it even when an open instance has the same 'unique' inputs.")
+@click.option("--from", "from_file", metavar="FILE",
+              help="One instance per row of a .csv, .json or .yaml roster (--set: shared).")
+@click.option("--dry-run", is_flag=True, help="With --from: show what would start; write "
+              "nothing.")
 @as_option
 @json_option
 @pass_options
 def start(options: Options, playbook: str, sets: tuple[str, ...], input_name: str | None,
-          allow_duplicate: bool, actor: str | None, as_json: bool) -> NoReturn:
+          allow_duplicate: bool, from_file: str | None, dry_run: bool, actor: str | None,
+          as_json: bool) -> NoReturn:
     """Start an instance of PLAYBOOK; prints its id. Its inputs: frontdesk describe
-    PLAYBOOK."""
+    PLAYBOOK. With --from FILE: one instance per row, every row checked first."""
     from .commands import instances
 
+    if dry_run and from_file is None:
+        from .errors import UsageError
+
+        raise UsageError("--dry-run goes with --from: start PLAYBOOK --from FILE --dry-run")
+    if from_file is not None:
+        from .commands.bulk_start import run_start_from
+
+        with _engine(options, "read" if dry_run else "create") as engine:
+            sys.exit(run_start_from(engine, playbook=playbook, path=from_file, sets=sets,
+                                    input_name=input_name, actor=options.actor(actor),
+                                    as_json=as_json, allow_duplicate=allow_duplicate,
+                                    dry_run=dry_run))
     with _engine(options, "create") as engine:
         sys.exit(instances.run_start(engine, playbook=playbook, sets=sets,
                                      input_name=input_name, actor=options.actor(actor),

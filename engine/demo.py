@@ -64,6 +64,9 @@ class Story:
         self.say()
         self.say(click.style(f"== {when:%a %d %b %Y}, {headline}", bold=True))
         result = self.engine.tick()
+        for run in result.scheduled.started if result.scheduled else ():
+            assert run.instance is not None
+            self.say(f"   (schedule {run.schedule}) starts {self.label(run.instance)}")
         for instance_id, event in result.fired:
             self.say(f"   (clock) {self.label(instance_id)}: timer '{event}'")
 

@@ -89,7 +89,42 @@ class MessageAction:
     body: str = ""
 
 
-Action = SetAction | TaskAction | StartAction | MessageAction
+MAX_SIGNAL_LIMIT = 50  # the most instances one signal action may reach
+DEFAULT_SIGNAL_LIMIT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SignalAction:
+    """Fire ``event`` at the open instances of ``playbook`` whose variables equal ``match``
+    (values are templates), with ``with_`` as the event's fields; more than ``limit`` matching
+    is refused."""
+
+    playbook: str
+    event: str
+    match: Mapping[str, Any]
+    with_: Mapping[str, Any] = field(default_factory=dict)
+    limit: int = DEFAULT_SIGNAL_LIMIT
+
+
+Action = SetAction | TaskAction | StartAction | MessageAction | SignalAction
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Instances of ``playbook`` started by ``tick`` on a calendar: one per subject (a person
+    of the practice, optionally of ``role``, or a row of ``roster``) and period (``starting``
+    plus k times ``every``, moved to a business day when ``business_day`` says so)."""
+
+    id: str  # what its runs are recorded under: the playbook id, or the practice's name
+    playbook: str
+    every: str  # ``N months`` or ``N years``
+    starting: Any  # datetime.date (model imports nothing it need not)
+    subjects: str  # ``people`` or ``roster``
+    with_: Mapping[str, Any] = field(default_factory=dict)
+    role: str | None = None
+    roster: str | None = None
+    key: str | None = None  # template giving a subject's identity
+    business_day: str | None = None  # ``next``, ``previous`` or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +254,7 @@ class Playbook:
     inputs: Mapping[str, FieldSpec] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     unique: tuple[str, ...] = ()  # inputs no two open instances may share
+    schedule: Schedule | None = None  # started by ``tick`` on a calendar
     reports: Mapping[str, ReportSpec] = field(default_factory=dict)
     upgrade_set: Mapping[str, Any] = field(default_factory=dict)  # set when upgraded to it
 
@@ -384,6 +420,7 @@ class Practice:
     playbooks: Mapping[str, Tailoring] = field(default_factory=dict)
     administrators: tuple[str, ...] = ()
     starts_per_command: int = 200  # instances 'start' actions may begin in one command
+    schedules: tuple[Schedule, ...] = ()  # scheduled starts the practice declares
     board: Board = field(default_factory=Board)
     closed_day_dues: str = "default"  # default | previous | next | keep (task dues on closed days)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)

@@ -56,6 +56,9 @@ class PlaybookRegistry:
 
         return winners(index_files(self.workspace.search_dirs, self.workspace.cache))
 
+    def scheduled_ids(self) -> list[str]:
+        """The ids of the playbooks on the search path that declare a ``schedule``."""
+        return [pid for pid, file in self._winners.items() if file.facts.scheduled]
     def ids(self) -> list[str]:
         """The id of every playbook on the search path, sorted."""
         return sorted(self._winners)

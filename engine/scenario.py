@@ -188,6 +188,7 @@ class _Runner:
                              omnipotent=frozenset({SCENARIO_ACTOR}))
         self.actor = data.get("as") or SCENARIO_ACTOR
         self.instance_id: str | None = None
+        self.others: list[tuple[str, str]] = []  # (playbook, id) of the ``others`` started
 
     def close(self) -> None:
         self.engine.close()
@@ -206,6 +207,10 @@ class _Runner:
         compiled = self.engine.playbooks.current(data["playbook"])
         self.playbook = compiled.playbook
         self._check_names()
+        for other in data.get("others") or []:
+            started = self.engine.start(other["playbook"], other.get("with") or {}, self.actor,
+                                        allow_duplicate=True)
+            self.others.append((other["playbook"], started.id))
         instance = self.engine.start(data["playbook"], start.get("with") or {}, self.actor)
         self.instance_id = instance.id
         for index, step in enumerate(data.get("steps") or [], start=1):
@@ -351,11 +356,22 @@ class _Runner:
             return {event: armed.get(event) for event in want}
         if key == "outbox":
             return len(self.engine.outbox())
-        if key == "started":
+        if key in ("started", "others", "children"):
+            return self.related(instance, key, want)
+        raise StepFailed(f"unknown expectation '{key}'")
+
+    def related(self, instance: Instance, key: str, want: Any) -> Any:
+        """``started``: how many instances of each playbook this one started; ``children``:
+        their states, oldest first; ``others``: the states of the ``others`` of each playbook,
+        in the order they were listed."""
+        if key in ("started", "children"):
             children = [i for i in self.engine.list_instances()
                         if i.parent == instance.id]
+            if key == "children":
+                return {pid: [c.state for c in children if c.playbook == pid] for pid in want}
             return {pid: sum(1 for c in children if c.playbook == pid) for pid in want}
-        raise StepFailed(f"unknown expectation '{key}'")
+        return {pid: [self.engine.get_instance(iid).state for p, iid in self.others
+                      if p == pid] for pid in want}
 
 
 _MISSING = object()

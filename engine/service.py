@@ -34,6 +34,8 @@ from .workspace import Workspace
 if TYPE_CHECKING:  # the runtime imports jinja2 and transitions: only commands that step
     from .delivery.sender import SendReport
     from .runtime import step
+    from .schedules import ScheduleResult
+    from .signals import Delivery
     from .verification import Anchor, Proof
 
 MAX_START_DEPTH = 10
@@ -55,6 +57,7 @@ class TickResult:
     not_applied: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # instances left for the next tick
     damaged: list[str] = field(default_factory=list)  # instances whose rows cannot be read
+    scheduled: ScheduleResult | None = None  # what the schedules started (``schedules``)
     faults: list[step.TimerFault] = field(default_factory=list)  # timers that cannot fire
 
 
@@ -148,8 +151,8 @@ class Engine:
         actor = self.acting(actor)
         compiled = self.playbooks.current(playbook_id)
         outcome = step.start(compiled, inputs, self.run_context(actor))
-        change = self._with_starts(outcome, actor)
         with self.store.transaction() as txn:
+            change = self._with_starts(outcome, actor, delivery=_delivery(txn))
             if compiled.playbook.unique and not allow_duplicate:
                 _refuse_duplicate(txn, outcome.instance, compiled.playbook.unique)
             txn.apply(change)
@@ -165,7 +168,7 @@ class Engine:
             instance = txn.load_instance(instance_id)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.fire(compiled, instance, event, fields, self.run_context(actor), note)
-            txn.apply(self._with_starts(outcome, actor))
+            txn.apply(self._with_starts(outcome, actor, delivery=_delivery(txn)))
         return outcome.instance
 
     def done(self, task_id: str, fields: Mapping[str, Any], actor: str) -> Instance:
@@ -179,7 +182,7 @@ class Engine:
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.complete(compiled, instance, task_id, fields,
                                     self.run_context(actor))
-            txn.apply(self._with_starts(outcome, actor))
+            txn.apply(self._with_starts(outcome, actor, delivery=_delivery(txn)))
         return outcome.instance
 
     def cancel(self, instance_id: str, reason: str, actor: str) -> Instance:
@@ -221,6 +224,11 @@ class Engine:
             txn.apply(outcome.change)
         return outcome.instance
 
+    @property
+    def starts_so_far(self) -> int:
+        """Instances ``start`` actions have begun in this command (``limits``)."""
+        return self._starts
+
     def _administrator(self, actor: str, what: str) -> str:
         """The acting person, refused (exit 5) unless one of the practice's administrators."""
         actor = self.acting(actor)
@@ -249,8 +257,11 @@ class Engine:
             raise RefusedError(f"'{actor}' does not hold its role '{task.role}'",
                                instance=instance.id, task=task.task)
 
-    def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0) -> Change:
-        """The outcome's change, with the instances its ``start`` actions begin (and theirs)."""
+    def _with_starts(self, outcome: step.Outcome, actor: str, depth: int = 0,
+                     delivery: Delivery | None = None) -> Change:
+        """The outcome's change, with the instances its ``start`` actions begin (and theirs)
+        and what its ``signal`` actions change (``signals``; ``delivery`` says where their
+        targets are read)."""
         from .runtime import step
 
         change = outcome.change
@@ -270,7 +281,14 @@ class Engine:
                                    instance=request.parent) from None
             child = step.start(compiled, request.inputs, self.run_context(actor),
                                parent=request.parent)
-            change.merge(self._with_starts(child, actor, depth + 1))
+            change.merge(self._with_starts(child, actor, depth + 1, delivery))
+        if outcome.signals:
+            from .signals import deliver
+
+            if delivery is None:
+                raise RefusedError("'signal' actions need the store to find their targets",
+                                   instance=outcome.instance.id)
+            change.merge(deliver(self, outcome, actor, depth, delivery))
         return change
 
     # -- batches: many instances, BATCH per transaction, a savepoint each ------------------
@@ -313,7 +331,7 @@ class Engine:
                 compiled = self.playbooks.of_instance(instance, self.store.get_source)
                 try:
                     outcome = step.fire(compiled, instance, event, fields or {}, rc)
-                    self._with_starts(outcome, actor)
+                    self._with_starts(outcome, actor, delivery=_store_delivery(self.store))
                 except RefusedError as exc:
                     previews.append(Preview(instance, reason=exc.reason))
                     continue
@@ -329,7 +347,7 @@ class Engine:
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
             outcome = step.fire(compiled, instance, event, fields, rc)
-            change = self._with_starts(outcome, rc.actor)
+            change = self._with_starts(outcome, rc.actor, delivery=_delivery(txn))
         except RefusedError:
             result.not_allowed.append(instance.id)
             return
@@ -342,11 +360,12 @@ class Engine:
         """Fire every due timer; idempotent. A timer whose event is refused still fires once
         (recorded as not applied), so one broken instance never blocks the others."""
         from .runtime import step
+        from .schedules import run_schedules
 
         rc = self.run_context(step.SYSTEM)
+        result = TickResult(scheduled=run_schedules(self))
         with self.store.transaction() as txn:
             ids = txn.due_timer_instance_ids(rc.today, rc.now)
-        result = TickResult()
         for batch in _batches(ids):
             with self.store.transaction() as txn:
                 for instance in txn.load_instances(batch, result.damaged):
@@ -361,7 +380,7 @@ class Engine:
         compiled = self.playbooks.of_instance(instance, txn.get_source)
         try:
             outcome = step.fire_timers(compiled, instance, rc)
-            change = self._with_starts(outcome, step.SYSTEM)
+            change = self._with_starts(outcome, step.SYSTEM, delivery=_delivery(txn))
             result.faults.extend(outcome.faults)
         except RefusedError as exc:
             change = step.expire_timers(compiled, instance, rc, exc.reason).change
@@ -494,6 +513,20 @@ def _refuse_duplicate(txn: Txn, new: Instance, unique: tuple[str, ...]) -> None:
                 f"an open instance '{other.id}' has the same {', '.join(unique)}"
                 + (f" ({other.subject})" if other.subject else "")
                 + "; pass --allow-duplicate to start another", playbook=new.playbook)
+
+
+def _delivery(txn: Txn) -> Delivery:
+    """Where one change's ``signal`` actions find their targets: its transaction."""
+    from .signals import Delivery
+
+    return Delivery(txn)
+
+
+def _store_delivery(store: Store) -> Delivery:
+    """Signal targets read from the store itself (dry runs, which write nothing)."""
+    from .signals import Delivery, StoreTargets
+
+    return Delivery(StoreTargets(store))
 
 
 def _apply_one(txn: Txn, change: Change) -> bool:

@@ -12,8 +12,9 @@ What is proved, in this order, each step streaming the store in bounded memory:
 4. replaying each instance's records gives the instance, its tasks and its timers as
    stored: state, status, outcome, variables, version, the status of every task occurrence
    (``cancelled`` closes an instance where it stands, ``corrected`` sets variables,
-   ``assigned`` changes no status and is not replayed), the timers that fired, and every
-   timer armed with its state, event, due, status and error (``timer_armed``,
+   ``assigned`` changes no status and is not replayed; nor are ``signal`` and
+   ``signalled``, whose targets' transitions have their own records), the timers that fired,
+   and every timer armed with its state, event, due, status and error (``timer_armed``,
    ``timer_cancelled``, ``timer_failed``). An instance started before arming was recorded
    (its ``start`` record has no ``timer_records``) has its unrecorded timers compared by
    whether they fired only.

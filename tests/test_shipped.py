@@ -21,10 +21,13 @@ def frontdesk(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -
     return run_main(args, env or dict(os.environ), cwd=cwd)
 
 
-def test_four_playbooks_are_shipped() -> None:
-    """intake, claim-denial, onboarding-90-day and hipaa-annual-refresh are shipped."""
-    assert {p.stem for p in SHIPPED} == {
-        "intake", "claim-denial", "onboarding-90-day", "hipaa-annual-refresh"}
+def test_the_routines_are_shipped() -> None:
+    """intake, claim-denial, onboarding-90-day, hipaa-annual-refresh and the routines of
+    DOMAIN.md section 8 are shipped."""
+    assert {p.stem for p in SHIPPED} >= {
+        "intake", "claim-denial", "onboarding-90-day", "hipaa-annual-refresh",
+        "credential-renewal", "records-request", "plan-of-care",
+        "breach-response", "osha-bloodborne", "osha-exposure-control-plan"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

@@ -19,7 +19,8 @@ from ..store import SQLiteStore, Store, migrations, open_store
 from ..store.postgres import PostgresStore
 
 _LABELS = {"sources": "playbook sources", "instances": "instances", "tasks": "tasks",
-           "timers": "timers", "outbox": "outbox messages", "audit_log": "audit records"}
+           "timers": "timers", "outbox": "outbox messages", "audit_log": "audit records",
+           "schedule_runs": "scheduled starts"}
 
 
 def run_status(options: Options, *, as_json: bool) -> int:

@@ -216,6 +216,11 @@ def _tick_document(result: TickResult, digests: list[Any],
         document["delivery"] = report_json(delivered)
     if digests:
         document["digests"] = digests
+    scheduled = result.scheduled
+    if scheduled is not None and scheduled.anything:
+        from ..schedules import to_document
+
+        document["scheduled"] = to_document(scheduled)
     return document
 
 
@@ -223,6 +228,10 @@ def _echo_tick(at: str, result: TickResult, digests: list[Any],
                delivered: SendReport | None) -> None:
     from .delivery import summary
 
+    if result.scheduled is not None:
+        from ..schedules import print_lines
+
+        print_lines(result.scheduled, at)
     for instance_id, event in result.fired:
         click.echo(f"{at} {instance_id}: {event}")
     for fault in result.faults:

@@ -7,13 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..model import (
+    DEFAULT_SIGNAL_LIMIT,
     Action,
     ChoiceRule,
     FieldSpec,
     MessageAction,
     Offset,
     Playbook,
+    Schedule,
     SetAction,
+    SignalAction,
     StartAction,
     State,
     TaskAction,
@@ -92,8 +95,29 @@ def build_action(data: Mapping[str, Any]) -> Action:
         return TaskAction(build_task(data["task"]))
     if "start" in data:
         return StartAction(data["start"], dict(data.get("with") or {}))
+    if "signal" in data:
+        return build_signal(data["signal"])
     message = data["message"]
     return MessageAction(message["to"], _text(message["subject"]), _text(message.get("body", "")))
+
+
+def build_signal(data: Mapping[str, Any]) -> SignalAction:
+    """A ``signal`` action: the playbook, event, match and fields of its mapping."""
+    return SignalAction(data["playbook"], data["event"], dict(data["match"]),
+                        dict(data.get("with") or {}),
+                        int(data.get("limit", DEFAULT_SIGNAL_LIMIT)))
+
+
+def build_schedule(schedule_id: str, playbook: str, data: Mapping[str, Any]) -> Schedule:
+    """A playbook's (or the practice's) ``schedule`` mapping."""
+    starting = data["starting"]
+    return Schedule(
+        id=schedule_id, playbook=playbook, every=_text(data["every"]),
+        starting=starting if isinstance(starting, dt.date) else dt.date.fromisoformat(
+            str(starting)),
+        subjects=data["for"], with_=dict(data.get("with") or {}), role=data.get("role"),
+        roster=data.get("roster"), key=_opt_text(data.get("key")),
+        business_day=data.get("business_day"))
 
 
 def _transitions(event: str, value: Any) -> tuple[Transition, ...]:
@@ -144,6 +168,8 @@ def build_playbook(data: Mapping[str, Any]) -> Playbook:
         settings=dict(data.get("settings") or {}),
         unique=tuple(data.get("unique") or ()),
         upgrade_set=dict((data.get("upgrade") or {}).get("set") or {}),
+        schedule=build_schedule(data["playbook"], data["playbook"], data["schedule"])
+        if data.get("schedule") else None,
         initial=data["initial"],
         states={name: build_state(name, state or {})
                 for name, state in data["states"].items()},

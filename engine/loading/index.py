@@ -35,6 +35,8 @@ class Signature:
     id: str
     inputs: frozenset[str]
     required: frozenset[str]
+    events: frozenset[str] = frozenset()  # what a ``signal`` action may fire at it
+    variables: frozenset[str] = frozenset()  # what a ``signal`` action may match on
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +49,16 @@ class FileFacts:
     inputs: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
     roles: tuple[str, ...] = ()  # the ``roles`` it declares (what practice.yaml must cover)
+    events: frozenset[str] = frozenset()
+    variables: frozenset[str] = frozenset()
+    scheduled: bool = False  # declares a ``schedule`` (what ``tick`` starts)
     addressees: tuple[str, ...] = ()  # person ids its messages name (``people`` must list)
 
     @property
     def signature(self) -> Signature | None:
         """The inputs of a file that declares its id (others cannot be started)."""
-        return None if self.id is None else Signature(self.id, self.inputs, self.required)
+        return None if self.id is None else Signature(self.id, self.inputs, self.required,
+                                                      self.events, self.variables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,9 @@ def facts_of(loaded: LoadedPlaybook) -> FileFacts:
         inputs=signature.inputs if signature else frozenset(),
         required=signature.required if signature else frozenset(),
         roles=tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (),
+        events=signature.events if signature else frozenset(),
+        variables=signature.variables if signature else frozenset(),
+        scheduled=isinstance(loaded.data, dict) and "schedule" in loaded.data,
         addressees=addressees(loaded.data))
 
 
@@ -157,9 +166,10 @@ def signatures(active: Mapping[str, IndexedFile]) -> dict[str, Signature]:
 
 
 def start_actions_fit(playbook: Playbook, known: Mapping[str, Signature]) -> bool:
-    """Whether every ``start`` action names a known playbook with exactly fitting inputs (the
-    checks validation makes with the search path's signatures)."""
-    from ..model import StartAction
+    """Whether every ``start`` action names a known playbook with exactly fitting inputs, and
+    every ``signal`` action a known playbook, event and variables (the checks validation
+    makes with the search path's signatures)."""
+    from ..model import SignalAction, StartAction
 
     for state in playbook.states.values():
         actions = list(state.enter)
@@ -167,6 +177,11 @@ def start_actions_fit(playbook: Playbook, known: Mapping[str, Signature]) -> boo
             for transition in transitions:
                 actions.extend(transition.do)
         for action in actions:
+            if isinstance(action, SignalAction):
+                known_signal = known.get(action.playbook)
+                if known_signal is None or action.event not in known_signal.events or (
+                        set(action.match) - known_signal.variables):
+                    return False
             if not isinstance(action, StartAction):
                 continue
             target = known.get(action.playbook)

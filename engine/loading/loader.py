@@ -54,7 +54,10 @@ class LoadedPlaybook:
         required = {name for name, spec in inputs.items()
                     if isinstance(spec, dict) and spec.get("required") is True
                     and "default" not in spec}
-        return Signature(self.id, frozenset(inputs), frozenset(required))
+        from .surface import events, variables
+
+        return Signature(self.id, frozenset(inputs), frozenset(required), events(self.data),
+                         variables(self.data))
 
     def require(self) -> Playbook:
         """The model, or ``InvalidError`` (exit 3) with every issue."""

@@ -26,7 +26,7 @@ from ..model import (
     Tailoring,
     WebhookSettings,
 )
-from .build import build_task_override
+from .build import build_schedule, build_task_override
 from .describe import shown
 from .schema import schema_issues
 from .yamlsource import JsonPath, SourceMap, YamlDocument, load_file, parse_text
@@ -159,6 +159,9 @@ def build_practice(data: dict[str, Any] | None) -> Practice:
         playbooks=playbooks,
         administrators=tuple(data.get("administrators") or ()),
         starts_per_command=int((data.get("limits") or {}).get("starts_per_command", 200)),
+        schedules=tuple(build_schedule(entry.get("name") or f"practice:{entry['playbook']}",
+                                       entry["playbook"], entry["schedule"])
+                        for entry in data.get("schedules") or ()),
         board=Board(**(data.get("board") or {})),
         delivery=_delivery(data.get("delivery") or {}),
         payers={pid: dict(entry) for pid, entry in (data.get("payers") or {}).items()},

@@ -116,7 +116,8 @@ class ReportChecker:
         self.outcomes = {str(_dict(s).get("outcome")) for s in states.values()
                          if _dict(s).get("outcome") is not None} | {CANCELLED}
         self.events = {e for s in states.values() for e in _dict(_dict(s).get("on"))}
-        self.tasks = {t.get("id") for _s, _p, t in checker._tasks() if isinstance(t, dict)}
+        self.tasks = {t["id"] for _s, _p, t in checker._tasks()
+                      if isinstance(t, dict) and isinstance(t.get("id"), str)}
 
     def check(self, reports: Any) -> None:
         for name, report in _dict(reports).items():

@@ -92,8 +92,10 @@ def _best_branch(error: ValidationError) -> ValidationError | None:
     shape and failed deeper inside.
     """
     context = list(error.context or [])
-    shaped = [e for e in context if e.validator not in ("type", "required", "not")
-              or len(e.relative_path) > 0]
+    deep = [e for e in context if len(e.relative_path) > 0]
+    if deep:  # a branch whose own key matched and failed inside it says the most
+        return best_match(deep)
+    shaped = [e for e in context if e.validator not in ("type", "required", "not")]
     if not shaped:
         return None
     return best_match(shaped)

@@ -151,6 +151,10 @@ class PlaybookChecker:
         subject = self.data.get("subject")
         if isinstance(subject, str):
             self.template(("subject",), subject)
+        if isinstance(self.data.get("schedule"), dict):
+            from .schedule_check import check_schedule
+
+            check_schedule(self, self.data["schedule"])
         ReportChecker(self).check(self.data.get("reports"))
         return self.issues
 
@@ -346,6 +350,34 @@ class PlaybookChecker:
         playbook = _str(action.get("start"))
         if playbook is not None:
             self._check_start(path, playbook, _dict(action.get("with")))
+        if isinstance(action.get("signal"), dict):
+            self._check_signal((*path, "signal"), action["signal"])
+
+    def _check_signal(self, path: JsonPath, signal: dict[str, Any]) -> None:
+        """A ``signal`` action: its values, and (when the search path is known) a known
+        playbook, an event it has a transition for, variables it declares and event fields."""
+        for key in ("match", "with"):
+            for var, value in _dict(signal.get(key)).items():
+                self.value((*path, key, var), value)
+        playbook = _str(signal.get("playbook"))
+        if self.known is None or playbook is None:
+            return
+        signature = self.known.get(playbook)
+        if signature is None:
+            self.error((*path, "playbook"), "unknown-playbook",
+                       f"signals unknown playbook '{playbook}'",
+                       did_you_mean(playbook, self.known))
+            return
+        event = _str(signal.get("event"))
+        if event is not None and event not in signature.events:
+            self.error((*path, "event"), "unknown-event",
+                       f"signals event '{event}', which no state of '{playbook}' has",
+                       did_you_mean(event, signature.events))
+        for var in _dict(signal.get("match")):
+            if var not in signature.variables:
+                self.error((*path, "match", var), "unknown-variable",
+                           f"'{playbook}' has no variable '{var}' to match",
+                           did_you_mean(var, signature.variables), key=True)
 
     def _check_message(self, path: JsonPath, message: dict[str, Any]) -> None:
         to = message.get("to")

@@ -40,6 +40,7 @@ from ..model import (
     Offset,
     Practice,
     SetAction,
+    SignalAction,
     StartAction,
     TaskAction,
     TaskSpec,
@@ -102,6 +103,21 @@ class StartRequest:
 
 
 @dataclass(slots=True)
+class SignalRequest:
+    """A ``signal`` action: fire ``event`` with ``fields`` at the open instances of
+    ``playbook`` whose variables equal ``match``, in the same transaction (``engine.signals``
+    finds them and fills in ``record``, the source's ``signal`` audit record)."""
+
+    playbook: str
+    event: str
+    match: dict[str, Any]
+    fields: dict[str, Any]
+    limit: int
+    source: str
+    record: AuditDraft
+
+
+@dataclass(slots=True)
 class Outcome:
     """What a step produced."""
 
@@ -109,6 +125,7 @@ class Outcome:
     change: Change
     starts: list[StartRequest] = field(default_factory=list)
     fired: bool = True  # for timers: whether the event moved the instance
+    signals: list[SignalRequest] = field(default_factory=list)
     faults: list[TimerFault] = field(default_factory=list)  # timers that cannot fire
 
 
@@ -141,6 +158,7 @@ class _Step:
         self.actor = actor
         self.change = Change()
         self.starts: list[StartRequest] = []
+        self.signals: list[SignalRequest] = []
         self.event: str | None = None
         self.fields: dict[str, Any] = {}
         self.given: Mapping[str, Any] = {}  # the fields the actor gave with the event
@@ -479,6 +497,8 @@ class _Step:
                 self.starts.append(StartRequest(action.playbook, inputs, self.inst.id))
             elif isinstance(action, MessageAction):
                 self.message(action)
+            elif isinstance(action, SignalAction):
+                self.signal(action)
 
     def message(self, action: MessageAction) -> None:
         """Write a message to the outbox, addressed as ``address`` says; its ``facts`` are
@@ -504,6 +524,18 @@ class _Step:
         if to in self.pb.roles:
             return self.tailoring.roles.get(to, to), "role"
         return to, "person"
+
+    def signal(self, action: SignalAction) -> None:
+        """A ``signal`` action: its values now, its targets later (``SignalRequest``); the
+        source's record names the playbook, event and matched variables (not their values)."""
+        what = f"signal '{action.playbook}'"
+        match = {k: _storable(self.value(v, what)) for k, v in action.match.items()}
+        fields = {k: _storable(self.value(v, what)) for k, v in action.with_.items()}
+        self.record("signal", event=self.event, to_state=self.inst.state, data={
+            "playbook": action.playbook, "signal_event": action.event,
+            "match": sorted(match)})
+        self.signals.append(SignalRequest(action.playbook, action.event, match, fields,
+                                          action.limit, self.inst.id, self.change.audit[-1]))
 
     def set_vars(self, values: Mapping[str, Any]) -> None:
         if not values:
@@ -614,7 +646,7 @@ class _Step:
             inst.subject = self.render(self.pb.subject, "subject")
         self.change.instances.append(inst)
         self.change.sources[self.cp.digest] = self.cp.text
-        return Outcome(inst, self.change, self.starts)
+        return Outcome(inst, self.change, self.starts, signals=self.signals)
 
 
 def assignment_problem(practice: Practice, person: str, role: str | None) -> str | None:
@@ -840,15 +872,16 @@ def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Map
 
 def _try_all_tasks_done(step: _Step) -> None:
     snapshot = step.inst.working_copy(), len(step.change.audit), len(step.change.messages), \
-        len(step.starts)
+        len(step.starts), len(step.signals)
     try:
         step.fire(ALL_TASKS_DONE, {})
     except RefusedError:
-        inst, audit_len, msg_len, starts_len = snapshot
+        inst, audit_len, msg_len, starts_len, signals_len = snapshot
         step.inst = inst
         del step.change.audit[audit_len:]
         del step.change.messages[msg_len:]
         del step.starts[starts_len:]
+        del step.signals[signals_len:]
 
 
 def _is_due(timer: TimerState, rc: RunContext) -> bool:
@@ -876,6 +909,7 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
     current = instance.working_copy()
     change = Change()
     starts: list[StartRequest] = []
+    signals: list[SignalRequest] = []
     faults: list[TimerFault] = []
     system_rc = dataclasses.replace(rc, actor=SYSTEM)
     fired: set[tuple[str, str]] = set()
@@ -891,10 +925,11 @@ def fire_timers(cp: CompiledPlaybook, instance: Instance, rc: RunContext) -> Out
         change.messages.extend(result.change.messages)
         change.sources.update(result.change.sources)
         starts.extend(result.starts)
+        signals.extend(result.signals)
         faults.extend(result.faults)
     if change.audit:  # else only faults already marked: nothing to write
         change.instances.append(current)
-    return Outcome(current, change, starts, faults=faults)
+    return Outcome(current, change, starts, faults=faults, signals=signals)
 
 
 def _fire_timer(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: RunContext,

@@ -97,6 +97,16 @@ class Txn(Protocol):
         """Write ``change``: sources, instances (revision-checked), tasks, timers, outbox, audit."""
         ...
 
+    def schedule_subjects(self, schedule: str, period: str) -> set[str]:
+        """The subjects ``schedule`` has already started (or covered) in ``period``."""
+        ...
+
+    def record_schedule_run(self, schedule: str, period: str, subject: str,
+                            instance: str | None, at: str) -> None:
+        """Note that ``schedule`` started ``instance`` (None: an open one covered it) for
+        ``subject`` in ``period``."""
+        ...
+
 
 class Store(Protocol):
     """Where instances and the audit log live; each read method is its own short read."""

@@ -128,6 +128,15 @@ _INDEXES = (
     "CREATE INDEX audit_log_instance ON audit_log (instance, seq)",
 )
 
+_SCHEDULE_RUNS = """CREATE TABLE schedule_runs (
+            schedule TEXT NOT NULL,
+            period TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            instance TEXT,
+            at TEXT NOT NULL,
+            PRIMARY KEY (schedule, period, subject)
+        )"""
+
 _SQLITE_APPEND_ONLY = "SELECT RAISE(ABORT, 'audit_log is append-only')"
 _APPEND_ONLY = {
     "sqlite": (
@@ -305,6 +314,10 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         Migration("0007_web_logins", (_WEB_LOGINS,)),
         # Why an armed timer cannot fire as its playbook stands (``tick`` keeps it armed).
         Migration("0008_timer_error", ("ALTER TABLE timers ADD COLUMN error TEXT",)),
+        # What scheduled starts ``tick`` made (``engine.schedules``): one row per schedule,
+        # period and subject, so each starts once; ``instance`` is NULL when an open
+        # instance with the same ``unique`` inputs already covered it.
+        Migration("0009_schedules", (_SCHEDULE_RUNS,)),
     )
 
 

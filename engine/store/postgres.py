@@ -216,6 +216,7 @@ class PostgresStore(SqlStore):
             sql.SQL("GRANT SELECT ON migrations, store_facts TO {}").format(who),
             sql.SQL("GRANT SELECT, INSERT, UPDATE ON instances, tasks, timers, web_logins "
                     "TO {}").format(who),
+            sql.SQL("GRANT SELECT, INSERT ON schedule_runs TO {}").format(who),
             # holiday_cache: unused now, granted for an older frontdesk sharing the database
             sql.SQL("GRANT SELECT, INSERT ON sources, audit_log, holiday_cache "
                     "TO {}").format(who),

@@ -59,7 +59,7 @@ from .base import (
 
 DELIVERY_MIGRATION = "0006_delivery"  # the outbox's delivery columns
 
-TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log")
+TABLES = ("sources", "instances", "tasks", "timers", "outbox", "audit_log", "schedule_runs")
 """Every data table, parents before children (the order a copy inserts them in)."""
 
 OUTBOX_ALL_COLUMNS = ("id", *OUTBOX_COLUMNS)
@@ -67,10 +67,11 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "sources": SOURCE_COLUMNS, "instances": INSTANCE_COLUMNS, "tasks": TASK_COLUMNS,
     "timers": TIMER_COLUMNS, "outbox": OUTBOX_ALL_COLUMNS, "audit_log": AUDIT_COLUMNS,
     "store_facts": ("name", "value"),
+    "schedule_runs": ("schedule", "period", "subject", "instance", "at"),
 }
 TABLE_ORDER = {"sources": "digest", "instances": "{order}", "tasks": "instance, seq",
                "timers": "instance, seq", "outbox": "id", "audit_log": "seq",
-               "store_facts": "name"}
+               "store_facts": "name", "schedule_runs": "schedule, period, subject"}
 
 
 class Cursor(Protocol):
@@ -459,6 +460,16 @@ class SqlTxn:
 
     def get_source(self, digest: str) -> str:
         return self._q.get_source(digest)
+
+    def schedule_subjects(self, schedule: str, period: str) -> set[str]:
+        rows = self._q.execute("SELECT subject FROM schedule_runs WHERE schedule = ? AND "
+                               "period = ?", (schedule, period))
+        return {str(row[0]) for row in rows}
+
+    def record_schedule_run(self, schedule: str, period: str, subject: str,
+                            instance: str | None, at: str) -> None:
+        self._q.execute("INSERT INTO schedule_runs (schedule, period, subject, instance, at) "
+                        "VALUES (?, ?, ?, ?, ?)", (schedule, period, subject, instance, at))
 
     def insert_message(self, message: Message, once: bool = False) -> int | None:
         """Add one message to the outbox in this transaction; its outbox id (with ``once``,

@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from frontdesk_testing import build_wheel, fresh_venv, pip, pip_install
+from frontdesk_testing import REPO, build_wheel, fresh_venv, pip, pip_install
 
 CLEAN_ENV = {"PATH": "/usr/bin:/bin"}
+SHIPPED = len(list((REPO / "playbooks").glob("*.yaml")))  # the playbooks the wheel ships
 
 
 @pytest.mark.slow
@@ -31,7 +32,7 @@ def test_wheel_installs_frontdesk_and_nothing_named_engine(frontdesk_wheel: Path
     validate = subprocess.run([frontdesk, "validate"], capture_output=True, text=True,
                               cwd=tmp_path, env=env, timeout=120)
     assert validate.returncode == 0, validate.stderr
-    assert "4 files checked: 0 errors, 0 warnings" in validate.stderr
+    assert f"{SHIPPED} files checked: 0 errors, 0 warnings" in validate.stderr
     demo = subprocess.run([frontdesk, "demo"], capture_output=True, text=True, cwd=tmp_path,
                           env=env, timeout=120)
     assert demo.returncode == 0, demo.stderr

@@ -192,7 +192,7 @@ def test_two_practices_in_one_database_have_a_chain_each(postgres: PostgresServe
     for n, practice_url in enumerate(urls):
         for _ in range(n + 1):
             ok("--db", practice_url, "start", "hipaa-annual-refresh", "--as", "maria",
-               "--set", "employee=Ann", "--set", "last_trained_on=2025-06-01")
+               "--set", f"employee=Ann {_}", "--set", "last_trained_on=2025-06-01")
     heads = [ok("--db", u, "audit", "head").split() for u in urls]
     counts = [len(json.loads(ok("--db", u, "list", "--json"))) for u in urls]
     assert counts == [1, 2]
