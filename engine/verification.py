@@ -10,10 +10,10 @@ What is proved, in this order, each step streaming the store in bounded memory:
    on PostgreSQL no grant that lets anyone but the owner rewrite it);
 3. every stored playbook source matches the digest it is stored (and run) under;
 4. replaying each instance's records gives the instance, its tasks and its timers as
-   stored: state, status, outcome, variables, version, the status of every task occurrence
-   (``cancelled`` closes an instance where it stands, ``corrected`` sets variables,
-   ``assigned`` changes no status and is not replayed; nor are ``signal`` and
-   ``signalled``, whose targets' transitions have their own records), the timers that fired,
+   stored: state, status, outcome, variables, version, the status and assignee of every task
+   occurrence (``cancelled`` closes an instance where it stands, ``corrected`` sets
+   variables, ``assigned`` sets an assignee; ``signal`` and ``signalled`` are not replayed:
+   their targets' transitions have their own records), the timers that fired,
    and every timer armed with its state, event, due, status and error (``timer_armed``,
    ``timer_cancelled``, ``timer_failed``). An instance started before arming was recorded
    (its ``start`` record has no ``timer_records``) has its unrecorded timers compared by
@@ -179,6 +179,7 @@ class Replayed:
     state: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, str] = field(default_factory=dict)  # occurrence id -> status
+    assignees: dict[str, str | None] = field(default_factory=dict)  # occurrence id -> person
     fired_timers: set[str] = field(default_factory=set)
     timers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> what records say
     timer_records: bool = False  # started when arming was recorded: every timer has records
@@ -231,6 +232,8 @@ def _apply(inst: Replayed, record: dict[str, Any]) -> None:
         inst.cancelled = True
     if action in _TASK_STATUS:
         inst.tasks[data["id"]] = _TASK_STATUS[action]
+    if action in ("task_created", "assigned"):
+        inst.assignees[data["id"]] = data.get("assignee")
     if action in _VARS_KEY:
         inst.vars.update(data.get(_VARS_KEY[action]) or {})
 
@@ -270,6 +273,10 @@ def _difference(told: Replayed, stored: Instance, finals: FinalStates) -> str | 
     if tasks != told.tasks:
         wrong = sorted(k for k in set(tasks) | set(told.tasks) if tasks.get(k) != told.tasks.get(k))
         return f"tasks {', '.join(wrong)} differ from the audit log's"
+    assignees = {t.id: t.assignee for t in stored.tasks}
+    if assignees != {k: told.assignees.get(k) for k in told.tasks}:
+        wrong = sorted(k for k in assignees if assignees[k] != told.assignees.get(k))
+        return f"the assignee of task {', '.join(wrong)} differs from the audit log's"
     fired = {t.id for t in stored.timers if t.status == "fired"}
     if fired != told.fired_timers:
         return "its fired timers differ from the audit log's"

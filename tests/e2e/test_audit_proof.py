@@ -63,7 +63,7 @@ def test_verify_prints_what_it_proved(fd: Frontdesk) -> None:
         assert proved in out, out
 
 
-@pytest.mark.parametrize("edit", ["state", "vars", "task"])
+@pytest.mark.parametrize("edit", ["state", "vars", "task", "assignee"])
 def test_an_edited_row_is_named_by_the_replay(fd: Frontdesk, edit: str) -> None:
     """Rows of instances and tasks can be changed without touching the audit log; the replay
     of the log names the instance (exit 7)."""
@@ -75,12 +75,31 @@ def test_an_edited_row_is_named_by_the_replay(fd: Frontdesk, edit: str) -> None:
         changed = {**json.loads(text), "visits": 4}
         _write(fd, "UPDATE instances SET vars = ? WHERE id = ?",
                  (json.dumps(changed), target))
-    else:
+    elif edit == "task":
         _write(fd, "UPDATE tasks SET status = 'done' WHERE instance = ? AND status = 'open'",
+                 (target,))
+    else:  # a task given to someone without an ``assign`` (done by whoever it names)
+        _write(fd, "UPDATE tasks SET assignee = 'drlee' WHERE instance = ? AND status = 'open'",
                  (target,))
     code, _, err = _verify(fd)
     assert code == 7, err
     assert f"instance '{target}'" in err and "audit log" in err, err
+
+
+def test_assignments_are_replayed(fd: Frontdesk) -> None:
+    """``assign`` and ``assign --clear`` are in the log: the store verifies after them, and a
+    task handed to another person behind frontdesk's back does not."""
+    target = _instance(fd)
+    (task,) = fd.query("SELECT id FROM tasks WHERE instance = ? AND status = 'open' "
+                       "ORDER BY id", (target,))[0]
+    fd.ok("assign", task, "maria")
+    assert _verify(fd)[0] == 0
+    fd.ok("assign", task, "--clear")
+    fd.ok("assign", task, "sam")
+    assert _verify(fd)[0] == 0
+    _write(fd, "UPDATE tasks SET assignee = 'maria' WHERE id = ?", (task,))
+    code, _, err = _verify(fd)
+    assert code == 7 and f"instance '{target}'" in err and task in err, err
 
 
 @pytest.mark.parametrize(("column", "value"), [("due", "2026-02-12"),
