@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -226,15 +226,24 @@ def parse_datetime(value: Any, tz: dt.tzinfo | None) -> dt.datetime:
 
 def _enum_option(spec: FieldSpec, value: Any) -> Any:
     """The enum option ``value`` stands for: itself, or the one text option equal to it
-    ignoring case; ``ValueError`` when there is none (or several)."""
-    if spec.enum is None or value in spec.enum:
+    ignoring case; ``ValueError`` when there is none (or several). A list field's enum lists
+    the options of its items: each item is matched."""
+    if spec.enum is None:
+        return value
+    if spec.type == "list" and isinstance(value, list):
+        return [_one_option(spec.enum, item) for item in value]
+    return _one_option(spec.enum, value)
+
+
+def _one_option(enum: Sequence[Any], value: Any) -> Any:
+    if value in enum:
         return value
     if isinstance(value, str):
         folded = value.casefold()
-        same = [o for o in spec.enum if isinstance(o, str) and o.casefold() == folded]
+        same = [o for o in enum if isinstance(o, str) and o.casefold() == folded]
         if len(same) == 1:
             return same[0]
-    raise ValueError("expected one of " + ", ".join(str(v) for v in spec.enum))
+    raise ValueError("expected one of " + ", ".join(str(v) for v in enum))
 
 
 def _check_constraints(spec: FieldSpec, value: Any) -> None:

@@ -159,6 +159,17 @@ def test_enum_matches_in_any_case_when_unambiguous() -> None:
     assert refusal("string", "Medicar", enum=payers).startswith("expected one of")
 
 
+def test_a_list_fields_enum_holds_for_each_item() -> None:
+    """A ``list`` field with ``enum`` takes any items among the options (each matched as a
+    text field's would be) and refuses an item that is not one."""
+    topics = ("PHI basics", "phishing", "incident reporting")
+    assert value("list", ["phi basics", "Phishing"], enum=topics) == ["PHI basics", "phishing"]
+    assert value("list", "PHI basics, phishing", enum=topics) == ["PHI basics", "phishing"]
+    assert value("list", [], enum=topics) == []
+    assert refusal("list", ["PHI basics", "tailgating"], enum=topics).startswith(
+        "expected one of")
+
+
 def test_required_field_refuses_an_empty_value() -> None:
     """An empty or blank text, or an empty list, is no value for a required field; an optional
     field still takes them."""
