@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..model import WebhookSettings
+from ..network import is_loopback
 from .outcome import DELIVERED, Outcome, permanent, temporary
 
 SIGNATURE_HEADER = "X-Frontdesk-Signature"
@@ -32,18 +32,9 @@ def url_problem(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return None
-    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return None
     return f"webhook URL '{url}' must use https:// (plain http:// only to this machine)"
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -9,25 +9,15 @@ access log, so no request's details reach a log.
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 import sys
 from typing import Any
 
 from ..errors import UsageError
+from ..network import is_loopback
 from ..settings import Options
 
 THREADS = 8
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this computer only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def tls_files(host: str, cert: str | None, key: str | None) -> tuple[str, str] | None:
