@@ -368,7 +368,7 @@ class Proof:
         lines.append("guards: audit log append-only and linear (triggers in place)")
         lines.append(f"sources: {self.sources} stored playbook sources match their digests")
         lines.append(f"replay: {self.instances} instances as their audit records tell them "
-                     "(state, status, variables, tasks, armed and fired timers)")
+                     "(state, status, variables, tasks and assignees, armed and fired timers)")
         lines.append("clock: real (times come from the system clock)" if self.clock == "real"
                      else "clock: simulated (a demo, scenario or rehearsal store)")
         return lines
