@@ -35,7 +35,9 @@ FILING_KINDS = {"MA": "medicare", "MB": "medicare", "16": "medicare_advantage",
                 "CI": "commercial", "BL": "commercial", "HM": "commercial", "12": "commercial",
                 "13": "commercial", "14": "commercial", "15": "commercial", "17": "commercial",
                 "LM": "commercial", "DS": "other", "VA": "other", "OF": "other", "ZZ": "other"}
-_QUOTED = re.compile(r"'[^']*'")
+# pyx12 quotes values or puts them in () (an element id such as (NM103) is kept)
+_QUOTED = re.compile(r"'[^']*'|\((?![A-Z][A-Z0-9]{1,2}\d{2}\))[^)]*\)")
+_AFTER_BEGIN = re.compile(r"(does not begin with).*", re.S)
 
 
 @dataclass(slots=True)
@@ -217,7 +219,8 @@ def _segment_lines(text: str) -> dict[int, int]:
 
 
 def _clean(message: str) -> str:
-    return _QUOTED.sub("<value>", message).strip()
+    """A parser's message without the file's values (names, dates, amounts: PHI)."""
+    return _AFTER_BEGIN.sub(r"\1 <value>", _QUOTED.sub("<value>", message)).strip()
 
 
 def _add(items: list[str], value: str | None) -> None:

@@ -169,7 +169,7 @@ def _run_one(engine: Engine, schedule: Schedule, result: ScheduleResult) -> None
             names = {**names, **builtins, "period": period, "settings": settings}
             run = ScheduledRun(schedule.id, schedule.playbook, period, "")
             try:
-                run.subject = subject_key(schedule, names, _render)
+                run.subject = subject_key(schedule, names, _safe_render)
                 if run.subject in done:
                     continue
                 if len(result.started) + engine.starts_so_far >= \
@@ -248,6 +248,17 @@ def _value(raw: Any, names: dict[str, Any]) -> Any:
         raise
     except Exception as exc:  # a template error of the schedule: refused, never a traceback
         raise RefusedError(f"schedule value: {type(exc).__name__}") from None
+
+
+def _safe_render(text: str, names: dict[str, Any]) -> str:
+    """``_render``, a template error of the schedule's key refused (that subject fails, the
+    others and the tick go on), never a traceback."""
+    try:
+        return _render(text, names)
+    except FrontdeskError:
+        raise
+    except Exception as exc:
+        raise RefusedError(f"schedule key: {type(exc).__name__}") from None
 
 
 def _render(text: str, names: dict[str, Any]) -> str:

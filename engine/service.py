@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from .errors import ConflictError, NotFoundError, RefusedError
+from .errors import ConflictError, NotFoundError, RefusedError, UsageError
 from .model import Playbook
 from .outbox import OutboxEntry
 from .registry import PlaybookRegistry
@@ -190,6 +190,7 @@ class Engine:
         from .runtime import corrections
 
         actor = self._administrator(actor, "cancel")
+        reason = required_reason(reason)
         with self.store.transaction() as txn:
             instance = txn.load_instance(instance_id)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
@@ -203,6 +204,7 @@ class Engine:
         from .runtime import corrections
 
         actor = self._administrator(actor, "correct")
+        reason = required_reason(reason)
         with self.store.transaction() as txn:
             instance = txn.load_instance(instance_id)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
@@ -542,3 +544,11 @@ def _apply_one(txn: Txn, change: Change) -> bool:
 def _batches(ids: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(ids), BATCH):
         yield ids[start:start + BATCH]
+
+
+def required_reason(reason: str) -> str:
+    """The reason of a ``cancel`` or ``correct``, stripped; an empty one is a usage error
+    (exit 2): it is kept in the audit log as the why of the change."""
+    if not reason.strip():
+        raise UsageError("--reason must say why (it is kept in the audit log)")
+    return reason.strip()

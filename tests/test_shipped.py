@@ -111,7 +111,8 @@ def test_demo_keeps_an_empty_home_and_refuses_a_full_one(tmp_path: Path) -> None
     assert listed.returncode == 0 and '"claim-denial"' in listed.stdout
     verified = frontdesk("--home", str(home), "audit", "verify")
     assert verified.returncode == 0, verified.stderr
-    assert "(state, status, variables, tasks and assignees, armed and fired timers)" in verified.stdout
+    assert ("(state, status, variables, tasks and assignees, armed and fired timers)"
+            in verified.stdout)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

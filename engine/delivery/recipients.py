@@ -14,6 +14,8 @@ def persons(entry: OutboxEntry, practice: Practice) -> tuple[list[str], str]:
         return ([entry.to_name] if entry.to_name in people else []), \
             f"person '{entry.to_name}'"
     holders = [pid for pid, person in people.items() if entry.to_name in person.roles]
+    if entry.to_kind == "name":  # a template's result may hold a variable's value (PHI)
+        return holders, "the role or person its template gave"
     return holders, f"role '{entry.to_name}'"
 
 

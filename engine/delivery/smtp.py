@@ -15,7 +15,7 @@ import ssl
 from types import TracebackType
 
 from ..model import SmtpSettings
-from .outcome import DELIVERED, ChannelDown, Outcome, by_code, temporary
+from .outcome import DELIVERED, ChannelDown, Outcome, by_code, permanent, temporary
 from .secrets import secret_from_env, secret_from_file
 
 
@@ -86,6 +86,9 @@ class SmtpChannel:
             raise ChannelDown(f"SMTP server {where}: {e.smtp_code} {_reply(e)}") from e
         except (smtplib.SMTPException, OSError) as e:  # refused, timeout, TLS, DNS
             raise ChannelDown(f"cannot reach SMTP server {where}: {e}") from e
+        except UnicodeEncodeError as e:
+            raise ChannelDown(f"SMTP login to {where}: the user name or password is not "
+                              "plain ASCII") from e
         return conn
 
     def send(self, message: bytes, sender: str,
@@ -114,6 +117,10 @@ class SmtpChannel:
         except smtplib.SMTPResponseException as e:  # sender refused, DATA refused, ...
             self._reset(conn)
             return {a: by_code(e.smtp_code, _reply(e)) for a in addresses}
+        except UnicodeEncodeError:  # an address smtplib cannot say (non-ASCII, no SMTPUTF8)
+            self._reset(conn)
+            return {a: permanent("the address is not plain ASCII; this SMTP client cannot "
+                                 "send to it") for a in addresses}
         except (smtplib.SMTPException, OSError) as e:
             self._conn = None
             conn.close()

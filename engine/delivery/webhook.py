@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -72,7 +73,7 @@ class WebhookChannel:
                 response.read()
         except urllib.error.HTTPError as e:
             return _by_status(e.code, e.reason)
-        except (urllib.error.URLError, OSError) as e:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             self.down = f"cannot reach the webhook {self._where()}: {getattr(e, 'reason', e)}"
             return temporary(self.down)
         return DELIVERED

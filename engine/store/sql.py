@@ -745,12 +745,14 @@ class SqlStore:
 
     def report_event_rows(self, playbook: str, events: Sequence[str],
                           ) -> Generator[Sequence[Any], None, None]:
-        """``(instance, event, at)`` of the audit records of ``events`` fired at ``playbook``'s
-        instances, ordered by instance id, then seq, streamed."""
+        """``(instance, event, at)`` of the transitions of ``events`` fired at ``playbook``'s
+        instances (not the timer records that name an event they would fire), ordered by
+        instance id, then seq, streamed."""
         marks = ", ".join("?" for _ in events)
         yield from self._stream(
-            "SELECT instance, event, at FROM audit_log WHERE playbook = ? AND event IN "
-            f"({marks}) ORDER BY instance{self._by_id()}, seq", (playbook, *events))
+            "SELECT instance, event, at FROM audit_log WHERE playbook = ? "
+            f"AND action = 'transition' AND event IN ({marks}) "
+            f"ORDER BY instance{self._by_id()}, seq", (playbook, *events))
 
     def workload_rows(self) -> Generator[Sequence[Any], None, None]:
         """``(role, assignee, status, due_date, closed_at)`` of every open or done task,

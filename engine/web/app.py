@@ -136,9 +136,14 @@ def _before(board: Board) -> Callable[[], BaseResponse | None]:
         engine = board.engines.get()
         # practice.yaml may have changed the idle time since the server started
         board.sessions.idle_seconds = engine.workspace.practice.board.idle_minutes * 60
-        session, expired = board.sessions.get(request.cookies.get(COOKIE))
+        sid = request.cookies.get(COOKIE)
+        session, expired = board.sessions.get(sid)
         if session is None:
             return redirect(url_for("login", m="idle" if expired else None))
+        people = engine.workspace.practice.people
+        if people and session.person not in people:  # removed from practice.yaml meanwhile
+            board.sessions.close(sid)
+            return redirect(url_for("login"))
         if request.method == "POST" and not _token_ok(request.form.get("csrf"), session.csrf):
             return csrf_refused()
         _sign_in(engine, session)
@@ -168,8 +173,11 @@ def csrf_refused() -> Response:
 def _headers(response: Response) -> Response:
     """No caching of pages (they hold patient data), no framing, scripts and styles from
     this board only, and no referrer to any other site."""
+    # A report's charts are inline SVG whose styles pygal writes inline: that page alone
+    # allows inline styles (never inline scripts).
+    styles = "'self' 'unsafe-inline'" if request.endpoint == "report_page" else "'self'"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"default-src 'self'; img-src 'self' data:; style-src {styles}; script-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

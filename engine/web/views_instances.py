@@ -158,7 +158,7 @@ def _same_fields(playbook: Playbook, instance: Instance, event: str) -> bool:
     """Whether every transition of ``event`` asks the same fields (then a form's values can
     be checked field by field before the engine runs; else the engine picks the transition)."""
     transitions = playbook.states[instance.state].on.get(event, ())
-    return len({t.fields for t in transitions}) <= 1
+    return all(t.fields == transitions[0].fields for t in transitions)
 
 
 def _fire(instance_id: str, event: str) -> BaseResponse | tuple[str, int]:

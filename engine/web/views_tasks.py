@@ -82,7 +82,8 @@ def task_done(task_id: str) -> BaseResponse | tuple[str, int]:
     values = forms.given(specs, request.form)
     errors = field_problems(specs, values, g.engine.workspace.tz)
     checklist = spec.checklist if spec else ()
-    if checklist and len(request.form.getlist("checklist")) < len(checklist):
+    items = {str(number) for number in range(1, len(checklist) + 1)}
+    if not items <= set(request.form.getlist("checklist")):
         errors["checklist"] = CHECKLIST_PROBLEM
     if errors:
         return _task_view(task_id, form=True, errors=errors, status=422)
