@@ -1,6 +1,7 @@
-"""The practice's reports on the board: the list of reports and one report as the CLI's
-``report NAME --format html`` draws it (the same ``build_report`` and ``report_fragment``),
-with an optional period. Dates in the query string are no PHI; the report shows aggregates."""
+"""The practice's reports on the board (administrators, as the Everyone list: ``deadlines``
+and rosters name subjects): the list of reports and one report as the CLI's ``report NAME
+--format html`` draws it (the same ``build_report`` and ``report_fragment``), with an
+optional period. Dates in the query string are no PHI."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ def _date(name: str) -> dt.date | None:
 
 def reports_list() -> tuple[str, int]:
     """Every report there is, with the playbooks declaring it."""
+    g.engine.workspace.require_administrator(g.person, "the reports")
     return render("reports.html", reports=available(g.engine))
 
 
 def report_page(name: str) -> tuple[str, int]:
     """One report over ``from``..``to`` (practice dates; default: all time)."""
+    g.engine.workspace.require_administrator(g.person, "the reports")
     first, last = _date("from"), _date("to")
     result = build_report(g.engine, name, first, last, DEFAULT_DAYS)
     return render("report.html", name=name, fragment=report_fragment(result),

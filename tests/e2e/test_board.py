@@ -301,8 +301,12 @@ def test_my_day_after_tick(board: Board) -> None:
 
 def test_reports_and_outbox_pages(board: Board) -> None:
     """The board lists the reports and draws one as ``report NAME --format html`` does (same
-    figures as the CLI's JSON), with a period form that refuses a bad date like the CLI; the
-    outbox page shows each message's delivery status."""
+    figures as the CLI's JSON), for administrators only, with a period form that refuses a bad
+    date like the CLI; the outbox page shows each message's delivery status."""
+    clerk = board.login("sam")  # not an administrator: no link, and the page is refused
+    assert clerk.get_by_role("link", name="Reports").count() == 0
+    clerk.goto(board.url + "reports/workload")
+    assert "administrator" in clerk.inner_text("main")
     page = board.login("maria")
     page.get_by_role("link", name="Reports").click()
     page.get_by_role("link", name="workload", exact=True).click()
