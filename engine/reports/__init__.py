@@ -70,6 +70,8 @@ def build_report(engine: Engine, name: str, first: dt.date | None = None,
     elif name == "deadlines":
         start = first or period.today
         end = last or start + dt.timedelta(days=days)
+        if end < start:  # only --to, and it is before today: the window would be empty
+            raise UsageError(f"--to {end} is before the window's start {start} (give --from)")
         window = Period(start, end, period.tz, period.today)
         result = ReportResult(name, "Deadlines", start, end, now,
                               [deadlines(store, playbooks, window)])

@@ -276,3 +276,13 @@ def test_html_report_renders_its_charts_in_a_browser(
             browser.close()
     assert requested == [out.as_uri()]
     assert (tmp_path / "denials.png").stat().st_size > 10_000
+
+
+def test_deadlines_to_before_today_is_a_usage_error(
+        history: tuple[Frontdesk, dict[str, str]]) -> None:
+    """``deadlines --to`` a date before today (without ``--from``) would list nothing: exit 2
+    saying so, instead of an empty report."""
+    fd, _ids = history
+    result = fd.run("report", "deadlines", "--to", "2026-01-01", now=NOW)
+    assert result.returncode == 2
+    assert "--to 2026-01-01 is before" in result.stderr
