@@ -478,9 +478,17 @@ class Engine:
         if honour_backoff and not self.workspace.practice.delivery.configured:
             return SendReport(not_configured=True)  # tick in a practice that sends nothing
         if retry_failed:
+            self.check_delivery()  # a refused secret file: nothing requeued
             self.store.requeue_failed()
         return deliver(self.store, self.workspace.practice, self.workspace.clock.now(),
                        self.store.principal, honour_backoff=honour_backoff)
+
+    def check_delivery(self) -> None:
+        """Refuse (exit 3) before anything is written when the channels' secrets cannot be
+        read as ``send`` would read them."""
+        from .delivery.sender import check_secrets
+
+        check_secrets(self.workspace.practice)
 
     def outbox(self) -> list[OutboxEntry]:
         """Every outbox message with its delivery state, oldest first."""

@@ -37,6 +37,7 @@ def _send(engine: Engine, persons: list[str], as_json: bool) -> int:
     if not engine.workspace.practice.delivery.configured:
         raise UsageError("digest --send needs a channel: delivery.smtp or delivery.webhook in "
                          "practice.yaml (without --send, digest prints the digests)")
+    engine.check_delivery()  # a refused secret file: no digest written
     written, had = digests.enqueue(engine, persons)
     report = engine.send(honour_backoff=True)
     if as_json:

@@ -67,6 +67,20 @@ class _Channels:
                 delivery.webhook.secret_file, "webhook secret file"))
 
 
+def check_secrets(practice: Practice) -> None:
+    """Read the SMTP password and the webhook secret as a delivery pass would, refusing (exit
+    3) a file group or others can read or a missing variable: a command that writes before it
+    sends checks them first, so it fails before writing anything."""
+    from .secrets import secret_from_file
+    from .smtp import smtp_password
+
+    delivery = practice.delivery
+    if delivery.smtp is not None:
+        smtp_password(delivery.smtp)
+    if delivery.webhook is not None:
+        secret_from_file(delivery.webhook.secret_file, "webhook secret file")
+
+
 def deliver(store: Store, practice: Practice, now: dt.datetime, principal: str, *,
             honour_backoff: bool) -> SendReport:
     """Try the pending messages (with ``honour_backoff``, only those due by ``now``)."""

@@ -188,6 +188,10 @@ def test_starttls_login_and_password_file(cert: tuple[Path, Path], tmp_path: Pat
         assert result.returncode == 3
         assert "may be read by group or others" in result.stderr and "chmod 600" in result.stderr
         assert outbox(fd)[0]["attempts"] == 0
+        before = outbox(fd)
+        for refused in (("send", "--retry-failed"), ("digest", "--send")):
+            assert fd.run(*refused).returncode == 3  # checked before anything is written
+            assert outbox(fd) == before
         secret.chmod(0o600)
         assert fd.run("send").returncode == 0
         assert len(server.received) == 1
