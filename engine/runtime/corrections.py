@@ -21,7 +21,7 @@ from ..errors import RefusedError
 from ..values import convert
 from .compiled import CompiledPlaybook
 from .instance import Instance
-from .step import Outcome, RunContext, _budgeted, _Step, assignment_problem
+from .step import Outcome, RunContext, _budgeted, _Step, assignment_problem, task_of
 
 CANCELLED = "cancelled"
 CORRECTED = "corrected"
@@ -86,9 +86,7 @@ def assign(cp: CompiledPlaybook, instance: Instance, task_id: str, person: str |
     people and cannot be given tasks."""
     step = _Step(cp, instance.working_copy(), rc, rc.actor)
     inst = step.inst
-    task = next((t for t in inst.tasks if t.id == task_id), None)
-    if task is None:
-        raise RefusedError(f"instance '{inst.id}' has no task '{task_id}'")
+    task = task_of(inst, task_id)
     if not task.is_open:
         raise RefusedError(f"task '{task_id}' is {task.status}", instance=inst.id,
                            task=task.task)

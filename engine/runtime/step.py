@@ -834,15 +834,21 @@ def fire(cp: CompiledPlaybook, instance: Instance, event: str, fields: Mapping[s
     return step.finish()
 
 
+def task_of(inst: Instance, task_id: str) -> TaskOccurrence:
+    """The task occurrence ``task_id`` of ``inst``; refused when it has none."""
+    task = next((t for t in inst.tasks if t.id == task_id), None)
+    if task is None:
+        raise RefusedError(f"instance '{inst.id}' has no task '{task_id}'")
+    return task
+
+
 @_budgeted
 def complete(cp: CompiledPlaybook, instance: Instance, task_id: str, fields: Mapping[str, Any],
              rc: RunContext) -> Outcome:
     """Complete one open task occurrence, then its ``done`` event and ``all_tasks_done``."""
     step = _Step(cp, instance.working_copy(), rc, rc.actor)
     inst = step.inst
-    task = next((t for t in inst.tasks if t.id == task_id), None)
-    if task is None:
-        raise RefusedError(f"instance '{inst.id}' has no task '{task_id}'")
+    task = task_of(inst, task_id)
     if not task.is_open:
         raise step.refuse(f"task '{task_id}' is already {task.status}")
     spec = cp.playbook.task(task.task)
