@@ -9,7 +9,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -184,9 +187,19 @@ class Change:
         self.sources.update(other.sources)
 
 
+@functools.cache
+def _fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter of every field of the dataclass ``cls``, in ``__init__`` order."""
+    getter = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    return lambda obj: tuple(getter(obj))
+
+
 def _shallow(obj: _T) -> _T:
-    """A shallow copy of a dataclass instance."""
-    return dataclasses.replace(obj)  # type: ignore[type-var]
+    """A shallow copy of a dataclass instance (its class called with its fields: a third of
+    what ``dataclasses.replace`` costs, which a step pays for every copy it makes)."""
+    cls: Any = type(obj)
+    copied: _T = cls(*_fields_of(cls)(obj))
+    return copied
 
 
 def copy_data(value: Any) -> Any:
