@@ -123,7 +123,12 @@ def insert_sql(table: str, columns: Sequence[str], conflict: str = "") -> str:
 
 
 def _upsert(table: str, columns: Sequence[str]) -> str:
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
+    """Insert a task or timer row, or update the one of its id. A row's ``instance`` and
+    ``seq`` never change, and are left out of the update: a column in the SET list makes
+    SQLite rewrite the entries of every index holding it (here ``(instance, seq)``), even to
+    the same value, and each index page touched is another page the commit writes."""
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns
+                        if c not in ("id", "instance", "seq"))
     return insert_sql(table, columns, f" ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
@@ -146,9 +151,20 @@ _SELECT_TASK = f"SELECT {names(TASK_COLUMNS)} FROM tasks"
 _SELECT_TIMER = f"SELECT {names(TIMER_COLUMNS)} FROM timers"
 _INSERT_SOURCE = insert_sql("sources", SOURCE_COLUMNS, " ON CONFLICT (digest) DO NOTHING")
 _INSERT_INSTANCE = insert_sql("instances", INSTANCE_COLUMNS)
-_UPDATE_COLUMNS = tuple(c for c in INSTANCE_COLUMNS if c not in ("id", "revision"))
-_UPDATE_INSTANCE = (f"UPDATE instances SET {', '.join(f'{c} = ?' for c in _UPDATE_COLUMNS)}, "
-                    "revision = revision + 1 WHERE id = ? AND revision = ?")
+# An update leaves out what cannot have changed, so the ``(playbook, status)`` index is
+# rewritten only when an instance closes (see ``_upsert``): the playbook never changes, and an
+# instance that is open now was open when it was read (nothing reopens one).
+_UPDATE_COLUMNS = tuple(c for c in INSTANCE_COLUMNS if c not in ("id", "revision", "playbook"))
+_UPDATE_OPEN_COLUMNS = tuple(c for c in _UPDATE_COLUMNS if c != "status")
+
+
+def _update_instance(columns: Sequence[str], where: str = "") -> str:
+    return (f"UPDATE instances SET {', '.join(f'{c} = ?' for c in columns)}, "
+            f"revision = revision + 1 WHERE id = ? AND revision = ?{where}")
+
+
+_UPDATE_INSTANCE = _update_instance(_UPDATE_COLUMNS)
+_UPDATE_OPEN_INSTANCE = _update_instance(_UPDATE_OPEN_COLUMNS, " AND status = 'open'")
 _UPSERT_TASK = _upsert("tasks", TASK_COLUMNS)
 _UPSERT_TIMER = _upsert("timers", TIMER_COLUMNS)
 _INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
@@ -526,8 +542,9 @@ class SqlTxn:
                 raise ConflictError(f"instance '{inst.id}' already exists; retry")
             q.execute(_INSERT_INSTANCE, values(row, INSTANCE_COLUMNS))
         else:
-            cursor = q.execute(_UPDATE_INSTANCE, (*values(row, _UPDATE_COLUMNS), inst.id,
-                                                  current))
+            sql, columns = ((_UPDATE_OPEN_INSTANCE, _UPDATE_OPEN_COLUMNS) if inst.status == "open"
+                            else (_UPDATE_INSTANCE, _UPDATE_COLUMNS))
+            cursor = q.execute(sql, (*values(row, columns), inst.id, current))
             if cursor.rowcount == 0:
                 raise ConflictError(f"instance '{inst.id}' was changed by someone else; retry")
         return current + 1
