@@ -6,7 +6,6 @@ keep dates and datetimes typed (``{"$date": ...}``) so a date variable stays a d
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -84,11 +83,14 @@ class Instance:
     dirty: set[str] = field(default_factory=set, compare=False)  # task/timer ids changed
 
     def working_copy(self) -> Instance:
-        """A copy the runtime may change without touching this one: variables are copied
-        deeply, tasks and timers are shared until changed (copy-on-write), so the cost of a
-        step does not grow with the instance's history."""
+        """A copy the runtime may change without touching this one: tasks and timers are
+        shared until changed (copy-on-write), so the cost of a step does not grow with the
+        instance's history. The variables are a new dict whose values are shared: a step only
+        ever replaces a variable (``vars.update``), and the sandbox cannot change a list or
+        dict in place (``ImmutableSandboxedEnvironment``), so a value is never changed under
+        the instance it came from."""
         mine = _shallow(self)
-        mine.vars = copy_data(self.vars)
+        mine.vars = dict(self.vars)
         mine.tasks = list(self.tasks)
         mine.timers = list(self.timers)
         mine.dirty = set(self.dirty)
@@ -200,19 +202,6 @@ def _shallow(obj: _T) -> _T:
     cls: Any = type(obj)
     copied: _T = cls(*_fields_of(cls)(obj))
     return copied
-
-
-def copy_data(value: Any) -> Any:
-    """A deep copy of variables: dicts and lists copied, everything else (text, numbers,
-    dates) immutable and shared; what ``copy.deepcopy`` gives for them, at a fraction of
-    its cost."""
-    if isinstance(value, dict):
-        return {key: copy_data(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [copy_data(item) for item in value]
-    if isinstance(value, str | int | float | bool | dt.date | None):
-        return value
-    return copy.deepcopy(value)
 
 
 def plain(value: Any) -> Any:
