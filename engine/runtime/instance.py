@@ -204,8 +204,17 @@ def _shallow(obj: _T) -> _T:
     return copied
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """``value`` as plain JSON data: dates and datetimes as ISO-8601 text."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:  # the common case first: a flat dict of text, numbers and dates
+        return {k if type(k) is str else str(k): v if type(v) in _SCALARS else plain(v)
+                for k, v in value.items()}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
