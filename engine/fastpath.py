@@ -128,9 +128,12 @@ def template_renderer(tree: nodes.Template, jinja: Renderer,
                 yield str(limits.check_rendered(next(found)))
 
     def render(variables: Variables) -> str:
-        values = [lookup.find(variables) for lookup in lookups]
-        if any(type(value) not in _PLAIN for value in values):
-            return jinja(variables)
+        values = []
+        for lookup in lookups:
+            value = lookup.find(variables)
+            if type(value) not in _PLAIN:
+                return jinja(variables)
+            values.append(value)
         text: str = limits.with_budget(lambda: joined(chunks(values)))
         return text
 
@@ -219,9 +222,12 @@ def expression_evaluator(expr: nodes.Node, jinja: Callable[[Variables], Any],
     lookups = shape.lookups
 
     def run(variables: Variables) -> Any:
-        values = [lookup.find(variables) for lookup in lookups]
-        if any(value is _MISSING for value in values):
-            return jinja(variables)
+        values = []
+        for lookup in lookups:
+            value = lookup.find(variables)
+            if value is _MISSING:
+                return jinja(variables)
+            values.append(value)
         return limits.with_budget(lambda: evaluate(values))
 
     return run
