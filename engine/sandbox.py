@@ -24,7 +24,8 @@ from . import fastpath, limits
 from .limits import MAX_DEPTH, MAX_RANGE, MAX_RENDERED, MAX_SEQUENCE
 
 __all__ = ["MAX_DEPTH", "MAX_RANGE", "MAX_RENDERED", "MAX_SEQUENCE", "BUILTIN_NAMES",
-           "FUNCTION_NAMES", "FrontdeskSandbox", "Usage", "checked_template", "compile_expression",
+           "FUNCTION_NAMES", "FrontdeskSandbox", "Usage", "checked_template", "compile_evaluator",
+           "compile_expression",
            "compile_template", "environment", "forbidden", "is_template", "lone_expression",
            "parse_expression", "parse_template", "usage_of"]
 
@@ -351,8 +352,9 @@ def _renderer(tree: nodes.Template) -> Callable[[dict[str, Any]], tuple[Context,
     return start
 
 
-def compile_expression(source: str, *, fast: bool = True) -> Callable[..., Any]:
-    """Compile a guard expression once; call the result with the variables as keywords.
+def compile_evaluator(source: str, *, fast: bool = True) -> Callable[[dict[str, Any]], Any]:
+    """Compile a guard expression once; call the result with the variables (a dict it does
+    not change).
 
     What ``Environment.compile_expression`` does (undefined stays undefined), on a hardened
     tree; each call is charged to the running step's work budget, or runs under a fresh one
@@ -373,12 +375,17 @@ def compile_expression(source: str, *, fast: bool = True) -> Callable[..., Any]:
         return limits.with_budget(lambda: run(variables))
 
     evaluator = fast and fastpath.expression_evaluator(assign.node, jinja, _charged_compare)
-    chosen = evaluator or jinja
+    return evaluator or jinja
 
-    def evaluate(**variables: Any) -> Any:
-        return chosen(variables)
 
-    return evaluate
+def compile_expression(source: str, *, fast: bool = True) -> Callable[..., Any]:
+    """``compile_evaluator``, whose result takes the variables as keywords."""
+    evaluate = compile_evaluator(source, fast=fast)
+
+    def with_keywords(**variables: Any) -> Any:
+        return evaluate(variables)
+
+    return with_keywords
 
 
 def _joined(chunks: Iterable[str]) -> str:
