@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -85,18 +85,30 @@ def json_scalar(value: Any) -> str:
     return _canonical(value)
 
 
-def _canonical_record(record: dict[str, Any], data: str) -> str:
-    """``_canonical(record)`` for a record without ``hash`` whose ``data`` encodes to ``data``,
-    written key by key in sorted order so the data is encoded once for the hash and the row.
+def _canonical_records() -> Callable[[dict[str, Any], str], str]:
+    """``canonical(record, data)``: ``_canonical(record)`` for a record without ``hash`` whose
+    ``data`` encodes to ``data``, written key by key in sorted order so the data is encoded once
+    for the hash and the row. The fields the records of one step share (actor, time, instance,
+    playbook, version, principal) are encoded once for the run of records that share them.
     (Only for records written now, whose ``principal`` is text.)"""
     s = json_scalar
-    return (f'{{"action":{s(record["action"])},"actor":{s(record["actor"])},'
-            f'"at":{s(record["at"])},"data":{data},"event":{s(record["event"])},'
-            f'"from":{s(record["from"])},"instance":{s(record["instance"])},'
-            f'"playbook":{s(record["playbook"])},"prev":{s(record["prev"])},'
-            f'"principal":{s(record["principal"])},'
-            f'"seq":{s(record["seq"])},"to":{s(record["to"])},'
-            f'"version":{s(record["version"])}}}')
+    shared_key: tuple[Any, ...] | None = None
+    shared: tuple[str, ...] = ()
+
+    def canonical(record: dict[str, Any], data: str) -> str:
+        nonlocal shared_key, shared
+        key = (record["actor"], record["at"], record["instance"], record["playbook"],
+               record["version"], record["principal"])
+        if key != shared_key:
+            shared_key, shared = key, tuple(s(value) for value in key)
+        actor, at, instance, playbook, version, principal = shared
+        return (f'{{"action":{s(record["action"])},"actor":{actor},"at":{at},"data":{data},'
+                f'"event":{s(record["event"])},"from":{s(record["from"])},'
+                f'"instance":{instance},"playbook":{playbook},"prev":{s(record["prev"])},'
+                f'"principal":{principal},"seq":{s(record["seq"])},"to":{s(record["to"])},'
+                f'"version":{version}}}')
+
+    return canonical
 
 
 def chain(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
@@ -117,6 +129,7 @@ def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
     else refused with :class:`ClockBehindError`.
     """
     records: list[tuple[dict[str, Any], str]] = []
+    canonical = _canonical_records()
     seq, prev = last_seq, last_hash
     at: dt.datetime | None = None
     at_text = ""
@@ -144,7 +157,7 @@ def chain_with_data(drafts: Iterable[AuditDraft], last_seq: int, last_hash: str,
             "prev": prev,
         }
         data = _canonical(record["data"])
-        text = _canonical_record(record, data)
+        text = canonical(record, data)
         record["hash"] = prev = _sha256(text.encode("utf-8")).hexdigest()
         records.append((record, data))
     return records

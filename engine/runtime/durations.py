@@ -10,6 +10,7 @@ moved off a day the practice is closed.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -90,6 +91,13 @@ def parse_duration(text: str) -> Duration:
     """
     if not isinstance(text, str):
         raise DurationError(f"bad duration {text!r}: expected text like '3 business days'")
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Duration:
+    """:func:`parse_duration` of text, kept: a playbook's durations are a handful of texts
+    parsed again at every step (a refused text raises and is not kept)."""
     shape = _SHAPE.fullmatch(text.strip())
     if shape is None:
         raise DurationError(
