@@ -11,7 +11,7 @@ import click
 
 from ..errors import ExitCode, RefusedError, UsageError, did_you_mean
 from ..report import Column, Table, due_text, printable, task_json, terminal_width, to_json
-from ..runtime.instance import Instance, TaskOccurrence
+from ..runtime.instance import Instance, TaskOccurrence, TaskOwner
 from ..service import Engine
 
 TASK_KEYS = ("id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
@@ -77,7 +77,7 @@ def _rows(pairs: list[tuple[Any, Any]], now: dt.datetime,
 
 
 def finished(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
-             ) -> list[tuple[TaskOccurrence, Instance]]:
+             ) -> list[tuple[TaskOccurrence, TaskOwner]]:
     """The tasks of the same list as ``collect`` that were done or cancelled in the last
     ``delivery.ics.keep_done_days`` days, with their instances, most recently closed last."""
     keep = engine.workspace.practice.delivery.keep_done_days

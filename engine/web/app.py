@@ -115,9 +115,10 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def pathpart(value: object) -> str:
-    """``value`` as one segment of a path: an id as it is, anything else percent-encoded.
-    (The pages build their links on ``g.root`` with this: ``url_for`` for each row of a long
-    list costs more than the rest of the row.)"""
+    """``value`` as one segment of a path: an id as it is, anything else percent-encoded;
+    either way only letters, digits and ``._~%-``, safe in HTML as it is. (The pages build
+    their links on ``g.root`` with this: ``url_for`` for each row of a long list costs more
+    than the rest of the row.)"""
     text = str(value)
     return text if _PLAIN_ID.fullmatch(text) else quote(text, safe="")
 

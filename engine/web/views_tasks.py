@@ -3,6 +3,7 @@ its form, completion and assignment."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import abort, g, redirect, request, url_for
@@ -15,6 +16,7 @@ from ..runtime.instance import Instance, TaskOccurrence
 from ..runtime.step import assignment_problem, field_problems
 from . import forms
 from .app import STATUS, render
+from .tables import task_table
 
 CHECKLIST_PROBLEM = "tick every item of the checklist first"
 
@@ -33,7 +35,8 @@ def _lists(role: str | None = None, everyone: bool = False) -> dict[str, Any]:
     groups = grouped(rows, today, ws.tz)
     groups["UPCOMING"] = upcoming(engine, actor=g.person, role=role, everyone=everyone,
                                   days=ws.practice.board.upcoming_days, limit=UPCOMING_SHOWN)
-    return {"groups": groups, "today": today, "due": lambda d: due_text(d, ws.tz),
+    return {"groups": groups, "today": today,
+            "table": partial(task_table, root=g.root, tz=ws.tz),
             "count": sum(len(rows) for rows in groups.values()),
             "upcoming_shown": UPCOMING_SHOWN, "upcoming_days": ws.practice.board.upcoming_days}
 
