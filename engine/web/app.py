@@ -28,6 +28,7 @@ from ..errors import ExitCode, FrontdeskError
 from ..service import Engine
 from ..settings import Options
 from .sessions import COOKIE, Session, Sessions
+from .tasklists import TaskLists
 
 LOG = logging.getLogger("frontdesk.web")
 LOGIN_CSRF = "frontdesk_login_csrf"
@@ -67,12 +68,14 @@ class Engines:
 
 
 class Board:
-    """What the board's requests share: options, sessions, engines, whether it runs TLS."""
+    """What the board's requests share: options, sessions, engines, the task lists' rows
+    kept while the store is unchanged, whether it runs TLS."""
 
     def __init__(self, options: Options, secure: bool) -> None:
         self.options = options
         self.secure = secure
         self.engines = Engines(options)
+        self.task_lists = TaskLists()
         idle = self.engines.get().workspace.practice.board.idle_minutes
         self.sessions = Sessions(idle * 60)
 

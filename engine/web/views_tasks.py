@@ -27,14 +27,16 @@ UPCOMING_SHOWN = 25  # the first upcoming tasks a list shows
 def _lists(role: str | None = None, everyone: bool = False) -> dict[str, Any]:
     """The groups of ``today``'s list (its rules, its code) for the person, a role or
     everyone: every overdue task and today's, then the first ``UPCOMING_SHOWN`` of the next
-    ``board.upcoming_days`` days."""
+    ``board.upcoming_days`` days (the store's rows kept while it is unchanged: ``tasklists``)."""
     engine = g.engine
     ws = engine.workspace
-    rows = collect(engine, actor=g.person, role=role, everyone=everyone)
+    source = g.board.task_lists.source(engine.store)
+    rows = collect(engine, actor=g.person, role=role, everyone=everyone, source=source)
     today = ws.clock.now().astimezone(ws.tz).date()
     groups = grouped(rows, today, ws.tz)
     groups["UPCOMING"] = upcoming(engine, actor=g.person, role=role, everyone=everyone,
-                                  days=ws.practice.board.upcoming_days, limit=UPCOMING_SHOWN)
+                                  days=ws.practice.board.upcoming_days, limit=UPCOMING_SHOWN,
+                                  source=source)
     return {"groups": groups, "today": today,
             "table": partial(task_table, root=g.root, tz=ws.tz),
             "count": sum(len(rows) for rows in groups.values()),
