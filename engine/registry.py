@@ -40,6 +40,7 @@ class PlaybookRegistry:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self._compiled: dict[str, CompiledPlaybook] = {}
+        self._current: dict[str, CompiledPlaybook] = {}  # by id: what ``current`` gave
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -88,7 +89,12 @@ class PlaybookRegistry:
 
     def current(self, playbook_id: str) -> CompiledPlaybook:
         """The search path's version of ``playbook_id``: validated, tailoring checked,
-        compiled."""
+        compiled. Found once per registry: the search path is read once (``_winners``), so a
+        command (or a board request) that starts many instances checks the file, its start
+        actions and the practice's tailoring of it once."""
+        current = self._current.get(playbook_id)
+        if current is not None:
+            return current
         found = self._seen(playbook_id)
         if found is None:
             loaded = self.catalog.load(playbook_id)  # exit 4 when unknown
@@ -98,7 +104,8 @@ class PlaybookRegistry:
             found = playbook, loaded.digest, loaded.text
         playbook, digest, text = found
         self._check_tailoring(playbook, digest)
-        return self._compile(playbook, digest, text)
+        current = self._current[playbook_id] = self._compile(playbook, digest, text)
+        return current
 
     def _seen(self, playbook_id: str) -> tuple[Playbook, str, str] | None:
         """The model of the winning file when its exact text was validated before and its

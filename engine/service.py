@@ -540,10 +540,18 @@ def _store_delivery(store: Store) -> Delivery:
 
 
 def _apply_one(txn: Txn, change: Change) -> bool:
-    """Apply one instance's change under a savepoint; False if it conflicted (undone)."""
+    """Apply one instance's change; False if it conflicted (and nothing of it was written).
+
+    A change of one instance needs no savepoint: its conflict is found by the first write of
+    the instance row, before anything else of it is written (a playbook source it stored is
+    kept, as any stored source is). A change that also starts or signals others is applied
+    under a savepoint, undone as a whole when any of its instances conflicts."""
     try:
-        with txn.savepoint():
+        if len(change.instances) <= 1:
             txn.apply(change)
+        else:
+            with txn.savepoint():
+                txn.apply(change)
     except ConflictError:
         return False
     return True

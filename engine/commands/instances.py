@@ -232,8 +232,8 @@ def _echo_tick(at: str, result: TickResult, digests: list[Any],
         from ..schedules import print_lines
 
         print_lines(result.scheduled, at)
-    for instance_id, event in result.fired:
-        click.echo(f"{at} {instance_id}: {event}")
+    if result.fired:  # one write for them all (click.echo flushes each line it writes)
+        click.echo("\n".join(f"{at} {instance_id}: {event}" for instance_id, event in result.fired))
     for fault in result.faults:
         click.echo(f"{at} {fault.instance}: error: timer '{fault.event}' ({fault.timer}) "
                    f"cannot fire: {printable(fault.reason)}", err=True)

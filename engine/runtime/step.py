@@ -943,11 +943,9 @@ def _fire_timer(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: 
     """Fire one due ``timer``: it is spent unless the playbook is at fault; its event is
     applied unless refused, or unless applying it would arm one of the ``fired`` timers again
     already due."""
-    step = _Step(cp, current.working_copy(), rc, SYSTEM)
-    step.inst.own_timer(next(t for t in step.inst.timers if t.id == timer.id)).status = "fired"
-    armed_before = {t.id for t in step.inst.timers}
+    attempt = _Step(cp, _spent(current, timer), rc, SYSTEM)
+    armed_before = {t.id for t in attempt.inst.timers}
     try:
-        attempt = _Step(cp, step.inst.working_copy(), rc, SYSTEM)
         attempt.record("timer_fired", event=timer.event, from_state=timer.state,
                        data={"timer": timer.id, "due": timer.due, "applied": True})
         attempt.fire(timer.event, {})
@@ -961,12 +959,20 @@ def _fire_timer(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: 
         outcome = attempt.finish()
     except PlaybookFaultError as exc:
         return _timer_fault(cp, current, timer, rc, exc.reason)
-    except RefusedError as exc:
+    except RefusedError as exc:  # the timer is spent all the same, its event not applied
+        step = _Step(cp, _spent(current, timer), rc, SYSTEM)
         step.record("timer_fired", event=timer.event, from_state=timer.state,
                     data={"timer": timer.id, "due": timer.due, "applied": False,
                           "reason": exc.reason})
         outcome = step.finish()
     return outcome
+
+
+def _spent(current: Instance, timer: TimerState) -> Instance:
+    """A working copy of ``current`` with ``timer`` fired."""
+    inst = current.working_copy()
+    inst.own_timer(next(t for t in inst.timers if t.id == timer.id)).status = "fired"
+    return inst
 
 
 def _timer_fault(cp: CompiledPlaybook, current: Instance, timer: TimerState, rc: RunContext,

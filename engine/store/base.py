@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from operator import itemgetter
@@ -50,6 +51,9 @@ OUTBOX_COLUMNS = ("kind", "instance", "at", "to_kind", "to_name", "subject", "bo
                   "facts", "status", "attempts", "next_attempt", "last_error", "recipients",
                   "sent_at", "sent_by")
 AUDIT_COLUMNS = RECORD_KEYS
+_DATA = AUDIT_COLUMNS.index("data")
+_AUDIT_BEFORE_DATA = operator.itemgetter(*AUDIT_COLUMNS[:_DATA])
+_AUDIT_AFTER_DATA = operator.itemgetter(*AUDIT_COLUMNS[_DATA + 1:])
 
 
 class Txn(Protocol):
@@ -444,7 +448,7 @@ def audit_row(record: Mapping[str, Any]) -> dict[str, Any]:
 def audit_values(record: Mapping[str, Any], data: str) -> tuple[Any, ...]:
     """The ``audit_log`` values of a chained record, in ``AUDIT_COLUMNS`` order, whose ``data``
     is already encoded as ``data`` (see ``audit.chain_with_data``)."""
-    return tuple(data if key == "data" else record[key] for key in AUDIT_COLUMNS)
+    return (*_AUDIT_BEFORE_DATA(record), data, *_AUDIT_AFTER_DATA(record))
 
 
 def record_from_row(row: Row) -> dict[str, Any]:

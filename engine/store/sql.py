@@ -15,6 +15,8 @@ to the other keeps every byte, and the row conversions in :mod:`.base` serve bot
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -129,12 +131,27 @@ def insert_sql(table: str, columns: Sequence[str], conflict: str = "") -> str:
 
 
 def _upsert(table: str, columns: Sequence[str]) -> str:
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
+    """Insert a task or timer row, or update the one of its id. A row's ``instance`` and
+    ``seq`` never change, and are left out of the update: a column in the SET list makes
+    SQLite rewrite the entries of every index holding it (here ``(instance, seq)``), even to
+    the same value, and each index page touched is another page the commit writes."""
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns
+                        if c not in ("id", "instance", "seq"))
     return insert_sql(table, columns, f" ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
-def values(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(row[c] for c in columns)
+def values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of ``row`` in the order of ``columns``."""
+    return _getter(columns)(row)
+
+
+@functools.cache
+def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A fast getter of ``columns`` (``operator.itemgetter``, always giving a tuple)."""
+    if len(columns) == 1:
+        return lambda row: (row[columns[0]],)
+    getter: Callable[[dict[str, Any]], tuple[Any, ...]] = operator.itemgetter(*columns)
+    return getter
 
 
 _SELECT_INSTANCE = f"SELECT {names(INSTANCE_COLUMNS)} FROM instances"
@@ -142,9 +159,20 @@ _SELECT_TASK = f"SELECT {names(TASK_COLUMNS)} FROM tasks"
 _SELECT_TIMER = f"SELECT {names(TIMER_COLUMNS)} FROM timers"
 _INSERT_SOURCE = insert_sql("sources", SOURCE_COLUMNS, " ON CONFLICT (digest) DO NOTHING")
 _INSERT_INSTANCE = insert_sql("instances", INSTANCE_COLUMNS)
-_UPDATE_COLUMNS = tuple(c for c in INSTANCE_COLUMNS if c not in ("id", "revision"))
-_UPDATE_INSTANCE = (f"UPDATE instances SET {', '.join(f'{c} = ?' for c in _UPDATE_COLUMNS)}, "
-                    "revision = revision + 1 WHERE id = ? AND revision = ?")
+# An update leaves out what cannot have changed, so the ``(playbook, status)`` index is
+# rewritten only when an instance closes (see ``_upsert``): the playbook never changes, and an
+# instance that is open now was open when it was read (nothing reopens one).
+_UPDATE_COLUMNS = tuple(c for c in INSTANCE_COLUMNS if c not in ("id", "revision", "playbook"))
+_UPDATE_OPEN_COLUMNS = tuple(c for c in _UPDATE_COLUMNS if c != "status")
+
+
+def _update_instance(columns: Sequence[str], where: str = "") -> str:
+    return (f"UPDATE instances SET {', '.join(f'{c} = ?' for c in columns)}, "
+            f"revision = revision + 1 WHERE id = ? AND revision = ?{where}")
+
+
+_UPDATE_INSTANCE = _update_instance(_UPDATE_COLUMNS)
+_UPDATE_OPEN_INSTANCE = _update_instance(_UPDATE_OPEN_COLUMNS, " AND status = 'open'")
 _UPSERT_TASK = _upsert("tasks", TASK_COLUMNS)
 _UPSERT_TIMER = _upsert("timers", TIMER_COLUMNS)
 _INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
@@ -411,6 +439,9 @@ class SqlTxn:
         # sources are never removed), so a change does not send its playbook text again
         self._stored_sources = stored_sources if stored_sources is not None else set()
         self.written_sources: set[str] = set()  # known stored once this transaction commits
+        # The audit chain's head as this transaction left it: the first append takes the
+        # chain's lock (held until commit) and reads the head; later ones extend it from here.
+        self._head: tuple[int, str, str | None] | None = None
 
     def load_instance(self, id: str) -> Instance:
         instance = self._q.load_instance(id, lock=True)
@@ -430,6 +461,7 @@ class SqlTxn:
         try:
             yield
         except BaseException:
+            self._head = None  # the records appended under the savepoint are undone
             self._q.execute("ROLLBACK TO SAVEPOINT frontdesk_item")
             self._q.execute("RELEASE SAVEPOINT frontdesk_item")
             raise
@@ -493,8 +525,8 @@ class SqlTxn:
             revisions[inst.id] = self._write_instance(inst, revisions.get(inst.id,
                                                                           inst.revision), new)
             self._write_rows(inst, everything=inst.id in change.new_instances)
-        for message in change.messages:
-            self._q.insert_message(message)
+        self._q.executemany(_INSERT_OUTBOX, [values(outbox_row(message), OUTBOX_COLUMNS)
+                                             for message in change.messages])
         self._append_audit(change)
         for inst in change.instances:  # only once every statement has succeeded
             inst.revision = revisions[inst.id]
@@ -517,8 +549,9 @@ class SqlTxn:
                 raise ConflictError(f"instance '{inst.id}' already exists; retry")
             q.execute(_INSERT_INSTANCE, values(row, INSTANCE_COLUMNS))
         else:
-            cursor = q.execute(_UPDATE_INSTANCE, (*values(row, _UPDATE_COLUMNS), inst.id,
-                                                  current))
+            sql, columns = ((_UPDATE_OPEN_INSTANCE, _UPDATE_OPEN_COLUMNS) if inst.status == "open"
+                            else (_UPDATE_INSTANCE, _UPDATE_COLUMNS))
+            cursor = q.execute(sql, (*values(row, columns), inst.id, current))
             if cursor.rowcount == 0:
                 raise ConflictError(f"instance '{inst.id}' was changed by someone else; retry")
         return current + 1
@@ -526,21 +559,26 @@ class SqlTxn:
     def _write_rows(self, inst: Instance, everything: bool) -> None:
         """The task and timer rows of ``inst``: only those the step changed (the cost of a
         change must not grow with the instance's history), or all of a new instance."""
-        for seq, task in enumerate(inst.tasks):
-            if everything or task.id in inst.dirty:
-                self._q.execute(_UPSERT_TASK, values(task_row(task, inst.playbook, seq),
-                                                     TASK_COLUMNS))
-        for seq, timer in enumerate(inst.timers):
-            if everything or timer.id in inst.dirty:
-                self._q.execute(_UPSERT_TIMER, values(timer_row(timer, seq), TIMER_COLUMNS))
+        dirty = inst.dirty
+        self._q.executemany(_UPSERT_TASK, [
+            values(task_row(task, inst.playbook, seq), TASK_COLUMNS)
+            for seq, task in enumerate(inst.tasks) if everything or task.id in dirty])
+        self._q.executemany(_UPSERT_TIMER, [
+            values(timer_row(timer, seq), TIMER_COLUMNS)
+            for seq, timer in enumerate(inst.timers) if everything or timer.id in dirty])
 
     def _append_audit(self, change: Change) -> None:
         q = self._q
-        self._dialect.lock_chain(q.conn)  # held until commit: one linear chain
-        last_seq, last_hash, last_at = q.audit_head_at()
+        if self._head is None:
+            self._dialect.lock_chain(q.conn)  # held until commit: one linear chain
+            self._head = q.audit_head_at()
+        last_seq, last_hash, last_at = self._head
         records = audit.chain_with_data(change.audit, last_seq, last_hash, self.principal,
                                         not_before=last_at, clamp=self.clock == "real")
         q.executemany(_INSERT_AUDIT, [audit_values(record, data) for record, data in records])
+        if records:
+            last = records[-1][0]
+            self._head = (last["seq"], last["hash"], last["at"])
 
 
 class SqlStore:

@@ -866,3 +866,43 @@ def test_task_due_with_closed_dates_and_tailoring() -> None:
     assert (task.title, task.due) == ("Renamed", dt.date(2026, 1, 12))
     practice = Practice(playbooks={"u-due": Tailoring(disabled_tasks=("task",))})
     assert started(cp, practice=practice).tasks == []
+
+
+SHARED_VALUES = """
+playbook: shared
+version: 1
+title: Shared values
+roles: [staff]
+inputs:
+  tags: {type: list}
+initial: open
+states:
+  open:
+    on:
+      grow:
+        to: open
+        set:
+          tags: "{{ tags + ['more'] }}"
+          same: "{{ tags }}"
+          nested: "{{ {'tags': tags} }}"
+      poke:
+        to: open
+        set: {poked: "{{ tags.append('x') }}"}
+"""
+
+
+def test_a_step_never_changes_the_values_of_the_instance_it_was_given() -> None:
+    """A working copy shares its variables' values with the instance it came from: a step
+    replaces variables, and the sandbox refuses to change a list or dict in place."""
+    cp = compile_text(SHARED_VALUES)
+    inst = started(cp, {"tags": "a, b"})
+    before = copy.deepcopy(inst)
+    after = fired(cp, inst, "grow")
+    assert after.vars["tags"] == ["a", "b", "more"] and after.vars["same"] == ["a", "b"]
+    assert after.vars["nested"] == {"tags": ["a", "b"]}
+    again = fired(cp, after, "grow")
+    assert again.vars["tags"] == ["a", "b", "more", "more"]
+    assert after.vars["tags"] == ["a", "b", "more"] and inst == before
+    with pytest.raises(RefusedError, match="unsafe|not safely|sandbox"):
+        fired(cp, inst, "poke")
+    assert inst == before
