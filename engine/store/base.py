@@ -16,7 +16,6 @@ import json
 import operator
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from operator import itemgetter
 from typing import Any, Protocol, Self
 
 from ..audit import RECORD_KEYS, data_text
@@ -355,7 +354,7 @@ def task_row(task: TaskOccurrence, playbook: str, seq: int) -> dict[str, Any]:
     }
 
 
-_TASK_VALUES = itemgetter(*TASK_COLUMNS)
+_TASK_VALUES = operator.itemgetter(*TASK_COLUMNS)
 
 
 def task_from_row(row: Row) -> TaskOccurrence:
