@@ -9,8 +9,7 @@ forbidden statements) and by the runtime (compiled once, then evaluated).
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
@@ -21,11 +20,12 @@ from jinja2.parser import Parser
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from . import limits
+from . import fastpath, limits
 from .limits import MAX_DEPTH, MAX_RANGE, MAX_RENDERED, MAX_SEQUENCE
 
 __all__ = ["MAX_DEPTH", "MAX_RANGE", "MAX_RENDERED", "MAX_SEQUENCE", "BUILTIN_NAMES",
-           "FUNCTION_NAMES", "FrontdeskSandbox", "Usage", "checked_template", "compile_expression",
+           "FUNCTION_NAMES", "FrontdeskSandbox", "Usage", "checked_template", "compile_evaluator",
+           "compile_expression",
            "compile_template", "environment", "forbidden", "is_template", "lone_expression",
            "parse_expression", "parse_template", "usage_of"]
 
@@ -63,12 +63,6 @@ def _finalize(value: Any) -> Any:
     return limits.check_rendered(value)
 
 
-# Comparison operators by the names Jinja's syntax tree gives them (``nodes.Operand.op``).
-_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
-    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gteq": operator.ge,
-    "lt": operator.lt, "lteq": operator.le, "in": lambda a, b: a in b,
-    "notin": lambda a, b: a not in b,
-}
 # Jinja compiles comparisons and slices as plain Python, outside the sandbox's hooks; _harden
 # routes the ones that may scan or copy a long value through these two filters, which charge
 # it. A filter is called directly (a call would go through the sandbox's checks, several times
@@ -80,7 +74,7 @@ SLICE = "@slice"
 def _charged_compare(first: Any, op: str, second: Any) -> Any:
     """``first <op> second``, charged by the weight of both operands."""
     limits.charge_for(first, second, base=limits.OPERATOR_COST)
-    return _COMPARISONS[op](first, second)
+    return fastpath.COMPARISONS[op](first, second)
 
 
 def _charged_slice(sequence: Any, start: Any, stop: Any, step: Any) -> Any:
@@ -358,16 +352,18 @@ def _renderer(tree: nodes.Template) -> Callable[[dict[str, Any]], tuple[Context,
     return start
 
 
-def compile_expression(source: str) -> Callable[..., Any]:
-    """Compile a guard expression once; call the result with the variables as keywords.
+def compile_evaluator(source: str, *, fast: bool = True) -> Callable[[dict[str, Any]], Any]:
+    """Compile a guard expression once; call the result with the variables (a dict it does
+    not change).
 
     What ``Environment.compile_expression`` does (undefined stays undefined), on a hardened
     tree; each call is charged to the running step's work budget, or runs under a fresh one
-    outside a step (``limits.with_budget``).
+    outside a step (``limits.with_budget``). An expression of lookups, constants, comparisons,
+    ``not``, ``and`` and ``or`` runs as plain Python (``engine.fastpath``), with the same
+    result, errors and charges (``fast=False``: always through Jinja, for tests).
     """
-    body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), parse_expression(source),
-                                        lineno=1)], lineno=1)
-    start = _renderer(_harden(body))
+    assign = nodes.Assign(nodes.Name("result", "store"), parse_expression(source), lineno=1)
+    start = _renderer(_harden(nodes.Template([assign], lineno=1)))
 
     def run(variables: dict[str, Any]) -> Any:
         context, output = start(variables)
@@ -375,28 +371,46 @@ def compile_expression(source: str) -> Callable[..., Any]:
             pass
         return context.vars["result"]
 
-    def evaluate(**variables: Any) -> Any:
+    def jinja(variables: dict[str, Any]) -> Any:
         return limits.with_budget(lambda: run(variables))
 
-    return evaluate
+    evaluator = fast and fastpath.expression_evaluator(assign.node, jinja, _charged_compare)
+    return evaluator or jinja
 
 
-def compile_template(source: str) -> Callable[[dict[str, Any]], str]:
-    """Compile a template once; the result renders a context to text within the limits."""
-    start = _renderer(_harden(parse_template(source)))
+def compile_expression(source: str, *, fast: bool = True) -> Callable[..., Any]:
+    """``compile_evaluator``, whose result takes the variables as keywords."""
+    evaluate = compile_evaluator(source, fast=fast)
 
-    def generate(variables: dict[str, Any]) -> str:
-        parts: list[str] = []
-        size = 0
-        for chunk in start(variables)[1]:
-            size += len(chunk)
-            if size > MAX_RENDERED:
-                raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
-            parts.append(chunk)
-        return "".join(parts)
+    def with_keywords(**variables: Any) -> Any:
+        return evaluate(variables)
+
+    return with_keywords
+
+
+def _joined(chunks: Iterable[str]) -> str:
+    """The rendered ``chunks`` joined, refused once they are over ``MAX_RENDERED``."""
+    parts: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_RENDERED:
+            raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def compile_template(source: str, *, fast: bool = True) -> Callable[[dict[str, Any]], str]:
+    """Compile a template once; the result renders a context to text within the limits.
+
+    A template of text and lookups (``{{ name }}``, ``{{ settings.x }}``) renders as plain
+    Python (``engine.fastpath``), with the same text, errors and charges (``fast=False``:
+    always through Jinja, for tests)."""
+    tree = _harden(parse_template(source))
+    start = _renderer(tree)
 
     def render(variables: dict[str, Any]) -> str:
-        text: str = limits.with_budget(lambda: generate(variables))
+        text: str = limits.with_budget(lambda: _joined(start(variables)[1]))
         return text
 
-    return render
+    return (fast and fastpath.template_renderer(tree, render, _joined)) or render

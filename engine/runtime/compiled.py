@@ -51,8 +51,10 @@ class StepModel(Protocol):
     def fields_fit(self) -> bool:
         """Whether the fields of the transition last offered fit."""
 
-    def holds(self, guard: Callable[..., Any], rule: Transition | ChoiceRule) -> bool:
-        """Whether ``guard`` (the compiled ``when`` of ``rule``) holds now."""
+    def holds(self, guard: Callable[[dict[str, Any]], Any],
+              rule: Transition | ChoiceRule) -> bool:
+        """Whether ``guard`` (the compiled ``when`` of ``rule``, called with the variables)
+        holds now."""
 
     def take(self, transition: Transition) -> None:
         """``before`` an ``on`` transition: role check, record, ``set``."""
@@ -105,7 +107,7 @@ class CompiledPlaybook:
         self.digest = digest
         self.text = text
         self._templates: dict[str, Callable[[dict[str, Any]], str]] = {}
-        self._expressions: dict[str, Callable[..., Any]] = {}
+        self._expressions: dict[str, Callable[[dict[str, Any]], Any]] = {}
         states = [State(UNSTARTED)]
         for state in playbook.states.values():
             # A choice state has no tasks and no timers (validation): nothing to leave.
@@ -152,8 +154,8 @@ class CompiledPlaybook:
     def _guard(self, source: str, rule: Transition | ChoiceRule) -> Callable[[EventData], bool]:
         # Compiled on first use, then kept: a command evaluates the guards of one event, and
         # compiling every guard up front costs about 0.5 ms each (intake has 20).
-        def evaluate(**variables: Any) -> Any:
-            return self.expression(source)(**variables)
+        def evaluate(variables: dict[str, Any]) -> Any:
+            return self.expression(source)(variables)
 
         def guard(event_data: EventData) -> bool:
             return _model(event_data).holds(evaluate, rule)
@@ -187,11 +189,12 @@ class CompiledPlaybook:
         fields fit and guard held). ``event`` must have transitions in the model's state."""
         return bool(self.machine.events[event].trigger(model))
 
-    def expression(self, source: str) -> Callable[..., Any]:
-        """The compiled guard or ``{{ expression }}`` ``source`` (compiled once)."""
+    def expression(self, source: str) -> Callable[[dict[str, Any]], Any]:
+        """The compiled guard or ``{{ expression }}`` ``source`` (compiled once), called with
+        the variables."""
         compiled = self._expressions.get(source)
         if compiled is None:
-            compiled = self._expressions[source] = sandbox.compile_expression(source)
+            compiled = self._expressions[source] = sandbox.compile_evaluator(source)
         return compiled
 
     def template(self, source: str) -> Callable[[dict[str, Any]], str]:

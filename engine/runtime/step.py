@@ -276,7 +276,7 @@ class _Step:
             lone = sandbox.lone_expression(raw)
             if lone is not None:
                 return self._guarded(what, lambda: _native(self.cp.expression(lone)(
-                    **self.context())))
+                    self.context())))
             if sandbox.is_template(raw):
                 return self.render(raw, what)
             return raw
@@ -596,10 +596,11 @@ class _Step:
         """Whether the fields of the transition last offered fit (its first condition)."""
         return self.offered is not None
 
-    def holds(self, guard: Callable[..., Any], rule: Transition | ChoiceRule) -> bool:
+    def holds(self, guard: Callable[[dict[str, Any]], Any],
+              rule: Transition | ChoiceRule) -> bool:
         """Whether ``guard`` holds on what expressions see now."""
         what = "guard 'when'" if isinstance(rule, Transition) else f"state '{self.inst.state}'"
-        return bool(self._guarded(what, lambda: guard(**self.context())))
+        return bool(self._guarded(what, lambda: guard(self.context())))
 
     def take(self, transition: Transition) -> None:
         """The chosen transition, before the state changes: the actor's role, the transition

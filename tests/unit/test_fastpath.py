@@ -1,0 +1,239 @@
+"""The plain-Python fast path of templates and guards (``engine.fastpath``) gives what the
+sandbox's Jinja path gives: the same text or value, the same error and message, and the same
+work charged, for every template and guard of the shipped playbooks and of the test and bench
+playbooks, over several sets of variables, and for each case it leaves to Jinja."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from frontdesk import limits, sandbox
+from jinja2 import Undefined
+
+ROOT = Path(__file__).resolve().parents[2]
+# Not tests/playbooks/invalid: broken on purpose (an alias bomb among them).
+SOURCES = sorted(path for pattern in ("playbooks/*.yaml", "tests/**/*.yaml", "bench/**/*.yaml")
+                 for path in ROOT.glob(pattern) if "invalid" not in path.parts)
+TODAY = dt.date(2027, 3, 5)
+
+
+def _strings(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """``(key, text)`` for every string in a loaded YAML document."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield from _strings(value, str(name))
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item, key)
+    elif isinstance(node, str):
+        yield key, node
+
+
+def _load(path: Path) -> list[Any]:
+    try:
+        return list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return []  # a file that is not YAML on purpose
+
+
+def _collect() -> tuple[list[str], list[str], dict[str, Any]]:
+    templates: set[str] = set()
+    expressions: set[str] = set()
+    settings: dict[str, Any] = {}
+    for path in SOURCES:
+        for document in _load(path):
+            if isinstance(document, dict) and isinstance(document.get("settings"), dict):
+                settings.update(document["settings"])
+            for key, text in _strings(document):
+                if key == "when":
+                    expressions.add(text)
+                elif sandbox.is_template(text):
+                    templates.add(text)
+                    lone = sandbox.lone_expression(text)
+                    if lone is not None:
+                        expressions.add(lone)
+    return sorted(templates), sorted(expressions), settings
+
+
+TEMPLATES, EXPRESSIONS, SETTINGS = _collect()
+
+
+def _names(parse: Callable[[str], Any], text: str) -> set[str]:
+    try:
+        return sandbox.usage_of(parse(text)).names
+    except Exception:  # a broken template of the invalid playbooks: both paths refuse it
+        return set()
+
+
+def _variables(names: set[str], value: Callable[[str], Any]) -> dict[str, Any]:
+    """What a step gives: the built-in names, then ``value(name)`` for every other name."""
+    variables = {name: value(name) for name in sorted(names)}
+    variables.update({
+        "settings": {**SETTINGS, "fee": 1.5, "nested": {"a": {"b": "deep"}}},
+        "today": TODAY, "now": dt.datetime(2027, 3, 5, 9, 30, tzinfo=dt.UTC), "state": "open",
+        "event": "go", "actor": "amy", "all_done": False,
+        "instance": {"id": "I-1", "playbook": "intake", "started_on": TODAY},
+        "done": lambda task: task == "intake_call",
+        "add_duration": lambda start, _duration: start,
+    })
+    return variables
+
+
+# Each set gives every name a value of one kind; odd ones (lists, Decimal, a dict) send the
+# fast path of templates back to Jinja, and a missing name makes both raise.
+KINDS: dict[str, Callable[[str], Any]] = {
+    "text": lambda name: f"{name} Zoë <b>&'\"{{{{ x }}}}",
+    "int": len,
+    "float": lambda name: len(name) / 4,
+    "date": lambda name: TODAY - dt.timedelta(days=len(name)),
+    "none": lambda name: None,
+    "bool": lambda name: len(name) % 2 == 0,
+    "odd": lambda name: [name, decimal.Decimal("1.10"), {"k": name}][len(name) % 3],
+    "dict": lambda name: {"id": name, "name": name, "items": 3},
+}
+
+
+def _outcome(run: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    """What ``run(*args, **kwargs)`` gives or raises, and the work it charged, under a fresh
+    budget."""
+    budget = limits.Budget()
+    token = limits._BUDGET.set(budget)
+    try:
+        value = run(*args, **kwargs)
+        shown = value._undefined_message if isinstance(value, Undefined) else value
+        result: tuple[Any, ...] = ("value", type(value).__name__, shown)
+    except Exception as exc:
+        result = ("error", type(exc).__name__, str(exc))
+    finally:
+        limits._BUDGET.reset(token)
+    return (*result, budget.left)
+
+
+def _compiled(compile: Callable[..., Any], text: str, fast: bool) -> Any:
+    try:
+        return compile(text, fast=fast)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _same(compile: Callable[..., Any], parse: Callable[[str], Any], text: str,
+          call: Callable[[Any, dict[str, Any]], Any]) -> None:
+    fast, jinja = _compiled(compile, text, True), _compiled(compile, text, False)
+    if isinstance(jinja, str):
+        assert fast == jinja
+        return
+    names = _names(parse, text)
+    for kind, value in KINDS.items():
+        variables = _variables(names, value)
+        assert _outcome(call, fast, variables) == _outcome(call, jinja, variables), (text, kind)
+        if kind != "text":
+            continue
+        for name in names - set(_variables(set(), value)):
+            short = {key: item for key, item in variables.items() if key != name}
+            assert _outcome(call, fast, short) == _outcome(call, jinja, short), (text, kind, name)
+
+
+def test_the_playbooks_have_templates_and_guards() -> None:
+    """The collection finds what it is meant to compare."""
+    assert len(TEMPLATES) > 200 and len(EXPRESSIONS) > 50
+    assert "Run {{ employee }}'s yearly HIPAA refresher (due {{ refresh_due_on }}) and record " \
+           "the date, topics and signature" in TEMPLATES
+
+
+@pytest.mark.parametrize("text", TEMPLATES)
+def test_templates_render_as_jinja_does(text: str) -> None:
+    """Every template: the same text or error, and the same work charged."""
+    _same(sandbox.compile_template, sandbox.parse_template, text,
+          lambda render, variables: render(dict(variables)))
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_expressions_evaluate_as_jinja_does(text: str) -> None:
+    """Every guard and lone ``{{ expression }}``: the same value or error, the same work."""
+    _same(sandbox.compile_expression, sandbox.parse_expression, text,
+          lambda evaluate, variables: evaluate(**variables))
+
+
+@pytest.mark.parametrize(("text", "variables"), [
+    ("Hi {{ missing }}", {}),
+    ("{{ settings.missing }} days", {"settings": {"x": 1}}),
+    ("{{ settings['missing'] }}", {"settings": {}}),
+    ("{{ settings.items }}|{{ settings.keys }}", {"settings": {"items": 1, "keys": 2}}),
+    ("{{ settings['items'] }}", {"settings": {"items": 1}}),
+    ("{{ a.b.c }}", {"a": {"b": {"c": dt.datetime(2027, 1, 2, 3, 4)}}}),
+    ("{{ a.b.c }}", {"a": {"b": "text"}}),
+    ("{{ a.real }}/{{ a.imag }}", {"a": 3}),
+    ("{{ a.upper }}", {"a": "x"}),
+    ("{{ a[0] }}", {"a": ["x"]}),
+    ("{{ a[0] }}", {"a": {0: "zero"}}),
+    ("{{ a.__class__ }}", {"a": {}}),
+    ("{{ a._x }}", {"a": {"_x": 1}}),
+    ("{{ x }}", {"x": decimal.Decimal("1.50")}),
+    ("{{ x }}", {"x": [1, 2]}),
+    ("{{ x }}", {"x": "y" * (limits.MAX_RENDERED + 1)}),
+    ("{{ x }}{{ x }}", {"x": "y" * (limits.MAX_RENDERED // 2 + 1)}),
+    ("{{ range }}", {}),
+    ("{{ 3 }} {{ 'a' }} {{ none }} {{ true }} {{ 1.5 }}{# note #}", {}),
+])
+def test_templates_left_to_jinja_fail_as_jinja_does(text: str, variables: dict[str, Any]) -> None:
+    """A missing name or key, a dict's own attribute, an object that is not a plain dict, a
+    value that is not plain, an output over the limit: the text or error Jinja gives."""
+    fast = sandbox.compile_template(text)
+    jinja = sandbox.compile_template(text, fast=False)
+    assert _outcome(fast, dict(variables)) == _outcome(jinja, dict(variables))
+
+
+@pytest.mark.parametrize(("text", "variables"), [
+    ("missing == 1", {}),
+    ("x < 3", {"x": "text"}),
+    ("x.y == 2", {"x": {"z": 1}}),
+    ("x.items == 2", {"x": {"items": 2}}),
+    ("not x or y", {"x": True}),
+    ("x and y", {"x": False}),
+    ("x in y", {"x": "a", "y": "b" * 1000}),
+    ("x <= y", {"x": TODAY, "y": "text"}),
+    ("x.real > 2", {"x": 3}),
+    ("settings.limit", {"settings": {"limit": [1, 2]}}),
+])
+def test_expressions_left_to_jinja_fail_as_jinja_does(text: str,
+                                                      variables: dict[str, Any]) -> None:
+    """A missing name, a lookup off a plain dict, a comparison Python refuses: what Jinja
+    gives, and the same work charged."""
+    fast = sandbox.compile_expression(text)
+    jinja = sandbox.compile_expression(text, fast=False)
+    assert _outcome(fast, **variables) == _outcome(jinja, **variables)
+
+
+def test_budget_runs_out_at_the_same_lookup() -> None:
+    """A budget with room for some lookups only: the fast path runs out where Jinja does."""
+    text = "{{ a.b }}{{ a.b }}{{ a.b }}"
+    variables = {"a": {"b": "x" * 250}}
+    for left in range(0, 40):
+        outcomes = []
+        for fast in (True, False):
+            budget = limits.Budget(left)
+            token = limits._BUDGET.set(budget)
+            try:
+                outcomes.append(sandbox.compile_template(text, fast=fast)(dict(variables)))
+            except limits.LimitError as exc:
+                outcomes.append(str(exc))
+            finally:
+                limits._BUDGET.reset(token)
+            outcomes.append(budget.left)
+        assert outcomes[:2] == outcomes[2:], left
+
+
+def test_simple_templates_and_guards_take_the_fast_path() -> None:
+    """Text and lookups, and comparisons of lookups, are compiled to the fast path; a filter
+    is not."""
+    for fast in (sandbox.compile_template("Hi {{ a.b }}, {{ c['d'] }} {{ 3 }}"),
+                 sandbox.compile_evaluator("a.b == 1 and not c or d <= e")):
+        assert fast.__module__ == "frontdesk.fastpath"
+    assert sandbox.compile_template("{{ a|upper }}").__module__ == "frontdesk.sandbox"
+    assert sandbox.compile_evaluator("a ~ b").__module__ == "frontdesk.sandbox"
