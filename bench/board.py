@@ -9,7 +9,10 @@ longest history (the same instance in both stores), and the board's minimal page
 
 Four figures from the one set of medians: My day and the instance page on the large store
 against the small store (at most 1.5x: the store's size must not show), and against the
-minimal page on the same server (at most 3x: what the board adds to the framework).
+minimal page on the same server (at most 3x: what the board adds to the framework). Nothing
+changes the stores while they are measured, so My day is answered from the rows the server
+keeps while the audit head stands still (``frontdesk.web.tasklists``), as an office's
+reloads between changes are; the first load after a change reads the store.
 """
 
 from __future__ import annotations

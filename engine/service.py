@@ -26,7 +26,7 @@ from .model import Playbook
 from .outbox import OutboxEntry
 from .registry import PlaybookRegistry
 from .runtime.clock import Clock
-from .runtime.instance import Change, Instance, TaskOccurrence
+from .runtime.instance import Change, Instance, TaskOccurrence, TaskOwner
 from .settings import Options
 from .store import Store, Txn, open_store
 from .workspace import Workspace
@@ -448,7 +448,7 @@ class Engine:
                                          damaged=damaged)
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
-                   person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+                   person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """Open task occurrences due by ``until`` (all when None) of ``roles`` (all when
         None), each with its instance; with ``person``, only theirs and the unassigned ones
         of ``roles`` (never a task assigned to someone else)."""
@@ -460,7 +460,7 @@ class Engine:
         return self.store.stuck_instances()
 
     def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
-                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+                       person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """Done and cancelled task occurrences closed from about ``since`` (a day early:
         compare ``closed_at``), with the role and person rules of ``open_tasks``."""
         return self.store.finished_tasks(since, roles=roles, person=person)

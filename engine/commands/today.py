@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Protocol
 
 import click
 
 from ..errors import ExitCode, RefusedError, UsageError, did_you_mean
 from ..report import Column, Table, due_text, printable, task_json, terminal_width, to_json
-from ..runtime.instance import Instance, TaskOccurrence
+from ..runtime.instance import Instance, TaskOccurrence, TaskOwner
 from ..service import Engine
 
 TASK_KEYS = ("id", "instance", "playbook", "state", "task", "title", "role", "assignee", "due",
@@ -41,10 +42,24 @@ def _roles(engine: Engine, actor: str, role: str | None, everyone: bool) -> set[
 MAX_DAYS = 3660  # ten years ahead: a horizon no due date of a running playbook is beyond
 
 
+class TaskSource(Protocol):
+    """Where the lists read their tasks: the engine's store (``Store`` has both methods), or
+    what the web board keeps of its answers while the store has not changed."""
+
+    def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
+                   person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]: ...
+
+    def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
+                       person: str | None, limit: int,
+                       ) -> list[tuple[TaskOccurrence, TaskOwner]]: ...
+
+
 def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
-            days: int = 0) -> list[tuple[dict[str, Any], str | None]]:
+            days: int = 0, source: TaskSource | None = None,
+            ) -> list[tuple[dict[str, Any], str | None]]:
     """The open tasks due by today + ``days`` as (Task JSON, subject), sorted by due date,
-    instance and task (docs/reference.md, "JSON shapes")."""
+    instance and task (docs/reference.md, "JSON shapes"); read from ``source`` (None: the
+    engine's store)."""
     if not 0 <= days <= MAX_DAYS:
         raise UsageError(f"--days must be from 0 to {MAX_DAYS} (ten years)")
     roles = _roles(engine, actor, role, everyone)
@@ -52,19 +67,21 @@ def collect(engine: Engine, *, actor: str, role: str | None = None, everyone: bo
     today = now.astimezone(engine.workspace.tz).date()
     until = today + dt.timedelta(days=days)
     person = None if everyone or role else actor  # a person's list: never others' tasks
-    return _rows(engine.open_tasks(until=until, roles=roles, person=person), now, today)
+    pairs = (source or engine.store).open_tasks(until=until, roles=roles, person=person)
+    return _rows(pairs, now, today)
 
 
 def upcoming(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
-             days: int, limit: int) -> list[tuple[dict[str, Any], str | None]]:
+             days: int, limit: int, source: TaskSource | None = None,
+             ) -> list[tuple[dict[str, Any], str | None]]:
     """The first ``limit`` open tasks due after today and within ``days`` days, chosen as
     ``collect`` chooses (the web board's *Upcoming*: a short list, whatever the store's size)."""
     roles = _roles(engine, actor, role, everyone)
     now = engine.workspace.clock.now()
     today = now.astimezone(engine.workspace.tz).date()
     person = None if everyone or role else actor
-    pairs = engine.store.upcoming_tasks(today, today + dt.timedelta(days=days), roles, person,
-                                        limit)
+    pairs = (source or engine.store).upcoming_tasks(today, today + dt.timedelta(days=days),
+                                                    roles, person, limit)
     return _rows(pairs, now, today)
 
 
@@ -77,7 +94,7 @@ def _rows(pairs: list[tuple[Any, Any]], now: dt.datetime,
 
 
 def finished(engine: Engine, *, actor: str, role: str | None = None, everyone: bool = False,
-             ) -> list[tuple[TaskOccurrence, Instance]]:
+             ) -> list[tuple[TaskOccurrence, TaskOwner]]:
     """The tasks of the same list as ``collect`` that were done or cancelled in the last
     ``delivery.ics.keep_done_days`` days, with their instances, most recently closed last."""
     keep = engine.workspace.practice.delivery.keep_done_days

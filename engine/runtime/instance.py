@@ -45,6 +45,16 @@ class TaskOccurrence:
         return self.status == "open"
 
 
+@dataclass(frozen=True, slots=True)
+class TaskOwner:
+    """The instance a listed task belongs to, as much as a task list shows of it: its id,
+    playbook and subject (a list of tasks never reads its instances' variables)."""
+
+    id: str
+    playbook: str
+    subject: str | None = None
+
+
 @dataclass(slots=True)
 class TimerState:
     """An armed (or fired / cancelled) timer of an instance."""

@@ -25,6 +25,7 @@ from ..runtime.instance import (
     Instance,
     Message,
     TaskOccurrence,
+    TaskOwner,
     TimerState,
     due_from_text,
     due_to_text,
@@ -142,10 +143,10 @@ class Store(Protocol):
         ...
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
-                   person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]: ...
+                   person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]: ...
 
     def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
-                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+                       person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """Done and cancelled tasks closed from about ``since`` (a day early: callers
         compare ``closed_at``), with the role and person rules of ``open_tasks``."""
         ...
@@ -209,7 +210,7 @@ class Store(Protocol):
 
     def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
                        person: str | None, limit: int,
-                       ) -> list[tuple[TaskOccurrence, Instance]]: ...
+                       ) -> list[tuple[TaskOccurrence, TaskOwner]]: ...
 
     def migrate(self) -> list[str]:
         """Create and migrate the store now; the names of the migrations this applied."""
@@ -353,15 +354,24 @@ def task_row(task: TaskOccurrence, playbook: str, seq: int) -> dict[str, Any]:
     }
 
 
+_TASK_VALUES = operator.itemgetter(*TASK_COLUMNS)
+
+
 def task_from_row(row: Row) -> TaskOccurrence:
+    return task_from_values(_TASK_VALUES(row))
+
+
+def task_from_values(values: Sequence[Any]) -> TaskOccurrence:
+    """The task of a ``tasks`` row given as the values of ``TASK_COLUMNS`` in their order (a
+    long list of tasks is read without a dict per row)."""
+    (id, instance, _seq, _playbook, state, task, title, role, assignee, due, due_date, status,
+     created_at, closed_at, closed_by, recurring, anchor, index) = values
     return TaskOccurrence(
-        id=row["id"], instance=row["instance"], task=row["task"], state=row["state"],
-        title=row["title"], role=row["role"], due=due_from_text(row["due"]),
-        due_date=date_value(row["due_date"]), status=row["status"], assignee=row["assignee"],
-        created_at=datetime_value(row["created_at"]),
-        closed_at=datetime_value(row["closed_at"]), closed_by=row["closed_by"],
-        recurring=bool(row["recurring"]), anchor=due_from_text(row["anchor"]),
-        index=row["idx"],
+        id=id, instance=instance, task=task, state=state, title=title, role=role,
+        due=due_from_text(due), due_date=date_value(due_date), status=status,
+        assignee=assignee, created_at=datetime_value(created_at),
+        closed_at=datetime_value(closed_at), closed_by=closed_by, recurring=bool(recurring),
+        anchor=due_from_text(anchor), index=index,
     )
 
 

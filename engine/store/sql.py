@@ -34,7 +34,14 @@ from ..errors import (
     UsageError,
 )
 from ..outbox import FAILED, PENDING, DeliveryUpdate, OutboxEntry, recipients_text
-from ..runtime.instance import Change, Instance, Message, TaskOccurrence, due_from_text
+from ..runtime.instance import (
+    Change,
+    Instance,
+    Message,
+    TaskOccurrence,
+    TaskOwner,
+    due_from_text,
+)
 from . import logins, migrations
 from .base import (
     AUDIT_COLUMNS,
@@ -53,6 +60,7 @@ from .base import (
     record_from_row,
     source_rows,
     task_from_row,
+    task_from_values,
     task_row,
     timer_from_row,
     timer_row,
@@ -259,13 +267,13 @@ class Queries:
         return _assemble(rows, tasks, timers, damaged)
 
     def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
-                   person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+                   person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]:
         where, params = _task_filter(until, roles, person)
         return self._task_rows(where, params, "t.due_date IS NULL, t.due_date, t.instance, "
                                               "t.task, t.seq")
 
     def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
-                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """The first ``limit`` open tasks due after ``after`` and by ``until`` (as
         ``open_tasks`` selects them), by due date: the index's order, so the cost does not
         grow with the number of tasks in the range."""
@@ -275,7 +283,7 @@ class Queries:
         return self._task_rows(where, params, f"t.due_date LIMIT {int(limit)}")
 
     def finished_tasks(self, since: dt.date, roles: Collection[str] | None,
-                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+                       person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """Done and cancelled tasks closed on or after ``since`` (by the date their
         ``closed_at`` text starts with, a day early to allow for offsets)."""
         where = ["t.status IN ('done', 'cancelled')", "t.closed_at >= ?"]
@@ -285,20 +293,19 @@ class Queries:
                                               "t.task, t.seq")
 
     def _task_rows(self, where: list[str], params: list[str],
-                   order: str) -> list[tuple[TaskOccurrence, Instance]]:
-        sql = (f"SELECT {names(TASK_COLUMNS, 't.')}, {names(INSTANCE_COLUMNS, 'i.')} "
+                   order: str) -> list[tuple[TaskOccurrence, TaskOwner]]:
+        sql = (f"SELECT {names(TASK_COLUMNS, 't.')}, i.playbook, i.subject "
                "FROM tasks t JOIN instances i ON i.id = t.instance "
                f"WHERE {' AND '.join(where)} ORDER BY {order}")
         split = len(TASK_COLUMNS)
-        result: list[tuple[TaskOccurrence, Instance]] = []
-        instances: dict[str, Instance] = {}
+        result: list[tuple[TaskOccurrence, TaskOwner]] = []
+        owners: dict[str, TaskOwner] = {}
         for row in self.execute(sql, params):
-            task = task_from_row(dict(zip(TASK_COLUMNS, row[:split], strict=True)))
-            inst = instances.get(task.instance)
-            if inst is None:
-                inst = instances[task.instance] = instance_from_row(
-                    dict(zip(INSTANCE_COLUMNS, row[split:], strict=True)))
-            result.append((task, inst))
+            task = task_from_values(row[:split])
+            owner = owners.get(task.instance)
+            if owner is None:
+                owner = owners[task.instance] = TaskOwner(task.instance, *row[split:])
+            result.append((task, owner))
         return result
 
     def outbox(self, status: str | None = None, due_by: dt.datetime | None = None,
@@ -884,26 +891,26 @@ class SqlStore:
             return q.load_instances(ids) if ids else []
 
     def open_tasks(self, until: dt.date | None = None, roles: Collection[str] | None = None,
-                   person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+                   person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """Open tasks due by ``until`` for ``roles``, by due date, instance and task id; with
         ``person``, that person's assigned tasks and the unassigned ones of ``roles``, never
         a task assigned to someone else.
 
         A task without a due date is left out when ``until`` is given and sorts last otherwise.
-        Each task comes with its instance, loaded without tasks and timers.
+        Each task comes with its instance's id, playbook and subject (``TaskOwner``).
         """
         with self._read() as conn:
             return Queries(conn, self.dialect_info).open_tasks(until, roles, person)
 
     def upcoming_tasks(self, after: dt.date, until: dt.date, roles: Collection[str] | None,
-                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, Instance]]:
+                       person: str | None, limit: int) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """The first ``limit`` open tasks due after ``after`` and by ``until``, by due date."""
         with self._read() as conn:
             return Queries(conn, self.dialect_info).upcoming_tasks(after, until, roles, person,
                                                                    limit)
 
     def finished_tasks(self, since: dt.date, roles: Collection[str] | None = None,
-                       person: str | None = None) -> list[tuple[TaskOccurrence, Instance]]:
+                       person: str | None = None) -> list[tuple[TaskOccurrence, TaskOwner]]:
         """Done and cancelled tasks closed on or after the practice date ``since`` (give or
         take a day: callers compare ``closed_at`` themselves), with the role and person rules
         of ``open_tasks``."""

@@ -28,6 +28,7 @@ from ..errors import ExitCode, FrontdeskError
 from ..service import Engine
 from ..settings import Options
 from .sessions import COOKIE, Session, Sessions
+from .tasklists import TaskLists
 
 LOG = logging.getLogger("frontdesk.web")
 LOGIN_CSRF = "frontdesk_login_csrf"
@@ -67,12 +68,14 @@ class Engines:
 
 
 class Board:
-    """What the board's requests share: options, sessions, engines, whether it runs TLS."""
+    """What the board's requests share: options, sessions, engines, the task lists' rows
+    kept while the store is unchanged, whether it runs TLS."""
 
     def __init__(self, options: Options, secure: bool) -> None:
         self.options = options
         self.secure = secure
         self.engines = Engines(options)
+        self.task_lists = TaskLists()
         idle = self.engines.get().workspace.practice.board.idle_minutes
         self.sessions = Sessions(idle * 60)
 
@@ -115,9 +118,10 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def pathpart(value: object) -> str:
-    """``value`` as one segment of a path: an id as it is, anything else percent-encoded.
-    (The pages build their links on ``g.root`` with this: ``url_for`` for each row of a long
-    list costs more than the rest of the row.)"""
+    """``value`` as one segment of a path: an id as it is, anything else percent-encoded;
+    either way only letters, digits and ``._~%-``, safe in HTML as it is. (The pages build
+    their links on ``g.root`` with this: ``url_for`` for each row of a long list costs more
+    than the rest of the row.)"""
     text = str(value)
     return text if _PLAIN_ID.fullmatch(text) else quote(text, safe="")
 

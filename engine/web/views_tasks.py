@@ -3,6 +3,7 @@ its form, completion and assignment."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import abort, g, redirect, request, url_for
@@ -15,6 +16,7 @@ from ..runtime.instance import Instance, TaskOccurrence
 from ..runtime.step import assignment_problem, field_problems
 from . import forms
 from .app import STATUS, render
+from .tables import task_table
 
 CHECKLIST_PROBLEM = "tick every item of the checklist first"
 
@@ -25,15 +27,18 @@ UPCOMING_SHOWN = 25  # the first upcoming tasks a list shows
 def _lists(role: str | None = None, everyone: bool = False) -> dict[str, Any]:
     """The groups of ``today``'s list (its rules, its code) for the person, a role or
     everyone: every overdue task and today's, then the first ``UPCOMING_SHOWN`` of the next
-    ``board.upcoming_days`` days."""
+    ``board.upcoming_days`` days (the store's rows kept while it is unchanged: ``tasklists``)."""
     engine = g.engine
     ws = engine.workspace
-    rows = collect(engine, actor=g.person, role=role, everyone=everyone)
+    source = g.board.task_lists.source(engine.store)
+    rows = collect(engine, actor=g.person, role=role, everyone=everyone, source=source)
     today = ws.clock.now().astimezone(ws.tz).date()
     groups = grouped(rows, today, ws.tz)
     groups["UPCOMING"] = upcoming(engine, actor=g.person, role=role, everyone=everyone,
-                                  days=ws.practice.board.upcoming_days, limit=UPCOMING_SHOWN)
-    return {"groups": groups, "today": today, "due": lambda d: due_text(d, ws.tz),
+                                  days=ws.practice.board.upcoming_days, limit=UPCOMING_SHOWN,
+                                  source=source)
+    return {"groups": groups, "today": today,
+            "table": partial(task_table, root=g.root, tz=ws.tz),
             "count": sum(len(rows) for rows in groups.values()),
             "upcoming_shown": UPCOMING_SHOWN, "upcoming_days": ws.practice.board.upcoming_days}
 

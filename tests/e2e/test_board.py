@@ -40,7 +40,7 @@ people:
 board: {lockout_after: 3, lockout_minutes: 1}
 """
 CLIENTS = {"form": "Fiona Form", "refuse": "Rita Refuse", "readonly": "Olga Only",
-           "assign": "Asa Assign", "race": "Rae Race", "tick": "Tia Tick"}
+           "assign": "Asa Assign", "race": "Rae Race", "tick": "Tia Tick", "kept": "Kit Kept"}
 
 
 class Board:
@@ -297,6 +297,20 @@ def test_my_day_after_tick(board: Board) -> None:
     page.reload()
     today = page.locator("section", has=page.get_by_role("heading", name="Today"))
     assert "Call Tia Tick again" in today.inner_text()
+
+
+def test_my_day_follows_changes_made_elsewhere(board: Board) -> None:
+    """My day's rows are kept while the store is unchanged: a change the CLI makes (another
+    process, another connection) shows at the next load, and so does its undoing."""
+    task = board.task_id(board.instances["kept"], "confirm")
+    title = "Confirm the visit with Kit Kept"
+    page = board.login("sam")  # lands on My day: its rows are kept
+    assert title in page.inner_text("main")
+    for args, shown in ((("maria",), False), (("--clear",), True)):
+        done = frontdesk(board.home, "assign", task, *args, "--as", "maria", now=NOW)
+        assert done.returncode == 0, done.stderr
+        page.reload()
+        assert (title in page.inner_text("main")) is shown
 
 
 def test_reports_and_outbox_pages(board: Board) -> None:

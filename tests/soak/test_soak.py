@@ -91,8 +91,8 @@ def test_a_year_of_a_busy_practice(tmp_path: Path, figures: Figures) -> None:
                 engine.start(playbook, inputs(playbook, started, day), "soak")
                 started += 1
             counts["fired"] += len(engine.tick().fired)
-            for task, instance in engine.store.open_tasks(until=day):
-                playbook = engine.playbooks.of_instance(instance, engine.store.get_source).playbook
+            for task, _owner in engine.store.open_tasks(until=day):
+                playbook = engine.playbook_of(engine.get_instance(task.instance))
                 spec = playbook.task(task.task)
                 fields = {f.name: sample(f, day) for f in (spec.fields if spec else ())
                           if f.required}
