@@ -355,6 +355,7 @@ def task_row(task: TaskOccurrence, playbook: str, seq: int) -> dict[str, Any]:
 
 
 _TASK_VALUES = operator.itemgetter(*TASK_COLUMNS)
+_TIMER_VALUES = operator.itemgetter(*TIMER_COLUMNS)
 
 
 def task_from_row(row: Row) -> TaskOccurrence:
@@ -385,12 +386,17 @@ def timer_row(timer: TimerState, seq: int) -> dict[str, Any]:
 
 
 def timer_from_row(row: Row) -> TimerState:
-    due = due_from_text(row["due"])
-    due_date = date_value(row["due_date"])
+    return timer_from_values(_TIMER_VALUES(row))
+
+
+def timer_from_values(values: Sequence[Any]) -> TimerState:
+    """The timer of a ``timers`` row given as the values of ``TIMER_COLUMNS`` in their order."""
+    id, instance, _seq, state, event, due_text, due_date_text, status, error = values
+    due = due_from_text(due_text)
+    due_date = date_value(due_date_text)
     assert due is not None and due_date is not None  # NOT NULL columns
-    return TimerState(id=row["id"], instance=row["instance"], state=row["state"],
-                      event=row["event"], due=due, due_date=due_date, status=row["status"],
-                      error=row["error"])
+    return TimerState(id=id, instance=instance, state=state, event=event, due=due,
+                      due_date=due_date, status=status, error=error)
 
 
 def source_rows(change: Change) -> list[dict[str, Any]]:

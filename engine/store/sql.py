@@ -59,10 +59,9 @@ from .base import (
     outbox_row,
     record_from_row,
     source_rows,
-    task_from_row,
     task_from_values,
     task_row,
-    timer_from_row,
+    timer_from_values,
     timer_row,
     utc_text,
 )
@@ -210,10 +209,10 @@ class Queries:
         rows = self.fetch(f"{_SELECT_INSTANCE} WHERE id = ?{suffix}", (id,), INSTANCE_COLUMNS)
         if not rows:
             raise NotFoundError(f"unknown instance '{id}'")
-        tasks = self.fetch(f"{_SELECT_TASK} WHERE instance = ? ORDER BY seq", (id,),
-                           TASK_COLUMNS)
-        timers = self.fetch(f"{_SELECT_TIMER} WHERE instance = ? ORDER BY seq", (id,),
-                            TIMER_COLUMNS)
+        tasks = self.execute(f"{_SELECT_TASK} WHERE instance = ? ORDER BY seq",
+                             (id,)).fetchall()
+        timers = self.execute(f"{_SELECT_TIMER} WHERE instance = ? ORDER BY seq",
+                              (id,)).fetchall()
         (instance,) = _assemble(rows, tasks, timers, None)
         return instance
 
@@ -227,10 +226,10 @@ class Queries:
         suffix = self.dialect.lock_for_update if lock else ""
         rows = self.fetch(f"{_SELECT_INSTANCE} WHERE id IN ({marks}) ORDER BY id{suffix}",
                           ids, INSTANCE_COLUMNS)
-        tasks = self.fetch(f"{_SELECT_TASK} WHERE instance IN ({marks}) ORDER BY instance, seq",
-                           ids, TASK_COLUMNS)
-        timers = self.fetch(f"{_SELECT_TIMER} WHERE instance IN ({marks}) "
-                            "ORDER BY instance, seq", ids, TIMER_COLUMNS)
+        tasks = self.execute(f"{_SELECT_TASK} WHERE instance IN ({marks}) "
+                             "ORDER BY instance, seq", ids).fetchall()
+        timers = self.execute(f"{_SELECT_TIMER} WHERE instance IN ({marks}) "
+                              "ORDER BY instance, seq", ids).fetchall()
         found = {i.id: i for i in _assemble(rows, tasks, timers, damaged)}
         return [found[i] for i in ids if i in found]
 
@@ -260,10 +259,10 @@ class Queries:
         mine = f"WHERE instance IN (SELECT id FROM instances {where})"
         rows = self.fetch(f"{_SELECT_INSTANCE} {where} ORDER BY {self.dialect.instance_order}",
                           params, INSTANCE_COLUMNS)
-        tasks = self.fetch(f"{_SELECT_TASK} {mine} ORDER BY instance, seq", params,
-                           TASK_COLUMNS)
-        timers = self.fetch(f"{_SELECT_TIMER} {mine} ORDER BY instance, seq", params,
-                            TIMER_COLUMNS)
+        tasks = self.execute(f"{_SELECT_TASK} {mine} ORDER BY instance, seq",
+                             params).fetchall()
+        timers = self.execute(f"{_SELECT_TIMER} {mine} ORDER BY instance, seq",
+                              params).fetchall()
         return _assemble(rows, tasks, timers, damaged)
 
     def open_tasks(self, until: dt.date | None, roles: Collection[str] | None,
@@ -370,27 +369,34 @@ def _role_filter(where: list[str], params: list[str], roles: Collection[str] | N
     params.extend(wanted or ())
 
 
-def _assemble(rows: Sequence[Row], task_rows: Iterable[Row], timer_rows: Iterable[Row],
-              damaged: list[str] | None) -> list[Instance]:
-    """Instances from their rows, in ``rows`` order. A row that cannot be read (edited or
-    corrupted outside frontdesk) raises ``DamagedRowsError`` naming it, or, given a
-    ``damaged`` list, is named there and left out so the other instances can be handled."""
-    tasks: dict[str, list[Row]] = defaultdict(list)
-    timers: dict[str, list[Row]] = defaultdict(list)
-    for row in task_rows:
-        tasks[row["instance"]].append(row)
-    for row in timer_rows:
-        timers[row["instance"]].append(row)
+def _assemble(rows: Sequence[Row], task_rows: Iterable[Sequence[Any]],
+              timer_rows: Iterable[Sequence[Any]], damaged: list[str] | None) -> list[Instance]:
+    """Instances from their rows, in ``rows`` order; their tasks and timers from rows of
+    ``TASK_COLUMNS`` and ``TIMER_COLUMNS`` values (read without a dict per row: an instance's
+    history can be long). A row that cannot be read (edited or corrupted outside frontdesk)
+    raises ``DamagedRowsError`` naming it, or, given a ``damaged`` list, is named there and
+    left out so the other instances can be handled."""
+    tasks: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    timers: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    for values in task_rows:
+        tasks[values[_INSTANCE]].append(values)
+    for values in timer_rows:
+        timers[values[_INSTANCE]].append(values)
     found = []
     for row in rows:
         try:
-            found.append(instance_from_row(row, [task_from_row(t) for t in tasks[row["id"]]],
-                                           [timer_from_row(t) for t in timers[row["id"]]]))
+            found.append(instance_from_row(
+                row, [task_from_values(t) for t in tasks[row["id"]]],
+                [timer_from_values(t) for t in timers[row["id"]]]))
         except (ValueError, TypeError, KeyError) as exc:
             if damaged is None:
                 raise DamagedRowsError([str(row["id"])]) from exc
             damaged.append(str(row["id"]))
     return found
+
+
+_INSTANCE = TASK_COLUMNS.index("instance")
+assert TIMER_COLUMNS.index("instance") == _INSTANCE
 
 
 def audit_query(instance: str | None, since: dt.date | dt.datetime | None,
