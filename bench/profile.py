@@ -127,16 +127,20 @@ def _measure(name: str, setup: Callable[[], tuple[Any, Callable[[], int]]]) -> N
     _report(name, items, wall, sql, pstats.Stats(profile))
 
 
-def _events(scratch: Path, count: int) -> Callable[[], tuple[Any, Callable[[], int]]]:
+def _events(scratch: Path, count: int,
+            pool: int | None = None) -> Callable[[], tuple[Any, Callable[[], int]]]:
+    """Fire ``count`` events at instances of a pool started in one transaction (``pool``, at
+    least ``count``: the same pool for every count makes the setup cancel out of the
+    instruction counts)."""
     def setup() -> tuple[Any, Callable[[], int]]:
         home = Path(tempfile.mkdtemp(dir=scratch))
         engine = figures._engine(home)
-        ids = figures._start_many(engine, "bench-loop", count + 20)
+        ids = figures._start_many(engine, "bench-loop", max(pool or 0, count) + 20)
         for instance in ids[:20]:  # warm: compiled guards and templates, statement cache
             engine.fire(instance, "go", {}, ACTOR)
 
         def work() -> int:
-            for instance in ids[20:]:
+            for instance in ids[20:20 + count]:
                 engine.fire(instance, "go", {}, ACTOR)
             return count
 
@@ -195,10 +199,10 @@ WORKLOADS = {
 }
 
 
-def _workload(name: str, ctx: figures.Context,
-              items: int) -> Callable[[], tuple[Any, Callable[[], int]]]:
+def _workload(name: str, ctx: figures.Context, items: int,
+              pool: int | None = None) -> Callable[[], tuple[Any, Callable[[], int]]]:
     if name == "event":
-        return _events(ctx.scratch, items)
+        return _events(ctx.scratch, items, pool)
     if name == "spiff":
         return _spiff(ctx.scratch, items)
     ctx.settings.due_items = items
@@ -222,7 +226,8 @@ def instructions(name: str, ctx: figures.Context, items: int) -> float:
         with tempfile.TemporaryDirectory() as out:
             done = subprocess.run(
                 ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p",
-                 sys.executable, "-m", "bench.profile", "--run-only", name, "--items", str(n)],
+                 sys.executable, "-m", "bench.profile", "--run-only", name, "--items", str(n),
+                 "--pool", str(3 * items)],
                 capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
         found = _COLLECTED.search(done.stderr)
         if found is None:
@@ -241,13 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per item under valgrind instead of timing")
     parser.add_argument("--run-only", choices=list(WORKLOADS), help=argparse.SUPPRESS)
+    parser.add_argument("--pool", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     default = {"event": 2000, "spiff": 500, "fire-all": 10000, "tick": 10000}
     scratch = figures.scratch_dir()
     ctx = figures.Context(Settings(), scratch, lambda text: print(f"# {text}", flush=True))
     try:
         if args.run_only:
-            engine, work = _workload(args.run_only, ctx, args.items)()
+            engine, work = _workload(args.run_only, ctx, args.items, args.pool)()
             work()
             engine.close()
             return 0
