@@ -284,8 +284,8 @@ def _segments(tree: nodes.Template, hooks: Hooks) -> list[str | Evaluate] | None
                     limits.size(child.value) <= limits.MAX_RENDERED):
                 segments.append(str(child.value))  # Jinja renders it when compiling
             else:
-                built = None if _folded(child, tree) else shape.build(child)
-                if built is None:
+                built = shape.build(child)
+                if built is None or _folded(child, tree):
                     return None
                 segments.append(built)
     return segments
@@ -294,13 +294,18 @@ def _segments(tree: nodes.Template, hooks: Hooks) -> list[str | Evaluate] | None
 def _folded(child: nodes.Expr, tree: nodes.Template) -> bool:
     """Whether Jinja renders ``child`` when compiling (``CodeGenerator.visit_Output`` tries
     ``as_const``), which is then not charged when rendering."""
-    if tree.environment is None:
+    environment = tree.environment
+    if environment is None:
         return True
-    try:
-        child.as_const(nodes.EvalContext(tree.environment))
-    except Exception:  # what Jinja catches there: evaluated when rendering
-        return False
-    return True
+
+    def folds() -> bool:
+        try:
+            child.as_const(nodes.EvalContext(environment))
+        except Exception:  # what Jinja catches there: evaluated when rendering
+            return False
+        return True
+
+    return bool(limits.apart(folds))  # a test of constants here charges only this
 
 
 def template_renderer(tree: nodes.Template, jinja: Renderer,

@@ -187,6 +187,16 @@ def with_budget(run: Callable[[], Any]) -> Any:
         _BUDGET.reset(token)
 
 
+def apart(run: Callable[[], Any]) -> Any:
+    """``run()`` under a fresh budget of its own: what it charges is not the running step's
+    (for work done when compiling, which Jinja does outside any budget the first time)."""
+    token = _BUDGET.set(Budget())
+    try:
+        return run()
+    finally:
+        _BUDGET.reset(token)
+
+
 class Retry(Exception):  # noqa: N818 -- a signal, not an error
     """Raised by a fast evaluation that cannot finish the way the slow one would: what it
     charged is given back and the slow one runs instead (``with_budget_or``)."""

@@ -238,7 +238,18 @@ def test_simple_templates_and_guards_take_the_fast_path() -> None:
     assert sandbox.compile_template("{{ a|upper }}").__module__ == "frontdesk.sandbox"
     assert sandbox.compile_evaluator("a + b").__module__ == "frontdesk.sandbox"
     assert sandbox.compile_evaluator("a is divisibleby 3").__module__ == "frontdesk.sandbox"
-    assert sandbox.compile_template("{{ 'a' if 1 else 'b' }}").__module__ == "frontdesk.sandbox"
+    for folded in ("{{ 'a' if 1 else 'b' }}", "{{ none is none }}", "{{ not 1 }}"):
+        assert sandbox.compile_template(folded).__module__ == "frontdesk.sandbox"
+
+
+def test_compiling_charges_what_jinja_charges() -> None:
+    """Jinja renders a test of constants when compiling (under the running budget when a step
+    compiles it); the fast path's look at the same tree charges nothing more."""
+    for text in ("{{ 'x' is none }}", "{{ 'a' ~ b if b is defined }}"):
+        fast = _outcome(sandbox.compile_template, text)
+        jinja = _outcome(sandbox.compile_template, text, fast=False)
+        assert (fast[0], fast[-1]) == (jinja[0], jinja[-1]) == ("value", jinja[-1])
+    assert _outcome(sandbox.compile_template, "{{ 'x' is none }}")[-1] < limits.MAX_WORK
 
 
 def test_concatenations_conditions_and_tests_take_the_fast_path() -> None:
