@@ -189,6 +189,28 @@ def test_templates_left_to_jinja_fail_as_jinja_does(text: str, variables: dict[s
     assert _outcome(fast, dict(variables)) == _outcome(jinja, dict(variables))
 
 
+# Shapes of the new constructs beyond the playbooks', run both ways like theirs (every kind of
+# value, every name missing in turn).
+SHAPES = [
+    "{{ a.b ~ c['d'] ~ 3 ~ none }}",
+    "{{ (a ~ b) if c is not none else (d if e is defined else f) }}",
+    "{{ a if b.c is defined and b.c else a ~ '!' }}",
+    "{{ a.b is none }} {{ c['d'] is not defined }} {{ e is undefined }}",
+    "{{ 'x ' ~ a if a is defined }}",
+    "{{ a if b == 'b' else c if d < 3 else e }}",
+    "{{ a ~ b in c ~ d }}",
+]
+
+
+@pytest.mark.parametrize("text", SHAPES)
+def test_shapes_of_the_new_constructs_render_as_jinja_does(text: str) -> None:
+    """Nested ``~``, conditions and tests of lookup chains: the same text or error, the same
+    work, with the fast path taken."""
+    assert sandbox.compile_template(text).__module__ == "frontdesk.fastpath"
+    _same(sandbox.compile_template, sandbox.parse_template, text,
+          lambda render, variables: render(dict(variables)))
+
+
 @pytest.mark.parametrize(("text", "variables"), [
     ("missing == 1", {}),
     ("x < 3", {"x": "text"}),
