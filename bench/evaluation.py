@@ -1,10 +1,10 @@
 """``python -m bench.evaluation``: in-process microbenchmark of templates, guards and steps.
 
 Prints microseconds per call (medians of repeated batches): the templates and guards of the
-hipaa-annual-refresh playbook through the sandbox's fast path and through Jinja alone, and a
-pure runtime step (``step.fire_timers`` of the refresher's first reminder, and ``step.start``
-of an intake) as ``frontdesk tick`` and ``start`` run it, without the store, with the fast
-path and with Jinja alone, in alternation. Not a figure of
+hipaa-annual-refresh playbook (and intake's screening-call title) through the sandbox's fast
+path and through Jinja alone, and a pure runtime step (``step.fire_timers`` of the refresher's
+first reminder, and ``step.start`` of an intake) as ``frontdesk tick`` and ``start`` run it,
+without the store, with the fast path and with Jinja alone, in alternation. Not a figure of
 ``python -m bench``: it has no floor, and is meant to compare two versions of the code run on
 the same machine one after the other.
 """
@@ -34,13 +34,20 @@ TEMPLATES = [
     "Run {{ employee }}'s yearly HIPAA refresher (due {{ refresh_due_on }}) and record the "
     "date, topics and signature",
     "{{ employee }}: HIPAA refresh",
+    "{{ employee }}'s yearly HIPAA refresher is due on {{ refresh_due_on }} ({{ 'last training "
+    "' ~ last_trained_on if last_trained_on is defined else 'no training on record' }}). "
+    "Schedule it and record the date, topics and signature on the task.",
+    "Screening call with {{ client_name }}{{ ' (' ~ phone ~ ')' if phone else '' }}: fit, "
+    "urgency, referral source, insurance or self-pay",
 ]
 GUARDS = ["refresh_due_on >= today and (state != 'policy_training' or "
-          "policy_training_due_on >= today)", "route == 'appeal'", "today <= appeal_deadline"]
+          "policy_training_due_on >= today)", "route == 'appeal'", "today <= appeal_deadline",
+          "refresh_due_on <= today and hipaa_refresh_started is not defined"]
 VARIABLES: dict[str, Any] = {
     "settings": {"first_reminder_days": 30}, "employee": "Zoë Park", "state": "up_to_date",
     "refresh_due_on": dt.date(2027, 3, 1), "today": dt.date(2027, 2, 1), "route": "appeal",
     "policy_training_due_on": dt.date(2027, 4, 1), "appeal_deadline": dt.date(2027, 5, 1),
+    "last_trained_on": dt.date(2026, 3, 1), "client_name": "Zoë Park", "phone": "555-0100",
 }
 
 

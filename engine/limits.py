@@ -187,6 +187,38 @@ def with_budget(run: Callable[[], Any]) -> Any:
         _BUDGET.reset(token)
 
 
+def apart(run: Callable[[], Any]) -> Any:
+    """``run()`` under a fresh budget of its own: what it charges is not the running step's
+    (for work done when compiling, which Jinja does outside any budget the first time)."""
+    token = _BUDGET.set(Budget())
+    try:
+        return run()
+    finally:
+        _BUDGET.reset(token)
+
+
+class Retry(Exception):  # noqa: N818 -- a signal, not an error
+    """Raised by a fast evaluation that cannot finish the way the slow one would: what it
+    charged is given back and the slow one runs instead (``with_budget_or``)."""
+
+
+def with_budget_or(run: Callable[[], Any], otherwise: Callable[[], Any]) -> Any:
+    """``with_budget(run)``; when ``run`` raises ``Retry``, the units it charged are given back
+    and ``otherwise()`` runs (from the start, with the budget as it was)."""
+    budget = _BUDGET.get()
+    if budget is None:
+        try:
+            return with_budget(run)
+        except Retry:
+            return otherwise()
+    left = budget.left
+    try:
+        return run()
+    except Retry:
+        budget.left = left
+        return otherwise()
+
+
 def counted(items: Iterable[Any]) -> Iterator[Any]:
     """``items`` charging one unit per item (the iterable of every ``{% for %}``)."""
     for item in items:

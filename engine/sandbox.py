@@ -146,6 +146,24 @@ def environment() -> FrontdeskSandbox:
     return env
 
 
+def _charged_concat(items: list[Any]) -> str:
+    """``fd_concat(items)`` charged and checked as a template's call of it is
+    (``FrontdeskSandbox.call``: the same helpers, in the same order)."""
+    concat = environment().fd_concat
+    args = limits.check_call(concat, (items,), {})
+    result: str = limits.check_result(concat(*args), "the result of a call")
+    return result
+
+
+@cache
+def _hooks() -> fastpath.Hooks:
+    """What the fast path calls to do what this environment does."""
+    env = environment()
+    tests = cast(dict[str, Callable[..., Any]], env.tests)  # typed as plain ``function``s
+    return fastpath.Hooks(compare=_charged_compare, concat=_charged_concat, tests=tests,
+                          undefined=env.undefined(), globals=frozenset(env.globals))
+
+
 @dataclass(slots=True)
 class Usage:
     """What an expression or template refers to."""
@@ -360,7 +378,8 @@ def compile_evaluator(source: str, *, fast: bool = True) -> Callable[[dict[str, 
     tree; each call is charged to the running step's work budget, or runs under a fresh one
     outside a step (``limits.with_budget``). An expression of lookups, constants, comparisons,
     ``not``, ``and`` and ``or`` runs as plain Python (``engine.fastpath``), with the same
-    result, errors and charges (``fast=False``: always through Jinja, for tests).
+    result, errors and charges, as do ``~``, ``A if B else C`` and the tests ``defined``,
+    ``undefined`` and ``none`` (``fast=False``: always through Jinja, for tests).
     """
     assign = nodes.Assign(nodes.Name("result", "store"), parse_expression(source), lineno=1)
     start = _renderer(_harden(nodes.Template([assign], lineno=1)))
@@ -374,7 +393,7 @@ def compile_evaluator(source: str, *, fast: bool = True) -> Callable[[dict[str, 
     def jinja(variables: dict[str, Any]) -> Any:
         return limits.with_budget(lambda: run(variables))
 
-    evaluator = fast and fastpath.expression_evaluator(assign.node, jinja, _charged_compare)
+    evaluator = fast and fastpath.expression_evaluator(assign.node, jinja, _hooks())
     return evaluator or jinja
 
 
@@ -403,7 +422,8 @@ def _joined(chunks: Iterable[str]) -> str:
 def compile_template(source: str, *, fast: bool = True) -> Callable[[dict[str, Any]], str]:
     """Compile a template once; the result renders a context to text within the limits.
 
-    A template of text and lookups (``{{ name }}``, ``{{ settings.x }}``) renders as plain
+    A template of text and the expressions of guards that ``compile_evaluator`` runs as plain
+    Python (``{{ name }}``, ``{{ ' at ' ~ phone if phone else '' }}``) renders as plain
     Python (``engine.fastpath``), with the same text, errors and charges (``fast=False``:
     always through Jinja, for tests)."""
     tree = _harden(parse_template(source))
@@ -413,4 +433,4 @@ def compile_template(source: str, *, fast: bool = True) -> Callable[[dict[str, A
         text: str = limits.with_budget(lambda: _joined(start(variables)[1]))
         return text
 
-    return (fast and fastpath.template_renderer(tree, render, _joined)) or render
+    return (fast and fastpath.template_renderer(tree, render, _joined, _hooks())) or render
