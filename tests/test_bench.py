@@ -59,3 +59,21 @@ def test_bench_stores_are_simulated_and_verify_in_full(tmp_path: Path) -> None:
         assert proof.instances == built.counts["open instances"], spec
         if isinstance(spec, fixtures.AuditSpec):
             assert proof.records >= spec.records
+
+
+@pytest.mark.slow
+def test_profile_splits_each_workload(tmp_path: Path) -> None:
+    """``python -m bench.profile`` prints, for each workload, the time per item, the SQL
+    statements by kind (a commit among them) and the Python by subsystem."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    env["FRONTDESK_BENCH_CACHE"] = str(tmp_path / "stores")
+    result = subprocess.run([sys.executable, "-m", "bench.profile", "--items", "30"], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    blocks = [b for b in result.stdout.split("\n\n") if "us per item over 30 items" in b]
+    assert [b.split()[0] for b in blocks] == ["event", "spiff", "fire", "tick"]
+    for block in blocks:
+        lines = block.splitlines()
+        assert any(line.split()[:2] == ["sql", "COMMIT"] for line in lines), block
+        groups = [line for line in lines if line.startswith("  py ")]
+        assert len(groups) >= 5 and all(line.rstrip().endswith("%)") for line in groups)
