@@ -199,7 +199,7 @@ WORKLOADS = {
 }
 
 
-def _workload(name: str, ctx: figures.Context, items: int,
+def workload(name: str, ctx: figures.Context, items: int,
               pool: int | None = None) -> Callable[[], tuple[Any, Callable[[], int]]]:
     if name == "event":
         return _events(ctx.scratch, items, pool)
@@ -222,7 +222,7 @@ def instructions(name: str, ctx: figures.Context, items: int) -> float:
     Counts do not depend on the machine's load or its disk, as times do."""
     counts = []
     for n in (items, 3 * items):
-        _workload(name, ctx, n)  # builds (or finds) a batch store outside the count
+        workload(name, ctx, n)  # builds (or finds) a batch store outside the count
         with tempfile.TemporaryDirectory() as out:
             done = subprocess.run(
                 ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p",
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = figures.Context(Settings(), scratch, lambda text: print(f"# {text}", flush=True))
     try:
         if args.run_only:
-            engine, work = _workload(args.run_only, ctx, args.items, args.pool)()
+            engine, work = workload(args.run_only, ctx, args.items, args.pool)()
             work()
             engine.close()
             return 0
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 count = instructions(name, ctx, args.items or 100)
                 print(f"{WORKLOADS[name]}: {count:,.0f} instructions per item")
             else:
-                _measure(WORKLOADS[name], _workload(name, ctx, args.items or default[name]))
+                _measure(WORKLOADS[name], workload(name, ctx, args.items or default[name]))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

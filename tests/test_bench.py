@@ -77,3 +77,37 @@ def test_profile_splits_each_workload(tmp_path: Path) -> None:
         assert any(line.split()[:2] == ["sql", "COMMIT"] for line in lines), block
         groups = [line for line in lines if line.startswith("  py ")]
         assert len(groups) >= 5 and all(line.rstrip().endswith("%)") for line in groups)
+
+
+@pytest.mark.slow
+def test_phases_add_up_to_the_time_per_item(tmp_path: Path) -> None:
+    """``python -m bench.phases`` prints, for each workload, its time per item split into
+    phases (the commit, SQL statements, the step, the audit chain ...) that add up to it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    env["FRONTDESK_BENCH_CACHE"] = str(tmp_path / "stores")
+    result = subprocess.run([sys.executable, "-m", "bench.phases", "--items", "30"], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    blocks = [b for b in result.stdout.split("\n\n") if "us per item over 30 items" in b]
+    assert [b.split()[0] for b in blocks] == ["event", "spiff", "fire", "tick"]
+    for block in blocks:
+        head, *lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+        total = int(head.split(": ")[1].split(" us")[0].replace(",", ""))
+        phases = {line[:78].strip(): int(line[78:].split(" us")[0]) for line in lines}
+        assert {"commit (BEGIN + COMMIT: WAL write and fsync)",
+                "audit chain (records, canonical JSON, SHA-256)"} <= set(phases), block
+        assert any(name.startswith("step:") for name in phases), block
+        assert abs(sum(phases.values()) - total) <= len(phases), block
+
+
+def test_clocked_phases_leave_the_code_as_it_was() -> None:
+    """The clocks wrap the engine's entry points only inside the block."""
+    from frontdesk import audit
+    from frontdesk.service import Engine
+
+    from bench.phases import Clocks, clocked
+
+    fire, chain = Engine.fire, audit.chain_with_data
+    with clocked(Clocks()):
+        assert Engine.fire is not fire and audit.chain_with_data is not chain
+    assert Engine.fire is fire and audit.chain_with_data is chain
