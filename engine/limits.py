@@ -142,10 +142,12 @@ def _need(estimate: int, what: str) -> None:
 
 # -- the work budget ---------------------------------------------------------------------------
 class Budget:
-    """Work units left for one step (or one evaluation outside a step)."""
+    """Work units left for one step (or one evaluation outside a step), and how many of the
+    units charged so far were for work kept for later (``charge_kept``)."""
 
     def __init__(self, units: int = MAX_WORK) -> None:
         self.left = units
+        self.kept = 0
 
     def charge(self, units: int = 1) -> None:
         self.left -= units
@@ -162,6 +164,16 @@ def charge(units: int = 1) -> None:
     budget = _BUDGET.get()
     if budget is not None:
         budget.charge(units)
+
+
+def charge_kept(units: int) -> None:
+    """``charge(units)`` for work whose result is kept once done (a year of the business
+    calendar, cached): ``with_budget_or`` never gives these units back, since the evaluation
+    run again after a ``Retry`` finds that work done and does not charge it again."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(units)
+        budget.kept += units
 
 
 def charge_for(*values: Any, base: int = 1) -> None:
@@ -204,18 +216,16 @@ class Retry(Exception):  # noqa: N818 -- a signal, not an error
 
 def with_budget_or(run: Callable[[], Any], otherwise: Callable[[], Any]) -> Any:
     """``with_budget(run)``; when ``run`` raises ``Retry``, the units it charged are given back
-    and ``otherwise()`` runs (from the start, with the budget as it was)."""
+    (but those of ``charge_kept``) and ``otherwise()`` runs under the same budget, from the
+    start: what it charges then adds up to what it alone would have charged."""
     budget = _BUDGET.get()
     if budget is None:
-        try:
-            return with_budget(run)
-        except Retry:
-            return otherwise()
-    left = budget.left
+        return with_budget(lambda: with_budget_or(run, otherwise))
+    left, kept = budget.left, budget.kept
     try:
         return run()
     except Retry:
-        budget.left = left
+        budget.left = left - (budget.kept - kept)
         return otherwise()
 
 

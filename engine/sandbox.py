@@ -161,7 +161,9 @@ def _hooks() -> fastpath.Hooks:
     env = environment()
     tests = cast(dict[str, Callable[..., Any]], env.tests)  # typed as plain ``function``s
     return fastpath.Hooks(compare=_charged_compare, concat=_charged_concat, tests=tests,
-                          undefined=env.undefined(), globals=frozenset(env.globals))
+                          undefined=env.undefined(), globals=frozenset(env.globals),
+                          binops=env.binop_table, unops=env.unop_table, filters=env.filters,
+                          environment=env)
 
 
 @dataclass(slots=True)
