@@ -1,22 +1,40 @@
-"""Plain-Python evaluation of the simplest templates and guards, giving what the sandbox gives.
+"""Plain-Python evaluation of the templates and guards of playbooks, giving what the sandbox gives.
 
-Most templates of the shipped playbooks are text and ``{{ name }}``, ``{{ settings.x }}`` or
-``{{ instance.id }}``, ``{{ ' (' ~ phone ~ ')' if phone else '' }}`` or ``{{ x if x is
-defined else y }}``, and many guards compare such a lookup with a constant. Run through Jinja
-(``engine.sandbox``) each costs a context, a generator and the sandbox's checks; here such a
-hardened tree becomes plain functions that look the values up in the variables directly.
+Templates and guards are mostly text and lookups (``{{ name }}``, ``{{ settings.x }}``,
+``{{ instance.id }}``), comparisons, ``not``/``and``/``or``, ``~``, ``A if B else C``, tests of
+definedness, a little arithmetic (``attempts + 1 >= settings.max_contact_attempts``) and calls
+of the step's own functions (``add_duration(today, settings.days ~ ' days')``, ``done('x')``).
+Run through Jinja (``engine.sandbox``) each costs a context, a generator and the sandbox's
+checks; here such a hardened tree becomes plain functions that look the values up in the
+variables directly. The shapes taken: lookups (a name, then ``.key`` or ``[key]``, the key a
+constant or computed), constants, list literals, single comparisons, ``not``, ``and``, ``or``,
+``~``, ``A if B else C``, the tests ``defined``, ``undefined`` and ``none``, the arithmetic
+operators ``+ - * / // % **`` and the signs ``-x``/``+x``, calls ``f(a, b)`` with positional
+arguments, and filters ``x|f(a)`` with positional arguments whose function takes no context.
+
 They charge the work budget exactly what the sandbox would, in the sandbox's order:
-``limits.LOOKUP_COST`` per attribute or item, ``limits.check_rendered`` per output, and the
-sandbox's own helpers (``Hooks``) for ``@compare``, ``~`` and the tests ``defined``,
-``undefined`` and ``none``; and they give the same text or value.
+``limits.LOOKUP_COST`` per attribute or item, ``limits.check_rendered`` per output, the checks
+of ``FrontdeskSandbox.call_binop`` (``limits.check_binop``, the sandbox's own operator table,
+``limits.check_result``), ``call_unop`` (``OPERATOR_COST``) and ``call`` (``limits.check_call``,
+then ``check_result``), the sandbox's own guarded filters (``pass_environment`` ones given the
+environment, as Jinja's generated code does) and its helpers (``Hooks``) for ``@compare``,
+``~`` and the tests; and they give the same text or value.
 
 Anything unusual is left to Jinja, which then runs from the start after what the fast path
-charged is given back (``limits.with_budget_or``): a name that is missing (so the
-``StrictUndefined`` error stays Jinja's; a test of it is answered here), a lookup on something
-that is not a plain ``dict`` holding that key (an attribute name ``dict`` itself has, such as
-``items``, is never taken here), an ``A if B`` without ``else`` whose condition is false, and,
-for templates, an output that is not a plain ``str``, ``int``, ``float``, ``bool``, ``None``,
-date or datetime. Only the branch a condition takes is evaluated, as in Jinja.
+charged is given back (``limits.with_budget_or``; a year of the business calendar computed on
+the way is cached, so its charge is kept: ``limits.charge_kept``): a name that is missing (so
+the ``StrictUndefined`` error stays Jinja's; a test of it is answered here), a lookup on
+something that is not a plain ``dict`` holding that key (an attribute name ``dict`` itself
+has, such as ``items``, is never taken here), an ``A if B`` without ``else`` whose condition
+is false, arithmetic on anything but ``int`` and ``float`` (``bool`` included; and ``+`` of two
+``str``) and an operator that raises (``1 / 0``), a call of anything but a plain Python
+function without attributes (which may mark it unsafe or ask for the context) and a call or
+filter that raises anything but the sandbox's limits (``SecurityError``: the same error, at
+the same point, as in Jinja); and, for templates, an output that is not a plain ``str``,
+``int``, ``float``, ``bool``, ``None``, date or datetime. The functions a step gives its
+templates (``engine.runtime.step``, ``engine.runtime.payers``) have no effects but the work
+they charge, which is given back, and the calendar's cache. Only the branch a condition takes
+is evaluated, as in Jinja.
 """
 
 from __future__ import annotations

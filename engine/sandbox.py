@@ -379,9 +379,10 @@ def compile_evaluator(source: str, *, fast: bool = True) -> Callable[[dict[str, 
     What ``Environment.compile_expression`` does (undefined stays undefined), on a hardened
     tree; each call is charged to the running step's work budget, or runs under a fresh one
     outside a step (``limits.with_budget``). An expression of lookups, constants, comparisons,
-    ``not``, ``and`` and ``or`` runs as plain Python (``engine.fastpath``), with the same
-    result, errors and charges, as do ``~``, ``A if B else C`` and the tests ``defined``,
-    ``undefined`` and ``none`` (``fast=False``: always through Jinja, for tests).
+    ``not``, ``and``, ``or``, ``~``, ``A if B else C``, the tests ``defined``, ``undefined``
+    and ``none``, arithmetic, calls of the step's functions and filters runs as plain Python
+    (``engine.fastpath`` says which shapes exactly), with the same result, errors and charges
+    (``fast=False``: always through Jinja, for tests).
     """
     assign = nodes.Assign(nodes.Name("result", "store"), parse_expression(source), lineno=1)
     start = _renderer(_harden(nodes.Template([assign], lineno=1)))
@@ -425,9 +426,10 @@ def compile_template(source: str, *, fast: bool = True) -> Callable[[dict[str, A
     """Compile a template once; the result renders a context to text within the limits.
 
     A template of text and the expressions of guards that ``compile_evaluator`` runs as plain
-    Python (``{{ name }}``, ``{{ ' at ' ~ phone if phone else '' }}``) renders as plain
-    Python (``engine.fastpath``), with the same text, errors and charges (``fast=False``:
-    always through Jinja, for tests)."""
+    Python (``{{ name }}``, ``{{ ' at ' ~ phone if phone else '' }}``, ``{{ attempts + 1 }}``,
+    ``{{ add_duration(today, '30 days') }}``) renders as plain Python (``engine.fastpath``),
+    with the same text, errors and charges (``fast=False``: always through Jinja, for
+    tests)."""
     tree = _harden(parse_template(source))
     start = _renderer(tree)
 
