@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FunctionType
 from typing import Any
@@ -413,6 +413,18 @@ _BUILDERS: dict[type[nodes.Node], Callable[[_Expression, Any], Evaluate | None]]
 
 
 def _found(lookup: _Lookup) -> Evaluate:
+    """The value of ``lookup`` (a plain name: nothing to charge), or ``Retry``."""
+    if not lookup.keys:
+        name = lookup.name
+
+        def named(variables: Variables) -> Any:
+            value = variables.get(name, _MISSING)
+            if value is _MISSING:
+                raise limits.Retry
+            return value
+
+        return named
+
     def found(variables: Variables) -> Any:
         value = lookup.find(variables)
         if value is _MISSING:
@@ -433,7 +445,7 @@ def expression_evaluator(expr: nodes.Node, jinja: Callable[[Variables], Any],
         return None
 
     def run(variables: Variables) -> Any:
-        return limits.with_budget_or(lambda: evaluate(variables), lambda: jinja(variables))
+        return limits.with_budget_or(evaluate, jinja, variables)
 
     return run
 
@@ -477,29 +489,34 @@ def _folded(child: nodes.Expr, tree: nodes.Template) -> bool:
     return bool(limits.apart(folds))  # a test of constants here charges only this
 
 
-def template_renderer(tree: nodes.Template, jinja: Renderer,
-                      joined: Callable[[Iterator[str]], str], hooks: Hooks) -> Renderer | None:
+def template_renderer(tree: nodes.Template, jinja: Renderer, hooks: Hooks) -> Renderer | None:
     """A renderer of the hardened ``tree`` that leaves to ``jinja`` (the sandbox's renderer
     of the same tree) what it does not do itself, or None when the tree is more than text and
-    the expressions ``_Expression`` builds. ``joined`` joins the rendered chunks within the
-    output limit, as the sandbox's renderer does."""
+    the expressions ``_Expression`` builds. The output is refused once over ``MAX_RENDERED``
+    characters, before the next expression is evaluated, as the sandbox's renderer does."""
     segments = _segments(tree, hooks)
     if segments is None:
         return None
 
-    def chunks(variables: Variables) -> Iterator[str]:
+    def joined(variables: Variables) -> str:
+        parts: list[str] = []
+        total = 0
         for segment in segments:
             if isinstance(segment, str):
-                yield segment
+                text = segment
             else:
                 value = segment(variables)
                 if type(value) not in _PLAIN:
                     raise limits.Retry
-                yield str(limits.check_rendered(value))
+                text = str(limits.check_rendered(value))
+            total += len(text)
+            if total > limits.MAX_RENDERED:
+                raise limits.output_too_long()
+            parts.append(text)
+        return "".join(parts)
 
     def render(variables: Variables) -> str:
-        text: str = limits.with_budget_or(lambda: joined(chunks(variables)),
-                                          lambda: jinja(variables))
+        text: str = limits.with_budget_or(joined, jinja, variables)
         return text
 
     return render

@@ -417,7 +417,7 @@ def _joined(chunks: Iterable[str]) -> str:
     for chunk in chunks:
         size += len(chunk)
         if size > MAX_RENDERED:
-            raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
+            raise limits.output_too_long()
         parts.append(chunk)
     return "".join(parts)
 
@@ -437,4 +437,4 @@ def compile_template(source: str, *, fast: bool = True) -> Callable[[dict[str, A
         text: str = limits.with_budget(lambda: _joined(start(variables)[1]))
         return text
 
-    return (fast and fastpath.template_renderer(tree, render, _joined, _hooks())) or render
+    return (fast and fastpath.template_renderer(tree, render, _hooks())) or render

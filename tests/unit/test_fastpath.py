@@ -478,3 +478,14 @@ def test_budget_runs_out_where_jinja_does_in_arithmetic_and_calls(extra: dict[st
     for left in range(0, limits.MAX_WORK - whole[-1] + 2):
         assert _outcome_within(left, fast, variables()) == _outcome_within(
             left, jinja, variables()), left
+
+
+def test_sizes_and_weights_of_plain_values() -> None:
+    """What the limits charge for the values a fast evaluation meets most (measured by their
+    exact type first): text by its length, a number, a boolean, None or a date as one."""
+    assert (limits.size("x" * 250), limits.weight("x" * 250)) == (250, 3)
+    assert [limits.size(v) for v in (True, None, 1.5, TODAY, dt.datetime(2027, 1, 2))] == [1] * 5
+    assert [limits.weight(v) for v in (True, None, 1.5, TODAY, 2 ** 30)] == [1] * 5
+    assert limits.size(2 ** 30) == 11 and limits.size(-7) == 2
+    assert (limits.size([TODAY, "ab", 3, None, {"k": False}]), limits.weight([TODAY, "ab"])) == (
+        9, 3)
