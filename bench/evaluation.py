@@ -1,12 +1,13 @@
 """``python -m bench.evaluation``: in-process microbenchmark of templates, guards and steps.
 
 Prints microseconds per call (medians of repeated batches): the templates and guards of the
-hipaa-annual-refresh playbook (and intake's screening-call title) through the sandbox's fast
-path and through Jinja alone, and a pure runtime step (``step.fire_timers`` of the refresher's
-first reminder, and ``step.start`` of an intake) as ``frontdesk tick`` and ``start`` run it,
-without the store, with the fast path and with Jinja alone, in alternation. Not a figure of
-``python -m bench``: it has no floor, and is meant to compare two versions of the code run on
-the same machine one after the other.
+hipaa-annual-refresh playbook (its ``add_duration`` and ``done()`` ones with the step's own
+functions), intake's screening-call title and ``attempts + 1``, and a claim-denial ``format``
+filter, through the sandbox's fast path and through Jinja alone, and a pure runtime step
+(``step.fire_timers`` of the refresher's first reminder, and ``step.start`` of an intake) as
+``frontdesk tick`` and ``start`` run it, without the store, with the fast path and with Jinja
+alone, in alternation. Not a figure of ``python -m bench``: it has no floor, and is meant to
+compare two versions of the code run on the same machine one after the other.
 """
 
 from __future__ import annotations
