@@ -254,12 +254,15 @@ class _Expression:
 
     def _call(self, node: nodes.Call) -> Evaluate | None:
         """``environment.fd_concat([...])`` (a hardened ``~``), or a call of a function held in
-        the variables with positional arguments only."""
+        the variables by name (a method, such as ``text.upper()``, is left to Jinja) with
+        positional arguments only."""
         if node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None:
             return None
         if isinstance(node.node, nodes.EnvironmentAttribute):
             return self._concat(node.args[0]) if node.node.name == "fd_concat" and len(
                 node.args) == 1 else None
+        if not isinstance(node.node, nodes.Name):
+            return None
         parts = self._all([node.node, *node.args])
         return None if parts is None else _called(parts[0], parts[1:])
 

@@ -272,13 +272,13 @@ def test_budget_runs_out_at_the_same_lookup() -> None:
 
 def test_simple_templates_and_guards_take_the_fast_path() -> None:
     """Text and lookups, and comparisons of lookups, are compiled to the fast path; a filter
-    given the context, a test other than defined/undefined/none, a call with keywords and a
-    dict literal are not."""
+    given the context, a test other than defined/undefined/none, a call with keywords or of a
+    method, and a dict literal are not."""
     for fast in (sandbox.compile_template("Hi {{ a.b }}, {{ c['d'] }} {{ 3 }}"),
                  sandbox.compile_evaluator("a.b == 1 and not c or d <= e")):
         assert fast.__module__ == "frontdesk.fastpath"
     for jinja in ("a|map('upper')", "a|join(',')", "a is divisibleby 3", "f(x=1)", "f(*a)",
-                  "{'k': a}", "(a, b)", "f(a).keys"):
+                  "{'k': a}", "(a, b)", "f(a).keys", "a.upper()", "f(a)(b)"):
         assert sandbox.compile_evaluator(jinja).__module__ == "frontdesk.sandbox", jinja
     for folded in ("{{ 'a' if 1 else 'b' }}", "{{ none is none }}", "{{ not 1 }}"):
         assert sandbox.compile_template(folded).__module__ == "frontdesk.sandbox"
