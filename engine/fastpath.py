@@ -9,8 +9,9 @@ checks; here such a hardened tree becomes plain functions that look the values u
 variables directly. The shapes taken: lookups (a name, then ``.key`` or ``[key]``, the key a
 constant or computed), constants, list literals, single comparisons, ``not``, ``and``, ``or``,
 ``~``, ``A if B else C``, the tests ``defined``, ``undefined`` and ``none``, the arithmetic
-operators ``+ - * / // % **`` and the signs ``-x``/``+x``, calls ``f(a, b)`` with positional
-arguments, and filters ``x|f(a)`` with positional arguments whose function takes no context.
+operators ``+ - * / // % **`` and the signs ``-x``/``+x``, calls ``f(a, b)`` of a name with
+positional arguments, and filters ``x|f(a)`` with positional arguments whose function takes
+no context.
 
 They charge the work budget exactly what the sandbox would, in the sandbox's order:
 ``limits.LOOKUP_COST`` per attribute or item, ``limits.check_rendered`` per output, the checks
