@@ -1,12 +1,13 @@
 """``python -m bench.evaluation``: in-process microbenchmark of templates, guards and steps.
 
 Prints microseconds per call (medians of repeated batches): the templates and guards of the
-hipaa-annual-refresh playbook (and intake's screening-call title) through the sandbox's fast
-path and through Jinja alone, and a pure runtime step (``step.fire_timers`` of the refresher's
-first reminder, and ``step.start`` of an intake) as ``frontdesk tick`` and ``start`` run it,
-without the store, with the fast path and with Jinja alone, in alternation. Not a figure of
-``python -m bench``: it has no floor, and is meant to compare two versions of the code run on
-the same machine one after the other.
+hipaa-annual-refresh playbook (its ``add_duration`` and ``done()`` ones with the step's own
+functions), intake's screening-call title and ``attempts + 1``, and a claim-denial ``format``
+filter, through the sandbox's fast path and through Jinja alone, and a pure runtime step
+(``step.fire_timers`` of the refresher's first reminder, and ``step.start`` of an intake) as
+``frontdesk tick`` and ``start`` run it, without the store, with the fast path and with Jinja
+alone, in alternation. Not a figure of ``python -m bench``: it has no floor, and is meant to
+compare two versions of the code run on the same machine one after the other.
 """
 
 from __future__ import annotations
@@ -39,15 +40,28 @@ TEMPLATES = [
     "Schedule it and record the date, topics and signature on the task.",
     "Screening call with {{ client_name }}{{ ' (' ~ phone ~ ')' if phone else '' }}: fit, "
     "urgency, referral source, insurance or self-pay",
+    "No answer after {{ attempts + 1 }} tries",
+    "Claim {{ claim_id }} (${{ '%.2f' | format(amount) }}) still waits for its correction",
 ]
+# Guards, and the lone ``{{ expressions }}`` of ``set:`` (evaluated as guards are).
 GUARDS = ["refresh_due_on >= today and (state != 'policy_training' or "
           "policy_training_due_on >= today)", "route == 'appeal'", "today <= appeal_deadline",
-          "refresh_due_on <= today and hipaa_refresh_started is not defined"]
+          "refresh_due_on <= today and hipaa_refresh_started is not defined",
+          "attempts + 1 >= settings.max_contact_attempts", "attempts + 1",
+          "add_duration(today, settings.policy_change_training_days ~ ' days')",
+          "add_duration(last_trained_on, settings.refresh_interval) if last_trained_on is "
+          "defined else first_due_on",
+          "refresh_due_on <= add_duration(today, settings.policy_change_training_days ~ ' days')",
+          "done('record_refresher') and trained_on <= today"]
 VARIABLES: dict[str, Any] = {
-    "settings": {"first_reminder_days": 30}, "employee": "Zoë Park", "state": "up_to_date",
+    "settings": {"first_reminder_days": 30, "max_contact_attempts": 3,
+                 "policy_change_training_days": 30, "refresh_interval": "1 year"},
+    "employee": "Zoë Park", "state": "up_to_date",
     "refresh_due_on": dt.date(2027, 3, 1), "today": dt.date(2027, 2, 1), "route": "appeal",
     "policy_training_due_on": dt.date(2027, 4, 1), "appeal_deadline": dt.date(2027, 5, 1),
     "last_trained_on": dt.date(2026, 3, 1), "client_name": "Zoë Park", "phone": "555-0100",
+    "attempts": 1, "claim_id": "C-1", "amount": 125.5, "first_due_on": dt.date(2027, 3, 1),
+    "trained_on": dt.date(2027, 1, 20),
 }
 
 
@@ -92,9 +106,21 @@ def run_context(now: dt.datetime) -> step.RunContext:
                            practice=Practice(), actor="ann", new_id=lambda: "i1")
 
 
+def functions() -> dict[str, Any]:
+    """The built-in functions of a hipaa-annual-refresh step (``add_duration``, ``done``, the
+    payer functions), as the runtime gives them to its templates and guards."""
+    hipaa = compiled("hipaa-annual-refresh")
+    rc = run_context(dt.datetime(2027, 2, 1, 9, tzinfo=NY))
+    instance = step.start(hipaa, {"employee": "Zoë Park", "last_trained_on": dt.date(2026, 3, 1)},
+                          rc).instance
+    builtins = step._Step(hipaa, instance, rc, "ann").builtins
+    return {name: builtins[name] for name in sandbox.FUNCTION_NAMES}
+
+
 def evaluations() -> None:
     """Each template and guard, fast path against Jinja alone, under a work budget as in a
     step."""
+    VARIABLES.update(functions())
     kinds: list[tuple[str, Callable[..., Any], Callable[[Callable[..., Any]], object]]] = [
         ("template", sandbox.compile_template, lambda f: f(VARIABLES)),
         ("guard", sandbox.compile_expression, lambda f: f(**VARIABLES))]

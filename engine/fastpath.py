@@ -1,33 +1,55 @@
-"""Plain-Python evaluation of the simplest templates and guards, giving what the sandbox gives.
+"""Plain-Python evaluation of the templates and guards of playbooks, giving what the sandbox gives.
 
-Most templates of the shipped playbooks are text and ``{{ name }}``, ``{{ settings.x }}`` or
-``{{ instance.id }}``, ``{{ ' (' ~ phone ~ ')' if phone else '' }}`` or ``{{ x if x is
-defined else y }}``, and many guards compare such a lookup with a constant. Run through Jinja
-(``engine.sandbox``) each costs a context, a generator and the sandbox's checks; here such a
-hardened tree becomes plain functions that look the values up in the variables directly.
+Templates and guards are mostly text and lookups (``{{ name }}``, ``{{ settings.x }}``,
+``{{ instance.id }}``), comparisons, ``not``/``and``/``or``, ``~``, ``A if B else C``, tests of
+definedness, a little arithmetic (``attempts + 1 >= settings.max_contact_attempts``) and calls
+of the step's own functions (``add_duration(today, settings.days ~ ' days')``, ``done('x')``).
+Run through Jinja (``engine.sandbox``) each costs a context, a generator and the sandbox's
+checks; here such a hardened tree becomes plain functions that look the values up in the
+variables directly. The shapes taken: lookups (a name, then ``.key`` or ``[key]``, the key a
+constant or computed), constants, list literals, single comparisons, ``not``, ``and``, ``or``,
+``~``, ``A if B else C``, the tests ``defined``, ``undefined`` and ``none``, the arithmetic
+operators ``+ - * / // % **`` and the signs ``-x``/``+x``, calls ``f(a, b)`` of a name with
+positional arguments, and filters ``x|f(a)`` with positional arguments whose function takes
+no context.
+
 They charge the work budget exactly what the sandbox would, in the sandbox's order:
-``limits.LOOKUP_COST`` per attribute or item, ``limits.check_rendered`` per output, and the
-sandbox's own helpers (``Hooks``) for ``@compare``, ``~`` and the tests ``defined``,
-``undefined`` and ``none``; and they give the same text or value.
+``limits.LOOKUP_COST`` per attribute or item, ``limits.check_rendered`` per output, the checks
+of ``FrontdeskSandbox.call_binop`` (``limits.check_binop``, the sandbox's own operator table,
+``limits.check_result``), ``call_unop`` (``OPERATOR_COST``) and ``call`` (``limits.check_call``,
+then ``check_result``), the sandbox's own guarded filters (``pass_environment`` ones given the
+environment, as Jinja's generated code does) and its helpers (``Hooks``) for ``@compare``,
+``~`` and the tests; and they give the same text or value.
 
 Anything unusual is left to Jinja, which then runs from the start after what the fast path
-charged is given back (``limits.with_budget_or``): a name that is missing (so the
-``StrictUndefined`` error stays Jinja's; a test of it is answered here), a lookup on something
-that is not a plain ``dict`` holding that key (an attribute name ``dict`` itself has, such as
-``items``, is never taken here), an ``A if B`` without ``else`` whose condition is false, and,
-for templates, an output that is not a plain ``str``, ``int``, ``float``, ``bool``, ``None``,
-date or datetime. Only the branch a condition takes is evaluated, as in Jinja.
+charged is given back (``limits.with_budget_or``; a year of the business calendar computed on
+the way is cached, so its charge is kept: ``limits.charge_kept``): a name that is missing (so
+the ``StrictUndefined`` error stays Jinja's; a test of it is answered here), a lookup on
+something that is not a plain ``dict`` holding that key (an attribute name ``dict`` itself
+has, such as ``items``, is never taken here), an ``A if B`` without ``else`` whose condition
+is false, arithmetic on anything but ``int`` and ``float`` (``bool`` included; and ``+`` of two
+``str``) and an operator that raises (``1 / 0``), a call of anything but a plain Python
+function without attributes (which may mark it unsafe or ask for the context) and a call or
+filter that raises anything but the sandbox's limits (``SecurityError``: the same error, at
+the same point, as in Jinja); and, for templates, an output that is not a plain ``str``,
+``int``, ``float``, ``bool``, ``None``, date or datetime. The functions a step gives its
+templates (``engine.runtime.step``, ``engine.runtime.payers``) have no effects but the work
+they charge, which is given back, and the calendar's cache. Only the branch a condition takes
+is evaluated, as in Jinja.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Any
 
 from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.utils import _PassArg
 
 from . import limits
 
@@ -47,6 +69,7 @@ COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 # What a template's output may be for ``str()`` of it to be left to this module (exact types).
 _PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime})
 _CONSTANTS = frozenset({str, int, float, bool, type(None)})
+_NUMBERS = frozenset({int, float})  # what arithmetic is done on here (not bool: exact types)
 _TESTS = frozenset({"defined", "undefined", "none"})  # tests of one value, taken here
 _MISSING: Any = object()  # Jinja should look it up
 _ABSENT: Any = object()  # Jinja would find an undefined (a test may look at it)
@@ -56,14 +79,20 @@ _ABSENT: Any = object()  # Jinja would find an undefined (a test may look at it)
 class Hooks:
     """What the sandbox does that the fast path must do the same way: its charged comparison
     (``@compare``), its charged ``~`` (``fd_concat`` called as a template calls it), its
-    guarded tests, an undefined value (what a missing name is to a test) and the names of its
-    globals (defined though not among the variables)."""
+    guarded tests, an undefined value (what a missing name is to a test), the names of its
+    globals (defined though not among the variables), its operator tables (``binop_table``,
+    ``unop_table``), its guarded filters and the environment itself (what a
+    ``pass_environment`` filter is given)."""
 
     compare: Callable[[Any, str, Any], Any]
     concat: Callable[[list[Any]], str]
     tests: Mapping[str, Callable[..., Any]]
     undefined: Any
     globals: frozenset[str]
+    binops: Mapping[str, Callable[[Any, Any], Any]]
+    unops: Mapping[str, Callable[[Any], Any]]
+    filters: Mapping[str, Callable[..., Any]]
+    environment: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +150,6 @@ def _lookup(node: nodes.Node) -> _Lookup | None:
     return _Lookup(node.name, tuple(reversed(keys))) if node.ctx == "load" else None
 
 
-def _plain_call(node: nodes.Node, method: str) -> bool:
-    """Whether ``node`` is ``environment.<method>(one argument)`` as ``sandbox._harden``
-    writes it."""
-    return isinstance(node, nodes.Call) and isinstance(node.node, nodes.EnvironmentAttribute) \
-        and node.node.name == method and len(node.args) == 1 and not node.kwargs \
-        and node.dyn_args is None and node.dyn_kwargs is None
-
-
 def _retry(variables: Variables) -> Any:
     """The value of a missing ``else``: Jinja's undefined, left to Jinja."""
     raise limits.Retry
@@ -137,9 +158,8 @@ def _retry(variables: Variables) -> Any:
 # -- expressions -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Expression:
-    """Builds an expression of lookups, constants, single comparisons, ``not``, ``and``,
-    ``or``, ``~``, ``A if B else C`` and the tests of ``_TESTS`` as a function of the
-    variables, or None for anything else."""
+    """Builds an expression of the shapes this module takes (see the module's docstring) as a
+    function of the variables, or None for anything else."""
 
     hooks: Hooks
 
@@ -147,35 +167,51 @@ class _Expression:
         lookup = _lookup(node)
         if lookup is not None:
             return _found(lookup)
-        if isinstance(node, nodes.Const):
-            value = node.value
-            return lambda variables: value
-        if isinstance(node, nodes.Not):
-            operand = self.build(node.node)
-            return None if operand is None else (lambda variables: not operand(variables))
-        if isinstance(node, nodes.And | nodes.Or):
-            return self._logical(node)
-        if isinstance(node, nodes.Compare) and len(node.ops) == 1:
-            return self._plain_compare(node)
-        if isinstance(node, nodes.Filter) and node.name == "@compare" and len(node.args) == 2 \
-                and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None:
-            return self._charged_compare(node)
-        return self._other(node)
-
-    def _other(self, node: nodes.Node) -> Evaluate | None:
-        if _plain_call(node, "fd_concat"):
-            assert isinstance(node, nodes.Call)
-            return self._concat(node.args[0])
-        if isinstance(node, nodes.CondExpr):
-            return self._conditional(node)
-        if isinstance(node, nodes.Test) and node.name in _TESTS and not node.args and (
-                not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
-            return self._test(node)
-        return None
+        builder = _BUILDERS.get(type(node))
+        return None if builder is None else builder(self, node)
 
     def _all(self, children: list[nodes.Expr]) -> list[Evaluate] | None:
         built = [self.build(child) for child in children]
         return None if None in built else [part for part in built if part is not None]
+
+    def _item(self, node: nodes.Getattr | nodes.Getitem) -> Evaluate | None:
+        """``x.key`` or ``x[key]`` that is not a ``_Lookup`` (of a computed ``x``, such as a
+        call's result, or a computed ``key``): as ``_Lookup`` does it, the key of a plain
+        ``dict`` that holds it, charged one ``LOOKUP_COST`` after ``x`` and ``key`` are
+        evaluated (``FrontdeskSandbox.getattr/getitem``); anything else is left to Jinja."""
+        if isinstance(node, nodes.Getattr):
+            attribute = node.attr
+            key: Evaluate | None = None if hasattr(dict, attribute) else (
+                lambda variables: attribute)
+        else:
+            key = None if isinstance(node.arg, nodes.Slice) else self.build(node.arg)
+        base = self.build(node.node)
+        if key is None or base is None:
+            return None
+        found = key
+
+        def item(variables: Variables) -> Any:
+            value, name = base(variables), found(variables)
+            if type(value) is not dict or type(name) not in (str, int) or name not in value:
+                raise limits.Retry
+            limits.charge(limits.LOOKUP_COST)
+            return value[name]
+
+        return item
+
+    def _constant(self, node: nodes.Const) -> Evaluate:
+        value = node.value
+        return lambda variables: value
+
+    def _list(self, node: nodes.List) -> Evaluate | None:
+        """``[a, b]``: a new list of the items, in order (nothing charged, as in Jinja)."""
+        items = self._all(node.items)
+        return None if items is None else (
+            lambda variables: [item(variables) for item in items])
+
+    def _not(self, node: nodes.Not) -> Evaluate | None:
+        operand = self.build(node.node)
+        return None if operand is None else (lambda variables: not operand(variables))
 
     def _logical(self, node: nodes.And | nodes.Or) -> Evaluate | None:
         both = self._all([node.left, node.right])
@@ -188,6 +224,8 @@ class _Expression:
 
     def _plain_compare(self, node: nodes.Compare) -> Evaluate | None:
         """A comparison the hardening left as Jinja compiles it (one side constant)."""
+        if len(node.ops) != 1:
+            return None
         op = COMPARISONS[node.ops[0].op]
         both = self._all([node.expr, node.ops[0].expr])
         if both is None:
@@ -195,15 +233,39 @@ class _Expression:
         left, right = both
         return lambda variables: op(left(variables), right(variables))
 
-    def _charged_compare(self, node: nodes.Filter) -> Evaluate | None:
-        """``first|@compare(op, second)``: the hardened comparison that may scan."""
-        assert node.node is not None  # a filter in an expression always has its value
-        what, second_node = node.args
-        both = self._all([node.node, second_node])
-        if both is None or not isinstance(what, nodes.Const):
+    def _filter(self, node: nodes.Filter) -> Evaluate | None:
+        """``value|name(args)``: the charged comparison, or another filter with positional
+        arguments only."""
+        if node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None:
             return None
-        (first, second), op, compare = both, what.value, self.hooks.compare
+        assert node.node is not None  # a filter in an expression always has its value
+        if node.name == "@compare":
+            return self._charged_compare(node.node, node.args)
+        return _Filter.build(self, node.node, node.name, node.args)
+
+    def _charged_compare(self, first_node: nodes.Expr, args: list[nodes.Expr]) -> Evaluate | None:
+        """``first|@compare(op, second)``: the hardened comparison that may scan."""
+        if len(args) != 2 or not isinstance(args[0], nodes.Const):
+            return None
+        both = self._all([first_node, args[1]])
+        if both is None:
+            return None
+        (first, second), op, compare = both, args[0].value, self.hooks.compare
         return lambda variables: compare(first(variables), op, second(variables))
+
+    def _call(self, node: nodes.Call) -> Evaluate | None:
+        """``environment.fd_concat([...])`` (a hardened ``~``), or a call of a function held in
+        the variables by name (a method, such as ``text.upper()``, is left to Jinja) with
+        positional arguments only."""
+        if node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None:
+            return None
+        if isinstance(node.node, nodes.EnvironmentAttribute):
+            return self._concat(node.args[0]) if node.node.name == "fd_concat" and len(
+                node.args) == 1 else None
+        if not isinstance(node.node, nodes.Name):
+            return None
+        parts = self._all([node.node, *node.args])
+        return None if parts is None else _called(parts[0], parts[1:])
 
     def _concat(self, items: nodes.Expr) -> Evaluate | None:
         """``a ~ b ~ c``, hardened into ``environment.fd_concat([a, b, c])``: the items in
@@ -227,6 +289,9 @@ class _Expression:
         """``x is defined``, ``x is undefined``, ``x is none`` (``not`` around it for ``is not``),
         through the sandbox's guarded test; of a lookup, a missing value is an undefined as in
         Jinja."""
+        if node.name not in _TESTS or node.args or node.kwargs or node.dyn_args is not None \
+                or node.dyn_kwargs is not None:
+            return None
         test, lookup = self.hooks.tests[node.name], _lookup(node.node)
         if lookup is None:
             operand = self.build(node.node)
@@ -242,8 +307,128 @@ class _Expression:
 
         return tested
 
+    def _binary(self, node: nodes.BinExpr) -> Evaluate | None:
+        """``a + b`` and the other arithmetic operators, of numbers (and ``+`` of two texts):
+        ``FrontdeskSandbox.call_binop``'s checks and charges, the sandbox's operator, then the
+        check of the result; an operator that fails (``1 / 0``) is left to Jinja."""
+        both = self._all([node.left, node.right])
+        if both is None:
+            return None
+        (left, right), op = both, node.operator
+        apply, what = self.hooks.binops[op], f"the result of '{op}'"
+
+        def binary(variables: Variables) -> Any:
+            first, second = left(variables), right(variables)
+            if not (type(first) in _NUMBERS and type(second) in _NUMBERS or (
+                    op == "+" and type(first) is str and type(second) is str)):
+                raise limits.Retry
+            limits.check_binop(op, first, second)
+            try:
+                result = apply(first, second)
+            except Exception:  # ZeroDivisionError, OverflowError: raised by Jinja
+                raise limits.Retry from None
+            return limits.check_result(result, what)
+
+        return binary
+
+    def _unary(self, node: nodes.UnaryExpr) -> Evaluate | None:
+        """``-a`` and ``+a`` of a number: charged, then applied (``call_unop``)."""
+        operand = self.build(node.node)
+        if operand is None:
+            return None
+        apply = self.hooks.unops[node.operator]
+
+        def unary(variables: Variables) -> Any:
+            value = operand(variables)
+            if type(value) not in _NUMBERS:
+                raise limits.Retry
+            limits.charge(limits.OPERATOR_COST)
+            return apply(value)
+
+        return unary
+
+
+@dataclass(frozen=True, slots=True)
+class _Filter:
+    """A filter called as Jinja's generated code calls it: the sandbox's guarded function,
+    given the environment first when it asks for it (``pass_environment``)."""
+
+    function: Callable[..., Any]
+    lead: tuple[Any, ...]
+    parts: list[Evaluate]
+
+    @staticmethod
+    def build(shape: _Expression, value: nodes.Expr, name: str,
+              args: list[nodes.Expr]) -> Evaluate | None:
+        """The filter ``name`` of ``value`` and ``args``, or None for a filter that takes the
+        context or the evaluation context (or none of that name)."""
+        function = shape.hooks.filters.get(name)
+        pass_arg = getattr(function, "jinja_pass_arg", None)
+        if function is None or pass_arg not in (None, _PassArg.environment):
+            return None
+        parts = shape._all([value, *args])
+        lead = () if pass_arg is None else (shape.hooks.environment,)
+        return None if parts is None else _Filter(function, lead, parts).run
+
+    def run(self, variables: Variables) -> Any:
+        values = [part(variables) for part in self.parts]
+        try:
+            return self.function(*self.lead, *values)
+        except SecurityError:  # a limit: the same error, at the same point, in Jinja
+            raise
+        except Exception:  # a value the filter cannot take: Jinja's error, from Jinja
+            raise limits.Retry from None
+
+
+def _called(callee: Evaluate, arguments: list[Evaluate]) -> Evaluate:
+    """``f(a, b)`` where ``f`` is a plain Python function (a step's built-in such as
+    ``add_duration`` or ``done``): ``FrontdeskSandbox.call``'s charges and checks in its order,
+    the call, then the check of the result. A function with attributes (which may mark it
+    unsafe or ask for the context), anything else callable, and a call that raises (or
+    raises ``StopIteration``, an undefined in Jinja) are left to Jinja."""
+
+    def called(variables: Variables) -> Any:
+        function = callee(variables)
+        args = tuple(argument(variables) for argument in arguments)
+        if type(function) is not FunctionType or function.__dict__:
+            raise limits.Retry
+        args = limits.check_call(function, args, {})
+        try:
+            result = function(*args)
+        except SecurityError:  # a limit: the same error, at the same point, in Jinja
+            raise
+        except Exception:  # Jinja's error from the same call (its charges are given back)
+            raise limits.Retry from None
+        return limits.check_result(result, "the result of a call")
+
+    return called
+
+
+_BUILDERS: dict[type[nodes.Node], Callable[[_Expression, Any], Evaluate | None]] = {
+    nodes.Const: _Expression._constant, nodes.List: _Expression._list,
+    nodes.Getattr: _Expression._item, nodes.Getitem: _Expression._item,
+    nodes.Not: _Expression._not, nodes.And: _Expression._logical, nodes.Or: _Expression._logical,
+    nodes.Compare: _Expression._plain_compare, nodes.Filter: _Expression._filter,
+    nodes.Call: _Expression._call, nodes.CondExpr: _Expression._conditional,
+    nodes.Test: _Expression._test, nodes.Neg: _Expression._unary, nodes.Pos: _Expression._unary,
+    **dict.fromkeys((nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod,
+                     nodes.Pow), _Expression._binary),
+}
+
 
 def _found(lookup: _Lookup) -> Evaluate:
+    """The value of ``lookup`` (a plain name: nothing to charge), or ``Retry``."""
+    if not lookup.keys:
+        name = lookup.name
+
+        def named(variables: Variables) -> Any:
+            value = variables.get(name, _MISSING)
+            if value is _MISSING:
+                raise limits.Retry
+            return value
+
+        return named
+
     def found(variables: Variables) -> Any:
         value = lookup.find(variables)
         if value is _MISSING:
@@ -264,7 +449,7 @@ def expression_evaluator(expr: nodes.Node, jinja: Callable[[Variables], Any],
         return None
 
     def run(variables: Variables) -> Any:
-        return limits.with_budget_or(lambda: evaluate(variables), lambda: jinja(variables))
+        return limits.with_budget_or(evaluate, jinja, variables)
 
     return run
 
@@ -308,29 +493,34 @@ def _folded(child: nodes.Expr, tree: nodes.Template) -> bool:
     return bool(limits.apart(folds))  # a test of constants here charges only this
 
 
-def template_renderer(tree: nodes.Template, jinja: Renderer,
-                      joined: Callable[[Iterator[str]], str], hooks: Hooks) -> Renderer | None:
+def template_renderer(tree: nodes.Template, jinja: Renderer, hooks: Hooks) -> Renderer | None:
     """A renderer of the hardened ``tree`` that leaves to ``jinja`` (the sandbox's renderer
     of the same tree) what it does not do itself, or None when the tree is more than text and
-    the expressions ``_Expression`` builds. ``joined`` joins the rendered chunks within the
-    output limit, as the sandbox's renderer does."""
+    the expressions ``_Expression`` builds. The output is refused once over ``MAX_RENDERED``
+    characters, before the next expression is evaluated, as the sandbox's renderer does."""
     segments = _segments(tree, hooks)
     if segments is None:
         return None
 
-    def chunks(variables: Variables) -> Iterator[str]:
+    def joined(variables: Variables) -> str:
+        parts: list[str] = []
+        total = 0
         for segment in segments:
             if isinstance(segment, str):
-                yield segment
+                text = segment
             else:
                 value = segment(variables)
                 if type(value) not in _PLAIN:
                     raise limits.Retry
-                yield str(limits.check_rendered(value))
+                text = str(limits.check_rendered(value))
+            total += len(text)
+            if total > limits.MAX_RENDERED:
+                raise limits.output_too_long()
+            parts.append(text)
+        return "".join(parts)
 
     def render(variables: Variables) -> str:
-        text: str = limits.with_budget_or(lambda: joined(chunks(variables)),
-                                          lambda: jinja(variables))
+        text: str = limits.with_budget_or(joined, jinja, variables)
         return text
 
     return render

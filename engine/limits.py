@@ -16,6 +16,7 @@ naming the instance and event.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 import sys
@@ -61,6 +62,7 @@ def too_large(what: str) -> LimitError:
 
 # -- measuring ---------------------------------------------------------------------------------
 _CONTAINERS = (dict, list, tuple, set, frozenset)
+_SCALARS = frozenset({bool, float, type(None), dt.date, dt.datetime})  # size 1, weight 1
 
 
 def _measure(value: Any, size_limit: int, weight_limit: int) -> tuple[int, int]:
@@ -71,12 +73,22 @@ def _measure(value: Any, size_limit: int, weight_limit: int) -> tuple[int, int]:
     value: one per value walked (a container and each of its items, nested included) plus one
     per ``CHARS_PER_UNIT`` characters of its strings; walking costs about as much as it
     charges."""
-    if not isinstance(value, _CONTAINERS):  # most values: one step, no walk
+    kind = type(value)
+    if kind is str:  # the most common values first, by their exact type: no walk
+        return len(value), 1 + len(value) // CHARS_PER_UNIT
+    if kind in _SCALARS:
+        return 1, 1
+    if not isinstance(value, _CONTAINERS):  # most other values: one step, no walk
         if isinstance(value, str | bytes):
             return len(value), 1 + len(value) // CHARS_PER_UNIT
         if isinstance(value, int) and not isinstance(value, bool):
             return value.bit_length() // 3 + 1, 1
         return 1, 1
+    return _walk(value, size_limit, weight_limit)
+
+
+def _walk(value: Any, size_limit: int, weight_limit: int) -> tuple[int, int]:
+    """``_measure`` of a container."""
     total = units = chars = 0
     stack = [value]
     while stack and total <= size_limit and units + chars // CHARS_PER_UNIT <= weight_limit:
@@ -130,9 +142,14 @@ def check_rendered(value: Any) -> Any:
     rendering it is charged (its weight, plus one)."""
     total, units = _measure(value, MAX_RENDERED, MAX_WORK)
     if total > MAX_RENDERED:
-        raise LimitError(f"template output over {MAX_RENDERED} characters")
+        raise output_too_long()
     charge(1 + units)
     return value
+
+
+def output_too_long() -> LimitError:
+    """The error of a template whose output would be over ``MAX_RENDERED`` characters."""
+    return LimitError(f"template output over {MAX_RENDERED} characters")
 
 
 def _need(estimate: int, what: str) -> None:
@@ -142,10 +159,12 @@ def _need(estimate: int, what: str) -> None:
 
 # -- the work budget ---------------------------------------------------------------------------
 class Budget:
-    """Work units left for one step (or one evaluation outside a step)."""
+    """Work units left for one step (or one evaluation outside a step), and how many of the
+    units charged so far were for work kept for later (``charge_kept``)."""
 
     def __init__(self, units: int = MAX_WORK) -> None:
         self.left = units
+        self.kept = 0
 
     def charge(self, units: int = 1) -> None:
         self.left -= units
@@ -162,6 +181,16 @@ def charge(units: int = 1) -> None:
     budget = _BUDGET.get()
     if budget is not None:
         budget.charge(units)
+
+
+def charge_kept(units: int) -> None:
+    """``charge(units)`` for work whose result is kept once done (a year of the business
+    calendar, cached): ``with_budget_or`` never gives these units back, since the evaluation
+    run again after a ``Retry`` finds that work done and does not charge it again."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(units)
+        budget.kept += units
 
 
 def charge_for(*values: Any, base: int = 1) -> None:
@@ -202,21 +231,21 @@ class Retry(Exception):  # noqa: N818 -- a signal, not an error
     charged is given back and the slow one runs instead (``with_budget_or``)."""
 
 
-def with_budget_or(run: Callable[[], Any], otherwise: Callable[[], Any]) -> Any:
-    """``with_budget(run)``; when ``run`` raises ``Retry``, the units it charged are given back
-    and ``otherwise()`` runs (from the start, with the budget as it was)."""
+def with_budget_or(run: Callable[[Any], Any], otherwise: Callable[[Any], Any],
+                   argument: Any) -> Any:
+    """``with_budget(run(argument))``; when ``run`` raises ``Retry``, the units it charged are
+    given back (but those of ``charge_kept``) and ``otherwise(argument)`` runs under the same
+    budget, from the start: what it charges then adds up to what it alone would have
+    charged."""
     budget = _BUDGET.get()
     if budget is None:
-        try:
-            return with_budget(run)
-        except Retry:
-            return otherwise()
-    left = budget.left
+        return with_budget(lambda: with_budget_or(run, otherwise, argument))
+    left, kept = budget.left, budget.kept
     try:
-        return run()
+        return run(argument)
     except Retry:
-        budget.left = left
-        return otherwise()
+        budget.left = left - (budget.kept - kept)
+        return otherwise(argument)
 
 
 def counted(items: Iterable[Any]) -> Iterator[Any]:

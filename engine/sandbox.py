@@ -161,7 +161,9 @@ def _hooks() -> fastpath.Hooks:
     env = environment()
     tests = cast(dict[str, Callable[..., Any]], env.tests)  # typed as plain ``function``s
     return fastpath.Hooks(compare=_charged_compare, concat=_charged_concat, tests=tests,
-                          undefined=env.undefined(), globals=frozenset(env.globals))
+                          undefined=env.undefined(), globals=frozenset(env.globals),
+                          binops=env.binop_table, unops=env.unop_table, filters=env.filters,
+                          environment=env)
 
 
 @dataclass(slots=True)
@@ -377,9 +379,10 @@ def compile_evaluator(source: str, *, fast: bool = True) -> Callable[[dict[str, 
     What ``Environment.compile_expression`` does (undefined stays undefined), on a hardened
     tree; each call is charged to the running step's work budget, or runs under a fresh one
     outside a step (``limits.with_budget``). An expression of lookups, constants, comparisons,
-    ``not``, ``and`` and ``or`` runs as plain Python (``engine.fastpath``), with the same
-    result, errors and charges, as do ``~``, ``A if B else C`` and the tests ``defined``,
-    ``undefined`` and ``none`` (``fast=False``: always through Jinja, for tests).
+    ``not``, ``and``, ``or``, ``~``, ``A if B else C``, the tests ``defined``, ``undefined``
+    and ``none``, arithmetic, calls of the step's functions and filters runs as plain Python
+    (``engine.fastpath`` says which shapes exactly), with the same result, errors and charges
+    (``fast=False``: always through Jinja, for tests).
     """
     assign = nodes.Assign(nodes.Name("result", "store"), parse_expression(source), lineno=1)
     start = _renderer(_harden(nodes.Template([assign], lineno=1)))
@@ -414,7 +417,7 @@ def _joined(chunks: Iterable[str]) -> str:
     for chunk in chunks:
         size += len(chunk)
         if size > MAX_RENDERED:
-            raise limits.LimitError(f"template output over {MAX_RENDERED} characters")
+            raise limits.output_too_long()
         parts.append(chunk)
     return "".join(parts)
 
@@ -423,9 +426,10 @@ def compile_template(source: str, *, fast: bool = True) -> Callable[[dict[str, A
     """Compile a template once; the result renders a context to text within the limits.
 
     A template of text and the expressions of guards that ``compile_evaluator`` runs as plain
-    Python (``{{ name }}``, ``{{ ' at ' ~ phone if phone else '' }}``) renders as plain
-    Python (``engine.fastpath``), with the same text, errors and charges (``fast=False``:
-    always through Jinja, for tests)."""
+    Python (``{{ name }}``, ``{{ ' at ' ~ phone if phone else '' }}``, ``{{ attempts + 1 }}``,
+    ``{{ add_duration(today, '30 days') }}``) renders as plain Python (``engine.fastpath``),
+    with the same text, errors and charges (``fast=False``: always through Jinja, for
+    tests)."""
     tree = _harden(parse_template(source))
     start = _renderer(tree)
 
@@ -433,4 +437,4 @@ def compile_template(source: str, *, fast: bool = True) -> Callable[[dict[str, A
         text: str = limits.with_budget(lambda: _joined(start(variables)[1]))
         return text
 
-    return (fast and fastpath.template_renderer(tree, render, _joined, _hooks())) or render
+    return (fast and fastpath.template_renderer(tree, render, _hooks())) or render

@@ -167,8 +167,8 @@ class BusinessCalendar:
 
             # A template or a duration that spans centuries would compute holidays for every
             # year of them (milliseconds each): each new year is charged to the running
-            # step's work budget, so it is refused in bounded time.
-            limits.charge(limits.CALENDAR_YEAR_COST)
+            # step's work budget, so it is refused in bounded time (once: it is cached).
+            limits.charge_kept(limits.CALENDAR_YEAR_COST)
             days = set(self._holidays_for_year(year)) | self._closed.get(year, set())
             off = sorted(_offset(d) for d in days if d.year == year and d.weekday() < 5)
             self._off_by_year[year] = off

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 import yaml
 from frontdesk import limits, sandbox
+from frontdesk.runtime import step
+from frontdesk.runtime.calendar import BusinessCalendar
 from jinja2 import Undefined
+from runtime_testing import MONDAY, compile_text, ctx
 
 ROOT = Path(__file__).resolve().parents[2]
 # Not tests/playbooks/invalid: broken on purpose (an alias bomb among them).
@@ -71,6 +74,19 @@ def _names(parse: Callable[[str], Any], text: str) -> set[str]:
         return set()
 
 
+INTAKE = compile_text((ROOT / "playbooks" / "intake.yaml").read_text(encoding="utf-8"))
+STARTED = step.start(INTAKE, {"client_name": "Zoë Park"}, ctx()).instance
+
+
+def _functions() -> dict[str, Any]:
+    """A step's own built-in functions (``done``, ``add_duration``, the payer functions, ...),
+    over a calendar of its own whose years are not computed yet (each is charged when first
+    computed), so that the fast path and Jinja each meet the same calendar."""
+    calendar = BusinessCalendar(lambda year: [dt.date(year, 7, 5), dt.date(year, 3, 8)])
+    builtins = step._Step(INTAKE, STARTED, ctx(MONDAY, calendar=calendar), "ann").builtins
+    return {name: builtins[name] for name in sandbox.FUNCTION_NAMES}
+
+
 def _variables(names: set[str], value: Callable[[str], Any]) -> dict[str, Any]:
     """What a step gives: the built-in names, then ``value(name)`` for every other name."""
     variables = {name: value(name) for name in sorted(names)}
@@ -79,8 +95,7 @@ def _variables(names: set[str], value: Callable[[str], Any]) -> dict[str, Any]:
         "today": TODAY, "now": dt.datetime(2027, 3, 5, 9, 30, tzinfo=dt.UTC), "state": "open",
         "event": "go", "actor": "amy", "all_done": False,
         "instance": {"id": "I-1", "playbook": "intake", "started_on": TODAY},
-        "done": lambda task: task == "intake_call",
-        "add_duration": lambda start, _duration: start,
+        **_functions(),
     })
     return variables
 
@@ -136,13 +151,15 @@ def _same(compile: Callable[..., Any], parse: Callable[[str], Any], text: str,
         return
     names = _names(parse, text)
     for kind, value in KINDS.items():
-        variables = _variables(names, value)
-        assert _outcome(call, fast, variables) == _outcome(call, jinja, variables), (text, kind)
+        assert _outcome(call, fast, _variables(names, value)) == _outcome(
+            call, jinja, _variables(names, value)), (text, kind)
         if kind != "text":
             continue
         for name in names - set(_variables(set(), value)):
-            short = {key: item for key, item in variables.items() if key != name}
-            assert _outcome(call, fast, short) == _outcome(call, jinja, short), (text, kind, name)
+            fast_short, jinja_short = ({key: item for key, item in _variables(
+                names, value).items() if key != name} for _ in range(2))
+            assert _outcome(call, fast, fast_short) == _outcome(call, jinja, jinja_short), (
+                text, kind, name)
 
 
 def test_the_playbooks_have_templates_and_guards() -> None:
@@ -205,6 +222,11 @@ SHAPES = [
     "{{ 'x ' ~ a if a is defined }}",
     "{{ a if b == 'b' else c if d < 3 else e }}",
     "{{ a ~ b in c ~ d }}",
+    "{{ a + 1 }} {{ b - c * 2 }} {{ -d }} {{ +e // 2 }} {{ a / 4 }} {{ b % 3 }} {{ c ** 2 }}",
+    "{{ add_duration(today, a ~ ' days') if b is defined else c }}",
+    "{{ done('intake_call') and a + 1 >= b }} {{ next_business_day(c) }} {{ days_since(d) }}",
+    "{{ '%.2f' | format(a) }} {{ [a, b] | max }} {{ c | upper }} {{ d | default(e) }}",
+    "{{ payer_terms(a or 'medicare', b).kind }} {{ settings.nested[c] }} {{ settings[d].e }}",
 ]
 
 
@@ -250,13 +272,14 @@ def test_budget_runs_out_at_the_same_lookup() -> None:
 
 def test_simple_templates_and_guards_take_the_fast_path() -> None:
     """Text and lookups, and comparisons of lookups, are compiled to the fast path; a filter
-    is not."""
+    given the context, a test other than defined/undefined/none, a call with keywords or of a
+    method, and a dict literal are not."""
     for fast in (sandbox.compile_template("Hi {{ a.b }}, {{ c['d'] }} {{ 3 }}"),
                  sandbox.compile_evaluator("a.b == 1 and not c or d <= e")):
         assert fast.__module__ == "frontdesk.fastpath"
-    assert sandbox.compile_template("{{ a|upper }}").__module__ == "frontdesk.sandbox"
-    assert sandbox.compile_evaluator("a + b").__module__ == "frontdesk.sandbox"
-    assert sandbox.compile_evaluator("a is divisibleby 3").__module__ == "frontdesk.sandbox"
+    for jinja in ("a|map('upper')", "a|join(',')", "a is divisibleby 3", "f(x=1)", "f(*a)",
+                  "{'k': a}", "(a, b)", "f(a).keys", "a.upper()", "f(a)(b)"):
+        assert sandbox.compile_evaluator(jinja).__module__ == "frontdesk.sandbox", jinja
     for folded in ("{{ 'a' if 1 else 'b' }}", "{{ none is none }}", "{{ not 1 }}"):
         assert sandbox.compile_template(folded).__module__ == "frontdesk.sandbox"
 
@@ -351,3 +374,118 @@ def test_budget_runs_out_where_jinja_does_in_the_new_constructs(
     for left in range(0, 80):
         assert _outcome_within(left, fast, dict(variables)) == _outcome_within(
             left, jinja, dict(variables)), left
+
+
+def _raises(error: Exception) -> Callable[..., Any]:
+    def raising(*args: Any) -> Any:
+        raise error
+
+    return raising
+
+
+def _flagged(**attributes: Any) -> Callable[..., Any]:
+    def flagged(*args: Any) -> Any:
+        return "called"
+
+    flagged.__dict__.update(attributes)
+    return flagged
+
+
+BITS = limits.MAX_INT_BITS
+
+
+@pytest.mark.parametrize(("text", "variables"), [
+    ("a + 1", {"a": 2}), ("a + 1", {"a": 2.5}), ("a + b", {"a": "x", "b": "y"}),
+    ("a + 1", {"a": "x"}), ("a + 1", {"a": True}), ("a + 1", {"a": None}), ("a + 1", {}),
+    ("a - b", {"a": TODAY, "b": TODAY}), ("a + b", {"a": TODAY, "b": 1}),
+    ("a + b", {"a": [1], "b": [2]}), ("a * b", {"a": 3, "b": 4.5}), ("a * b", {"a": "ab", "b": 3}),
+    ("a / b", {"a": 1, "b": 0}), ("a // b", {"a": 7, "b": 0}), ("a % b", {"a": 7.5, "b": 0}),
+    ("a // b", {"a": -7, "b": 2}), ("a % b", {"a": -7, "b": 2}), ("a / b", {"a": 7, "b": 2}),
+    ("a ** b", {"a": 2, "b": 10}), ("a ** b", {"a": 2, "b": 101}), ("a ** b", {"a": 0, "b": -1}),
+    ("a ** b", {"a": 2 ** 100, "b": 50}), ("a ** b", {"a": -8, "b": 0.5}),
+    ("a ** b", {"a": 1e300, "b": 2}), ("a * b", {"a": 2 ** 4000, "b": 2 ** 200}),
+    ("a + b", {"a": 2 ** BITS - 1, "b": 1}), ("a - b", {"a": 1 - 2 ** BITS, "b": 1}),
+    ("a / b", {"a": 2 ** 4000, "b": 1}), ("a + b", {"a": BIG, "b": BIG}),
+    ("a + b", {"a": "x" * 5000, "b": "y"}), ("-a", {"a": 3}), ("-a", {"a": "x"}),
+    ("-a", {"a": True}), ("+a", {"a": 1.5}), ("-a", {}), ("- -a", {"a": 2 ** BITS}),
+    ("-a + b * -c", {"a": 1, "b": 2, "c": 3.5}), ("(a + b) * c // d - e", {
+        "a": 1, "b": 2, "c": 3, "d": 4, "e": 5}),
+    ("a + 1 >= settings.m", {"a": 2, "settings": {"m": 3}}),
+    ("f(a)", {"f": lambda x: x * 2, "a": 3}), ("f()", {"f": lambda: 1}),
+    ("f(a, b ~ ' days')", {"f": lambda x, y: f"{x}+{y}", "a": TODAY, "b": 3}),
+    ("f(a)", {"f": _raises(ValueError("no such date")), "a": 1}),
+    ("f(a)", {"f": _raises(ZeroDivisionError("deep")), "a": 1}),
+    ("f(a)", {"f": _raises(StopIteration()), "a": 1}),
+    ("f(a)", {"f": _raises(limits.LimitError("a limit")), "a": 1}),
+    ("f()", {"f": lambda: "y" * (limits.MAX_SEQUENCE + 1)}),
+    ("f()", {"f": lambda: 2 ** BITS}), ("f(a)", {"f": lambda x: x, "a": limits.MAX_SEQUENCE + 1}),
+    ("f(a)", {"f": lambda x: x, "a": "z" * 20_000}), ("f(a)", {"f": str.upper, "a": "x"}),
+    ("f(a)", {"f": "text", "a": 1}), ("f(a)", {"a": 1}), ("f(a)", {"f": lambda x: x}),
+    ("f(a)", {"f": _flagged(unsafe_callable=True), "a": 1}),
+    ("f(a)", {"f": _flagged(jinja_pass_arg=None), "a": 1}),
+    ("f(a).b", {"f": lambda x: {"b": x}, "a": 1}), ("f(a).b", {"f": lambda x: {"c": x}, "a": 1}),
+    ("f(a)['keys']", {"f": lambda x: {"keys": x}, "a": 1}),
+    ("f(g(a), a)", {"f": lambda x, y: x - y, "g": lambda x: x * 3, "a": 2}),
+    ("'%.2f' | format(a)", {"a": 2.5}), ("'%.2f' | format(a)", {"a": "x"}),
+    ("'%s' | format(a)", {"a": BIG}), ("[a, b] | min", {"a": TODAY, "b": dt.date(2020, 1, 1)}),
+    ("[a, b] | max", {"a": 1, "b": "x"}), ("[a, 'b'] | max", {"a": "a"}),
+    ("a | upper", {"a": "x"}), ("a | upper", {"a": 3}), ("a | int + 1", {"a": "12"}),
+    ("a | default(b)", {"b": 1}), ("a | center(b)", {"a": "x", "b": limits.MAX_SEQUENCE + 1}),
+    ("a | first", {"a": []}), ("a | length", {"a": {"k": 1}}),
+    ("a[b]", {"a": {"k": 1}, "b": "k"}), ("a[b]", {"a": {"k": 1}, "b": "items"}),
+    ("a[b]", {"a": {1: "x"}, "b": 1}), ("a[b]", {"a": {"k": 1}, "b": ["k"]}),
+    ("a[b]", {"a": ["x", "y"], "b": 1}), ("a[b]", {"a": {True: 1}, "b": True}),
+    ("a[b].c", {"a": {"k": {"c": 2}}, "b": "k"}), ("a.b[c]", {"a": {"b": {"k": 1}}, "c": "j"}),
+    ("a in [b, 'x']", {"a": "x", "b": "y"}),
+])
+def test_arithmetic_calls_and_filters_give_what_jinja_gives(
+        text: str, variables: dict[str, Any]) -> None:
+    """Numbers, texts, booleans, None and dates as operands, division by zero, results over
+    ``MAX_INT_BITS`` or the size limit, a function that raises (a limit too), returns too much,
+    is not a plain function or is marked unsafe, filters given odd values, computed keys: the
+    value or error Jinja gives and the same work, in a guard and in a template, through the
+    fast path."""
+    assert sandbox.compile_evaluator(text).__module__ == "frontdesk.fastpath"
+    assert _outcome(sandbox.compile_expression(text), **variables) == _outcome(
+        sandbox.compile_expression(text, fast=False), **variables)
+    template = f"<{{{{ {text} }}}}>"
+    assert sandbox.compile_template(template).__module__ == "frontdesk.fastpath"
+    assert _outcome(sandbox.compile_template(template), dict(variables)) == _outcome(
+        sandbox.compile_template(template, fast=False), dict(variables))
+
+
+STEP_TEXT = ("{{ attempts + 1 }}|{{ done('intake_call') and attempts + 1 >= settings.m }}|"
+             "{{ add_duration(today, settings.n ~ ' business days') }}|{{ '%.2f' | format(fee * "
+             "2) }}|{{ [add_duration(today, '1 day'), today] | max }}|{{ -attempts // 2 }}")
+
+
+@pytest.mark.parametrize("extra", [{}, {"later": TODAY}])
+def test_budget_runs_out_where_jinja_does_in_arithmetic_and_calls(extra: dict[str, Any]) -> None:
+    """A budget with room for only part of the work (a calendar year computed among it), at
+    every amount: the fast path runs out exactly where Jinja does; with a lookup Jinja must do
+    after the calendar year was computed (``later.year``), the year is charged once."""
+    text = STEP_TEXT + ("{{ later.year }}" if extra else "")
+    fast, jinja = (sandbox.compile_template(text, fast=fast) for fast in (True, False))
+    assert fast.__module__ == "frontdesk.fastpath"
+
+    def variables() -> dict[str, Any]:
+        return {**_functions(), "attempts": 2, "today": TODAY, "fee": 1.25,
+                "settings": {"m": 3, "n": 2}, **extra}
+
+    whole = _outcome(jinja, variables())
+    assert whole[0] == "value" and limits.MAX_WORK - whole[-1] > limits.CALENDAR_YEAR_COST
+    assert _outcome(fast, variables()) == whole
+    for left in range(0, limits.MAX_WORK - whole[-1] + 2):
+        assert _outcome_within(left, fast, variables()) == _outcome_within(
+            left, jinja, variables()), left
+
+
+def test_sizes_and_weights_of_plain_values() -> None:
+    """What the limits charge for the values a fast evaluation meets most (measured by their
+    exact type first): text by its length, a number, a boolean, None or a date as one."""
+    assert (limits.size("x" * 250), limits.weight("x" * 250)) == (250, 3)
+    assert [limits.size(v) for v in (True, None, 1.5, TODAY, dt.datetime(2027, 1, 2))] == [1] * 5
+    assert [limits.weight(v) for v in (True, None, 1.5, TODAY, 2 ** 30)] == [1] * 5
+    assert limits.size(2 ** 30) == 11 and limits.size(-7) == 2
+    assert (limits.size([TODAY, "ab", 3, None, {"k": False}]), limits.weight([TODAY, "ab"])) == (
+        9, 3)
