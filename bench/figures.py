@@ -646,7 +646,7 @@ def tick_batch_figure(ctx: Context) -> Result:
     def tick_one(engine: Any, instance_id: str) -> None:
         rc = engine.run_context(step.SYSTEM)
         with engine.store.transaction() as txn:
-            instance = txn.load_instance(instance_id)
+            instance = txn.load_working_set(instance_id)
             compiled = engine.playbooks.of_instance(instance, txn.get_source)
             txn.apply(step.fire_timers(compiled, instance, rc).change)
 

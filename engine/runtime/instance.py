@@ -39,6 +39,7 @@ class TaskOccurrence:
     recurring: bool = False
     anchor: Due | None = None  # series start of a recurring task
     index: int = 0  # k of a recurring task's occurrence (due = anchor + k * every)
+    seq: int | None = field(default=None, compare=False)  # its row's place; None until stored
 
     @property
     def is_open(self) -> bool:
@@ -67,11 +68,21 @@ class TimerState:
     due_date: dt.date  # practice-local date of ``due``
     status: str = "armed"  # armed | fired | cancelled
     error: str | None = None  # why it cannot fire as the playbook stands (kept armed)
+    seq: int | None = field(default=None, compare=False)  # its row's place; None until stored
 
 
 @dataclass(slots=True)
 class Instance:
-    """One run of a playbook for one subject."""
+    """One run of a playbook for one subject.
+
+    Loaded whole (every task occurrence and timer it ever had: what shows or checks its
+    history) or as a *working set* (``working_set``: what a step reads and changes, so that
+    the cost of an event does not grow with the instance's history): its open task
+    occurrences, the latest occurrence of each task (what ``done('task')`` reads), any
+    occurrence the command names, and its armed timers. The rows a working set leaves out are
+    counted (``tasks_left_out``, ``timers_left_out``), so new rows are numbered as if the lists
+    were whole. A reader of history calls :meth:`require_whole`.
+    """
 
     id: str
     playbook: str
@@ -91,6 +102,9 @@ class Instance:
     parent: str | None = None
     task_counter: int = 0
     dirty: set[str] = field(default_factory=set, compare=False)  # task/timer ids changed
+    working_set: bool = field(default=False, compare=False)  # not every task and timer
+    tasks_left_out: int = field(default=0, compare=False)  # stored rows not in ``tasks``
+    timers_left_out: int = field(default=0, compare=False)  # stored rows not in ``timers``
 
     def working_copy(self) -> Instance:
         """A copy the runtime may change without touching this one: tasks and timers are
@@ -105,6 +119,19 @@ class Instance:
         mine.timers = list(self.timers)
         mine.dirty = set(self.dirty)
         return mine
+
+    def require_whole(self, what: str) -> None:
+        """Refuse (a bug, never a user's error) to show or check the history of an instance
+        loaded as a working set: ``what`` needs every task and timer it ever had."""
+        if self.working_set:
+            raise RuntimeError(f"{what} needs the whole instance '{self.id}', not the working "
+                               "set a step loads")
+
+    @property
+    def timers_ever(self) -> int:
+        """How many timers the instance has had, its working set's left-out ones included
+        (the next timer's id is numbered after them)."""
+        return len(self.timers) + self.timers_left_out
 
     def own_task(self, task: TaskOccurrence) -> TaskOccurrence:
         """This instance's private copy of ``task``, marked as changed."""

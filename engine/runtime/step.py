@@ -215,7 +215,9 @@ class _Step:
         rc = self.rc
 
         def done(task_id: str) -> bool:  # reads the instance of the moment
-            limits.charge(len(self.inst.tasks))  # it reads every occurrence
+            # it reads every occurrence loaded: of a working set, the open ones and the
+            # latest of each task, enough for the latest of ``task_id``
+            limits.charge(len(self.inst.tasks))
             latest = [t for t in self.inst.tasks if t.task == task_id]
             return bool(latest) and latest[-1].status == "done"
 
@@ -472,7 +474,7 @@ class _Step:
         inst = self.inst
         due = self.due(timer.offset, f"timer '{timer.event}'")
         armed = TimerState(
-            id=f"{inst.id}-timer-{len(inst.timers) + 1}", instance=inst.id, state=state,
+            id=f"{inst.id}-timer-{inst.timers_ever + 1}", instance=inst.id, state=state,
             event=timer.event, due=due, due_date=self.rc.local_date(due))
         inst.timers.append(armed)
         inst.dirty.add(armed.id)

@@ -58,6 +58,7 @@ from .base import (
     outbox_from_row,
     outbox_row,
     record_from_row,
+    row_seq,
     source_rows,
     task_from_values,
     task_row,
@@ -156,6 +157,24 @@ def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, .
 _SELECT_INSTANCE = f"SELECT {names(INSTANCE_COLUMNS)} FROM instances"
 _SELECT_TASK = f"SELECT {names(TASK_COLUMNS)} FROM tasks"
 _SELECT_TIMER = f"SELECT {names(TIMER_COLUMNS)} FROM timers"
+# A working set's instance row with the number of task and timer rows it has (the highest
+# ``seq`` + 1: a probe of the ``(instance, seq)`` index each, where a count would read them all).
+_HEAD_COLUMNS = (*INSTANCE_COLUMNS, "task_rows", "timer_rows")
+_SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
+                "(SELECT max(seq) + 1 FROM tasks WHERE tasks.instance = instances.id), "
+                "(SELECT max(seq) + 1 FROM timers WHERE timers.instance = instances.id) "
+                "FROM instances")
+
+
+def _working_tasks(marks: str) -> str:
+    """The task rows of the working sets of the instances ``marks`` stands for: the open ones,
+    the one named by the next parameter, and the latest of each task (parameters: the ids,
+    the task id or None, the ids again)."""
+    return (f"{_SELECT_TASK} WHERE instance IN ({marks}) AND (status = 'open' OR id = ? OR "
+            f"(instance, seq) IN (SELECT instance, max(seq) FROM tasks WHERE instance IN "
+            f"({marks}) GROUP BY instance, task)) ORDER BY instance, seq")
+
+
 _INSERT_SOURCE = insert_sql("sources", SOURCE_COLUMNS, " ON CONFLICT (digest) DO NOTHING")
 _INSERT_INSTANCE = insert_sql("instances", INSTANCE_COLUMNS)
 # An update leaves out what cannot have changed, so the ``(playbook, status)`` index is
@@ -231,6 +250,27 @@ class Queries:
         timers = self.execute(f"{_SELECT_TIMER} WHERE instance IN ({marks}) "
                               "ORDER BY instance, seq", ids).fetchall()
         found = {i.id: i for i in _assemble(rows, tasks, timers, damaged)}
+        return [found[i] for i in ids if i in found]
+
+    def load_working_sets(self, ids: Sequence[str], lock: bool = False,
+                          damaged: list[str] | None = None,
+                          task: str | None = None) -> list[Instance]:
+        """Several instances as working sets (``Instance.working_set``), in ``ids`` order:
+        each with its open task occurrences, the latest occurrence of each of its tasks (what
+        ``done('task')`` reads), the occurrence ``task`` when given, its armed timers, and how
+        many rows of each it has (what new rows are numbered after). Unknown ids are left out;
+        see ``_assemble`` for ``damaged``. Three queries, each through the ``(instance, seq)``
+        indexes; the counts are their maxima (an index probe each)."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        suffix = self.dialect.lock_for_update if lock else ""
+        rows = self.fetch(f"{_SELECT_HEAD} WHERE id IN ({marks}) ORDER BY id{suffix}", ids,
+                          _HEAD_COLUMNS)
+        tasks = self.execute(_working_tasks(marks), (*ids, task, *ids)).fetchall()
+        timers = self.execute(f"{_SELECT_TIMER} WHERE instance IN ({marks}) AND "
+                              "status = 'armed' ORDER BY instance, seq", ids).fetchall()
+        found = {i.id: i for i in _assemble(rows, tasks, timers, damaged, working=True)}
         return [found[i] for i in ids if i in found]
 
     def get_source(self, digest: str) -> str:
@@ -370,12 +410,14 @@ def _role_filter(where: list[str], params: list[str], roles: Collection[str] | N
 
 
 def _assemble(rows: Sequence[Row], task_rows: Iterable[Sequence[Any]],
-              timer_rows: Iterable[Sequence[Any]], damaged: list[str] | None) -> list[Instance]:
+              timer_rows: Iterable[Sequence[Any]], damaged: list[str] | None,
+              working: bool = False) -> list[Instance]:
     """Instances from their rows, in ``rows`` order; their tasks and timers from rows of
     ``TASK_COLUMNS`` and ``TIMER_COLUMNS`` values (read without a dict per row: an instance's
     history can be long). A row that cannot be read (edited or corrupted outside frontdesk)
     raises ``DamagedRowsError`` naming it, or, given a ``damaged`` list, is named there and
-    left out so the other instances can be handled."""
+    left out so the other instances can be handled. ``working``: the rows are working sets,
+    and ``rows`` count each instance's ``task_rows`` and ``timer_rows``."""
     tasks: dict[str, list[Sequence[Any]]] = defaultdict(list)
     timers: dict[str, list[Sequence[Any]]] = defaultdict(list)
     for values in task_rows:
@@ -385,9 +427,14 @@ def _assemble(rows: Sequence[Row], task_rows: Iterable[Sequence[Any]],
     found = []
     for row in rows:
         try:
-            found.append(instance_from_row(
+            instance = instance_from_row(
                 row, [task_from_values(t) for t in tasks[row["id"]]],
-                [timer_from_values(t) for t in timers[row["id"]]]))
+                [timer_from_values(t) for t in timers[row["id"]]])
+            if working:
+                instance.working_set = True
+                instance.tasks_left_out = (row["task_rows"] or 0) - len(instance.tasks)
+                instance.timers_left_out = (row["timer_rows"] or 0) - len(instance.timers)
+            found.append(instance)
         except (ValueError, TypeError, KeyError) as exc:
             if damaged is None:
                 raise DamagedRowsError([str(row["id"])]) from exc
@@ -457,6 +504,18 @@ class SqlTxn:
     def load_instances(self, ids: Sequence[str],
                        damaged: list[str] | None = None) -> list[Instance]:
         instances = self._q.load_instances(ids, lock=True, damaged=damaged)
+        self._stored_sources.update(i.digest for i in instances)
+        return instances
+
+    def load_working_set(self, id: str, task: str | None = None) -> Instance:
+        found = self.load_working_sets([id], task=task)
+        if not found:
+            raise NotFoundError(f"unknown instance '{id}'")
+        return found[0]
+
+    def load_working_sets(self, ids: Sequence[str], damaged: list[str] | None = None,
+                          task: str | None = None) -> list[Instance]:
+        instances = self._q.load_working_sets(ids, lock=True, damaged=damaged, task=task)
         self._stored_sources.update(i.digest for i in instances)
         return instances
 
@@ -567,11 +626,13 @@ class SqlTxn:
         change must not grow with the instance's history), or all of a new instance."""
         dirty = inst.dirty
         self._q.executemany(_UPSERT_TASK, [
-            values(task_row(task, inst.playbook, seq), TASK_COLUMNS)
-            for seq, task in enumerate(inst.tasks) if everything or task.id in dirty])
+            values(task_row(task, inst.playbook, row_seq(task.seq, at, inst.tasks_left_out)),
+                   TASK_COLUMNS)
+            for at, task in enumerate(inst.tasks) if everything or task.id in dirty])
         self._q.executemany(_UPSERT_TIMER, [
-            values(timer_row(timer, seq), TIMER_COLUMNS)
-            for seq, timer in enumerate(inst.timers) if everything or timer.id in dirty])
+            values(timer_row(timer, row_seq(timer.seq, at, inst.timers_left_out)),
+                   TIMER_COLUMNS)
+            for at, timer in enumerate(inst.timers) if everything or timer.id in dirty])
 
     def _append_audit(self, change: Change) -> None:
         q = self._q
