@@ -115,6 +115,10 @@ class Dialect:
     # statements that stop, then restore, waiting for the disk at each commit (delivery
     # records: see ``SqlStore.relaxed_durability``)
     relax_durability: tuple[str, str] = ("", "")
+    # a join whose left table is read first: SQLite keeps the order of a CROSS JOIN (without
+    # statistics it would read every open task of the store by status); PostgreSQL plans
+    # from its statistics, and its CROSS JOIN takes no ON
+    outer_join_first: str = "JOIN"
 
     def sql(self, text: str) -> str:
         """``text`` (written with ``?``) in this dialect's placeholder style."""
@@ -136,7 +140,7 @@ def _upsert(table: str, columns: Sequence[str]) -> str:
     SQLite rewrite the entries of every index holding it (here ``(instance, seq)``), even to
     the same value, and each index page touched is another page the commit writes."""
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns
-                        if c not in ("id", "instance", "seq"))
+                        if c not in ("id", "instance", "seq", "task"))
     return insert_sql(table, columns, f" ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
@@ -160,19 +164,42 @@ _SELECT_TIMER = f"SELECT {names(TIMER_COLUMNS)} FROM timers"
 # A working set's instance row with the number of task and timer rows it has (the highest
 # ``seq`` + 1: a probe of the ``(instance, seq)`` index each, where a count would read them all).
 _HEAD_COLUMNS = (*INSTANCE_COLUMNS, "task_rows", "timer_rows")
-_SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
+SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
                 "(SELECT max(seq) + 1 FROM tasks WHERE tasks.instance = instances.id), "
                 "(SELECT max(seq) + 1 FROM timers WHERE timers.instance = instances.id) "
                 "FROM instances")
 
 
-def _working_tasks(marks: str) -> str:
-    """The task rows of the working sets of the instances ``marks`` stands for: the open ones,
-    the one named by the next parameter, and the latest of each task (parameters: the ids,
-    the task id or None, the ids again)."""
-    return (f"{_SELECT_TASK} WHERE instance IN ({marks}) AND (status = 'open' OR id = ? OR "
-            f"(instance, seq) IN (SELECT instance, max(seq) FROM tasks WHERE instance IN "
-            f"({marks}) GROUP BY instance, task)) ORDER BY instance, seq")
+# The task names an instance has used, found by skipping through the ``(instance, task, seq)``
+# index one name at a time (each step a probe: the cost grows with the names, not the rows).
+_TASK_NAMES = (
+    "WITH RECURSIVE names (instance, task) AS ("
+    "SELECT id, (SELECT min(task) FROM tasks WHERE tasks.instance = instances.id) "
+    "FROM instances WHERE id IN ({marks}) "
+    "UNION ALL SELECT instance, (SELECT min(task) FROM tasks t WHERE t.instance = "
+    "names.instance AND t.task > names.task) FROM names WHERE task IS NOT NULL) ")
+
+
+def working_tasks_sql(marks: str, join: str) -> str:
+    """The task rows of the working sets of the instances ``marks`` stands for, by instance
+    and seq: the open ones (the partial index ``tasks_open``), the one named by a parameter,
+    and the latest of each task (``tasks_latest``). Parameters: the ids, the ids again, the
+    task id or None. ``join``: ``Dialect.outer_join_first``."""
+    columns = names(TASK_COLUMNS, "t.")
+    return (_TASK_NAMES.format(marks=marks)
+            + f"SELECT {columns} FROM instances i {join} tasks t ON t.instance = i.id AND "
+            f"t.status = 'open' WHERE i.id IN ({marks}) "
+            f"UNION SELECT {columns} FROM tasks t WHERE t.id = ? "
+            f"UNION SELECT {columns} FROM names {join} tasks t ON t.instance = names.instance "
+            "AND t.seq = (SELECT max(seq) FROM tasks x WHERE x.instance = names.instance AND "
+            "x.task = names.task) ORDER BY 2, 3")
+
+
+def armed_timers_sql(marks: str, join: str) -> str:
+    """The armed timers of the instances ``marks`` stands for (``timers_armed``)."""
+    return (f"SELECT {names(TIMER_COLUMNS, 't.')} FROM instances i {join} timers t ON "
+            f"t.instance = i.id AND t.status = 'armed' WHERE i.id IN ({marks}) "
+            "ORDER BY t.instance, t.seq")
 
 
 _INSERT_SOURCE = insert_sql("sources", SOURCE_COLUMNS, " ON CONFLICT (digest) DO NOTHING")
@@ -265,11 +292,11 @@ class Queries:
             return []
         marks = ", ".join("?" * len(ids))
         suffix = self.dialect.lock_for_update if lock else ""
-        rows = self.fetch(f"{_SELECT_HEAD} WHERE id IN ({marks}) ORDER BY id{suffix}", ids,
+        rows = self.fetch(f"{SELECT_HEAD} WHERE id IN ({marks}) ORDER BY id{suffix}", ids,
                           _HEAD_COLUMNS)
-        tasks = self.execute(_working_tasks(marks), (*ids, task, *ids)).fetchall()
-        timers = self.execute(f"{_SELECT_TIMER} WHERE instance IN ({marks}) AND "
-                              "status = 'armed' ORDER BY instance, seq", ids).fetchall()
+        join = self.dialect.outer_join_first
+        tasks = self.execute(working_tasks_sql(marks, join), (*ids, *ids, task)).fetchall()
+        timers = self.execute(armed_timers_sql(marks, join), ids).fetchall()
         found = {i.id: i for i in _assemble(rows, tasks, timers, damaged, working=True)}
         return [found[i] for i in ids if i in found]
 

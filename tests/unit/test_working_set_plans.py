@@ -1,0 +1,56 @@
+"""The queries of a step's working set (``Queries.load_working_sets``) reach their rows through
+indexes, for one instance and for a batch: SQLite's EXPLAIN QUERY PLAN names an index for every
+read of ``tasks`` and ``timers``, and none of them scans a table or the store-wide status
+indexes (which would cost the store's size, where the rows a step needs are few)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+
+import pytest
+from frontdesk.store import SQLiteStore
+from frontdesk.store.sql import SELECT_HEAD, armed_timers_sql, working_tasks_sql
+from frontdesk.store.sqlite import SQLITE
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+    """A migrated, empty store's file (SQLite plans from the schema, not from statistics)."""
+    path = tmp_path_factory.mktemp("plans") / "frontdesk.db"
+    with SQLiteStore(path) as store:
+        store.migrate()
+    with closing(sqlite3.connect(path)) as opened:
+        yield opened
+
+
+def plan(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[str]:
+    with closing(conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)) as rows:
+        return [str(row[3]) for row in rows]
+
+
+def reads(steps: list[str]) -> list[str]:
+    """The steps that read ``tasks`` or ``timers`` (by their names or aliases)."""
+    return [s for s in steps if s.startswith(("SEARCH", "SCAN"))
+            and s.split()[1] in ("tasks", "timers", "t", "x")]
+
+
+@pytest.mark.parametrize("count", [1, 200])
+def test_working_set_queries_use_the_instance_indexes(conn: sqlite3.Connection,
+                                                      count: int) -> None:
+    marks = ", ".join("?" * count)
+    ids = tuple(f"i{n}" for n in range(count))
+    join = SQLITE.outer_join_first
+    tasks = reads(plan(conn, working_tasks_sql(marks, join), (*ids, *ids, None)))
+    timers = reads(plan(conn, armed_timers_sql(marks, join), ids))
+    head = reads(plan(conn, f"{SELECT_HEAD} WHERE id IN ({marks})", ids))
+    for step in tasks + timers + head:
+        assert step.startswith("SEARCH") and "_status_due" not in step, step
+    assert any("tasks_open (instance=?)" in s for s in tasks), tasks
+    assert any("tasks_latest (instance=? AND task>?)" in s for s in tasks), tasks
+    assert any("tasks_latest (instance=? AND task=?)" in s for s in tasks), tasks
+    assert any("sqlite_autoindex_tasks_1 (id=?)" in s for s in tasks), tasks
+    assert timers == ["SEARCH t USING INDEX timers_armed (instance=?)"], timers
+    assert head == ["SEARCH tasks USING COVERING INDEX tasks_instance (instance=?)",
+                    "SEARCH timers USING COVERING INDEX timers_instance (instance=?)"], head
