@@ -215,11 +215,10 @@ class _Step:
         rc = self.rc
 
         def done(task_id: str) -> bool:  # reads the instance of the moment
-            # it reads every occurrence loaded: of a working set, the open ones and the
-            # latest of each task, enough for the latest of ``task_id``
-            limits.charge(len(self.inst.tasks))
-            latest = [t for t in self.inst.tasks if t.task == task_id]
-            return bool(latest) and latest[-1].status == "done"
+            inst = self.inst  # it reads every occurrence loaded, and a working set's store
+            limits.charge(len(inst.tasks) + (1 if inst.working_set else 0))
+            latest = inst.latest_task(task_id)
+            return latest is not None and latest.status == "done"
 
         def add_duration(start: Any, duration: str) -> Due:
             return add(_as_date_or_datetime(start), parse_duration(str(duration)),

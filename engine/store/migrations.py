@@ -296,11 +296,11 @@ _WEB_LOGINS = """CREATE TABLE web_logins (
 
 
 # What a step reads of an instance (``Instance.working_set``) without reading its history:
-# its open tasks and armed timers (partial indexes: an entry per open task or armed timer, so a
-# task closed is an entry removed), and the latest occurrence of each of its tasks.
+# its open tasks and armed timers. Partial indexes: an entry per open task or armed timer (a
+# task closed is an entry removed), so they stay small and a commit writes one page of each
+# at most.
 _WORKING_SET = (
     "CREATE INDEX tasks_open ON tasks (instance, seq) WHERE status = 'open'",
-    "CREATE INDEX tasks_latest ON tasks (instance, task, seq)",
     "CREATE INDEX timers_armed ON timers (instance, seq) WHERE status = 'armed'",
 )
 

@@ -140,7 +140,7 @@ def _upsert(table: str, columns: Sequence[str]) -> str:
     SQLite rewrite the entries of every index holding it (here ``(instance, seq)``), even to
     the same value, and each index page touched is another page the commit writes."""
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns
-                        if c not in ("id", "instance", "seq", "task"))
+                        if c not in ("id", "instance", "seq"))
     return insert_sql(table, columns, f" ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
@@ -170,29 +170,37 @@ SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
                 "FROM instances")
 
 
-# The task names an instance has used, found by skipping through the ``(instance, task, seq)``
-# index one name at a time (each step a probe: the cost grows with the names, not the rows).
-_TASK_NAMES = (
-    "WITH RECURSIVE names (instance, task) AS ("
-    "SELECT id, (SELECT min(task) FROM tasks WHERE tasks.instance = instances.id) "
-    "FROM instances WHERE id IN ({marks}) "
-    "UNION ALL SELECT instance, (SELECT min(task) FROM tasks t WHERE t.instance = "
-    "names.instance AND t.task > names.task) FROM names WHERE task IS NOT NULL) ")
-
-
 def working_tasks_sql(marks: str, join: str) -> str:
-    """The task rows of the working sets of the instances ``marks`` stands for, by instance
-    and seq: the open ones (the partial index ``tasks_open``), the one named by a parameter,
-    and the latest of each task (``tasks_latest``). Parameters: the ids, the ids again, the
-    task id or None. ``join``: ``Dialect.outer_join_first``."""
+    """The task rows of the working sets of the instances ``marks`` stands for: the open ones
+    (the partial index ``tasks_open``) and the one named by a parameter, in no order and a row
+    possibly twice (``working_task_rows`` sorts them out: cheaper than a UNION's temporary
+    b-trees). Parameters: the ids, the task id or None. ``join``:
+    ``Dialect.outer_join_first``."""
     columns = names(TASK_COLUMNS, "t.")
-    return (_TASK_NAMES.format(marks=marks)
-            + f"SELECT {columns} FROM instances i {join} tasks t ON t.instance = i.id AND "
+    return (f"SELECT {columns} FROM instances i {join} tasks t ON t.instance = i.id AND "
             f"t.status = 'open' WHERE i.id IN ({marks}) "
-            f"UNION SELECT {columns} FROM tasks t WHERE t.id = ? "
-            f"UNION SELECT {columns} FROM names {join} tasks t ON t.instance = names.instance "
-            "AND t.seq = (SELECT max(seq) FROM tasks x WHERE x.instance = names.instance AND "
-            "x.task = names.task) ORDER BY 2, 3")
+            f"UNION ALL SELECT {columns} FROM tasks t WHERE t.id = ?")
+
+
+LATEST_TASK = f"{_SELECT_TASK} WHERE instance = ? AND task = ? ORDER BY seq DESC LIMIT 1"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTasks:
+    """A working set's view of its stored task rows (``runtime.instance.TaskHistory``), read
+    through the transaction that loaded it."""
+
+    queries: Queries
+    instance: str
+
+    def latest(self, task: str) -> TaskOccurrence | None:
+        return self.queries.latest_task(self.instance, task)
+
+
+def working_task_rows(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows of ``working_tasks_sql`` once each, by instance and seq."""
+    unique = {row[_ID]: row for row in rows}
+    return sorted(unique.values(), key=_BY_INSTANCE_SEQ)
 
 
 def armed_timers_sql(marks: str, join: str) -> str:
@@ -283,11 +291,12 @@ class Queries:
                           damaged: list[str] | None = None,
                           task: str | None = None) -> list[Instance]:
         """Several instances as working sets (``Instance.working_set``), in ``ids`` order:
-        each with its open task occurrences, the latest occurrence of each of its tasks (what
-        ``done('task')`` reads), the occurrence ``task`` when given, its armed timers, and how
-        many rows of each it has (what new rows are numbered after). Unknown ids are left out;
-        see ``_assemble`` for ``damaged``. Three queries, each through the ``(instance, seq)``
-        indexes; the counts are their maxima (an index probe each)."""
+        each with its open task occurrences (and the occurrence ``task`` when given), its armed
+        timers, how many rows of each it has (what new rows are numbered after), and a reader
+        of the latest occurrence of a task (``StoredTasks``: what ``done('task')`` asks, in
+        this transaction). Unknown ids are left out; see ``_assemble`` for ``damaged``. Three
+        queries, each through an index of the instance's rows (the partial ``tasks_open`` and
+        ``timers_armed`` hold only open tasks and armed timers)."""
         if not ids:
             return []
         marks = ", ".join("?" * len(ids))
@@ -295,10 +304,18 @@ class Queries:
         rows = self.fetch(f"{SELECT_HEAD} WHERE id IN ({marks}) ORDER BY id{suffix}", ids,
                           _HEAD_COLUMNS)
         join = self.dialect.outer_join_first
-        tasks = self.execute(working_tasks_sql(marks, join), (*ids, *ids, task)).fetchall()
+        tasks = working_task_rows(self.execute(working_tasks_sql(marks, join), (*ids, task)))
         timers = self.execute(armed_timers_sql(marks, join), ids).fetchall()
         found = {i.id: i for i in _assemble(rows, tasks, timers, damaged, working=True)}
+        for instance in found.values():
+            instance.history = StoredTasks(self, instance.id)
         return [found[i] for i in ids if i in found]
+
+    def latest_task(self, instance: str, task: str) -> TaskOccurrence | None:
+        """The latest occurrence of ``task`` in ``instance``, or None: the ``(instance, seq)``
+        index read backwards from the newest row until one is that task's."""
+        row = self.execute(LATEST_TASK, (instance, task)).fetchone()
+        return None if row is None else task_from_values(row)
 
     def get_source(self, digest: str) -> str:
         row = self.execute("SELECT text FROM sources WHERE digest = ?", (digest,)).fetchone()
@@ -471,6 +488,8 @@ def _assemble(rows: Sequence[Row], task_rows: Iterable[Sequence[Any]],
 
 _INSTANCE = TASK_COLUMNS.index("instance")
 assert TIMER_COLUMNS.index("instance") == _INSTANCE
+_ID = TASK_COLUMNS.index("id")
+_BY_INSTANCE_SEQ = operator.itemgetter(_INSTANCE, TASK_COLUMNS.index("seq"))
 
 
 def audit_query(instance: str | None, since: dt.date | dt.datetime | None,
