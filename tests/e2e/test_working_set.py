@@ -19,6 +19,7 @@ from frontdesk.report import instance_json
 from frontdesk.runtime.instance import Instance
 from frontdesk.store import open_store
 from frontdesk_testing import Frontdesk
+from runtime_testing import HISTORY_PLAYBOOK
 
 PEOPLE = """\
 practice: Test Practice
@@ -26,37 +27,6 @@ timezone: America/New_York
 people:
   maria: {name: Maria, roles: [staff]}
   drlee: {name: Dr. Lee, roles: [staff, owner]}
-"""
-
-# intake is done once, long ago; every nudge (by hand or by its timer) re-enters care, which
-# cancels the open consent and weekly check, disarms the timer, and makes new ones.
-HISTORY = """\
-playbook: rt-history
-version: 1
-title: A long history
-roles: [staff]
-inputs:
-  note: {type: string, default: ""}
-initial: start
-states:
-  start:
-    tasks:
-      - {id: intake, title: Intake, role: staff}
-    on:
-      begin: {to: care}
-  care:
-    tasks:
-      - {id: weekly, title: "Weekly check {{ note }}", role: staff, every: 1 week}
-      - {id: consent, title: Consent, role: staff, due: 1 day}
-    timers:
-      - {after: 1 day, event: nudge}
-    on:
-      nudge: {to: care}
-      early: {to: closed, when: "done('consent')"}
-      finish: {to: closed, when: "done('intake') and all_done"}
-  closed:
-    final: true
-    outcome: finished
 """
 
 LATER = "2026-01-07T10:00"
@@ -69,7 +39,7 @@ def homes(tmp_path: Path, make_frontdesk: Callable[..., Frontdesk]) -> tuple[Fro
     made = []
     for name in ("whole", "working"):
         fd = make_frontdesk(tmp_path / name, PEOPLE)
-        (fd.playbooks / "history.yaml").write_text(HISTORY, encoding="utf-8")
+        (fd.playbooks / "history.yaml").write_text(HISTORY_PLAYBOOK, encoding="utf-8")
         made.append(fd)
     return tuple(made)
 

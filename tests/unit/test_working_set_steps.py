@@ -13,33 +13,9 @@ from frontdesk.runtime import step
 from frontdesk.runtime.instance import Instance, TaskOccurrence
 from frontdesk.runtime.step import Outcome
 from frontdesk.store.base import row_seq
-from runtime_testing import MONDAY, compile_text, ctx
+from runtime_testing import HISTORY_PLAYBOOK, MONDAY, compile_text, ctx
 
-PLAYBOOK = """\
-playbook: history
-version: 1
-title: A long history
-roles: [staff]
-initial: start
-states:
-  start:
-    tasks:
-      - {id: intake, title: Intake, role: staff}
-    on:
-      begin: {to: care}
-  care:
-    tasks:
-      - {id: weekly, title: Weekly, role: staff, every: 1 week}
-      - {id: consent, title: Consent, role: staff}
-    timers:
-      - {after: 1 day, event: nudge}
-    on:
-      nudge: {to: care}
-      early: {to: closed, when: "done('consent')"}
-      finish: {to: closed, when: "done('intake') and all_done"}
-  closed: {final: true}
-"""
-CP = compile_text(PLAYBOOK)
+CP = compile_text(HISTORY_PLAYBOOK)
 
 
 def long_history(nudges: int = 40) -> Instance:
