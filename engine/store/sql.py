@@ -170,16 +170,12 @@ SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
                 "FROM instances")
 
 
-def working_tasks_sql(marks: str, join: str) -> str:
-    """The task rows of the working sets of the instances ``marks`` stands for: the open ones
-    (the partial index ``tasks_open``) and the one named by a parameter, in no order and a row
-    possibly twice (``working_task_rows`` sorts them out: cheaper than a UNION's temporary
-    b-trees). Parameters: the ids, the task id or None. ``join``:
-    ``Dialect.outer_join_first``."""
-    columns = names(TASK_COLUMNS, "t.")
-    return (f"SELECT {columns} FROM instances i {join} tasks t ON t.instance = i.id AND "
-            f"t.status = 'open' WHERE i.id IN ({marks}) "
-            f"UNION ALL SELECT {columns} FROM tasks t WHERE t.id = ?")
+def open_tasks_sql(marks: str, join: str) -> str:
+    """The open task rows of the instances ``marks`` stands for, by instance and seq (the
+    partial index ``tasks_open``). ``join``: ``Dialect.outer_join_first``."""
+    return (f"SELECT {names(TASK_COLUMNS, 't.')} FROM instances i {join} tasks t ON "
+            f"t.instance = i.id AND t.status = 'open' WHERE i.id IN ({marks}) "
+            "ORDER BY t.instance, t.seq")
 
 
 LATEST_TASK = f"{_SELECT_TASK} WHERE instance = ? AND task = ? ORDER BY seq DESC LIMIT 1"
@@ -197,9 +193,9 @@ class StoredTasks:
         return self.queries.latest_task(self.instance, task)
 
 
-def working_task_rows(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
-    """The rows of ``working_tasks_sql`` once each, by instance and seq."""
-    unique = {row[_ID]: row for row in rows}
+def _with_task(rows: list[Any], named: Iterable[Sequence[Any]]) -> list[Any]:
+    """``rows`` (task rows by instance and seq) with the ``named`` ones, each once, in order."""
+    unique = {row[_ID]: row for row in (*rows, *named)}
     return sorted(unique.values(), key=_BY_INSTANCE_SEQ)
 
 
@@ -304,7 +300,9 @@ class Queries:
         rows = self.fetch(f"{SELECT_HEAD} WHERE id IN ({marks}) ORDER BY id{suffix}", ids,
                           _HEAD_COLUMNS)
         join = self.dialect.outer_join_first
-        tasks = working_task_rows(self.execute(working_tasks_sql(marks, join), (*ids, task)))
+        tasks = self.execute(open_tasks_sql(marks, join), ids).fetchall()
+        if task is not None and all(row[_ID] != task for row in tasks):  # a closed one
+            tasks = _with_task(tasks, self.execute(f"{_SELECT_TASK} WHERE id = ?", (task,)))
         timers = self.execute(armed_timers_sql(marks, join), ids).fetchall()
         found = {i.id: i for i in _assemble(rows, tasks, timers, damaged, working=True)}
         for instance in found.values():
