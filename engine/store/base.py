@@ -71,8 +71,9 @@ class Txn(Protocol):
 
     def load_working_set(self, id: str, task: str | None = None) -> Instance:
         """The instance as a step reads it (``Instance.working_set``): its open tasks, the
-        latest occurrence of each task, the occurrence ``task`` when given, its armed timers;
-        NotFoundError if none. What a step costs does not grow with its history."""
+        occurrence ``task`` when given, its armed timers, and a reader of the latest occurrence
+        of a task in this transaction (``Instance.latest_task``); NotFoundError if none. What a
+        step costs does not grow with the instance's history."""
         ...
 
     def load_working_sets(self, ids: Sequence[str], damaged: list[str] | None = None,

@@ -165,9 +165,9 @@ _SELECT_TIMER = f"SELECT {names(TIMER_COLUMNS)} FROM timers"
 # ``seq`` + 1: a probe of the ``(instance, seq)`` index each, where a count would read them all).
 _HEAD_COLUMNS = (*INSTANCE_COLUMNS, "task_rows", "timer_rows")
 SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
-                "(SELECT max(seq) + 1 FROM tasks WHERE tasks.instance = instances.id), "
-                "(SELECT max(seq) + 1 FROM timers WHERE timers.instance = instances.id) "
-                "FROM instances")
+               "(SELECT max(seq) + 1 FROM tasks WHERE tasks.instance = instances.id), "
+               "(SELECT max(seq) + 1 FROM timers WHERE timers.instance = instances.id) "
+               "FROM instances")
 
 
 def open_tasks_sql(marks: str, join: str) -> str:
