@@ -170,12 +170,28 @@ SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
                "FROM instances")
 
 
-def open_tasks_sql(marks: str, join: str) -> str:
-    """The open task rows of the instances ``marks`` stands for, by instance and seq (the
-    partial index ``tasks_open``). ``join``: ``Dialect.outer_join_first``."""
-    return (f"SELECT {names(TASK_COLUMNS, 't.')} FROM instances i {join} tasks t ON "
-            f"t.instance = i.id AND t.status = 'open' WHERE i.id IN ({marks}) "
+def _of_instances(table: str, status: str, marks: str, join: str) -> str:
+    """The rows of ``table`` in ``status`` of the instances ``marks`` stands for, by instance
+    and seq, through the partial index of that status. One instance's are read straight from
+    the index; a batch's by instance first (``join``: ``Dialect.outer_join_first``), which
+    SQLite could otherwise plan through the store-wide ``(status, due_date)`` index."""
+    columns = names(TASK_COLUMNS if table == "tasks" else TIMER_COLUMNS, "t.")
+    if marks == "?":
+        return (f"SELECT {columns} FROM {table} t WHERE t.instance = ? AND "
+                f"t.status = '{status}' ORDER BY t.seq")
+    return (f"SELECT {columns} FROM instances i {join} {table} t ON "
+            f"t.instance = i.id AND t.status = '{status}' WHERE i.id IN ({marks}) "
             "ORDER BY t.instance, t.seq")
+
+
+def open_tasks_sql(marks: str, join: str) -> str:
+    """The open task rows of the instances ``marks`` stands for (``tasks_open``)."""
+    return _of_instances("tasks", "open", marks, join)
+
+
+def armed_timers_sql(marks: str, join: str) -> str:
+    """The armed timers of the instances ``marks`` stands for (``timers_armed``)."""
+    return _of_instances("timers", "armed", marks, join)
 
 
 LATEST_TASK = f"{_SELECT_TASK} WHERE instance = ? AND task = ? ORDER BY seq DESC LIMIT 1"
@@ -197,13 +213,6 @@ def _with_task(rows: list[Any], named: Iterable[Sequence[Any]]) -> list[Any]:
     """``rows`` (task rows by instance and seq) with the ``named`` ones, each once, in order."""
     unique = {row[_ID]: row for row in (*rows, *named)}
     return sorted(unique.values(), key=_BY_INSTANCE_SEQ)
-
-
-def armed_timers_sql(marks: str, join: str) -> str:
-    """The armed timers of the instances ``marks`` stands for (``timers_armed``)."""
-    return (f"SELECT {names(TIMER_COLUMNS, 't.')} FROM instances i {join} timers t ON "
-            f"t.instance = i.id AND t.status = 'armed' WHERE i.id IN ({marks}) "
-            "ORDER BY t.instance, t.seq")
 
 
 _INSERT_SOURCE = insert_sql("sources", SOURCE_COLUMNS, " ON CONFLICT (digest) DO NOTHING")
