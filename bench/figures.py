@@ -459,6 +459,80 @@ def events_figure(ctx: Context) -> Result:
                        "insert + state update + hash")
 
 
+HISTORY_TASKS = 500  # closed task occurrences each instance of ``events-history`` carries
+HISTORY_TIMERS = 200  # spent timers each
+
+
+def add_history(db: Path, ids: list[str], tasks: int = HISTORY_TASKS,
+                timers: int = HISTORY_TIMERS) -> None:
+    """Give each bench-loop instance of ``ids`` a long past, written straight into the store
+    (untimed setup): ``tasks`` closed occurrences of its two tasks and ``timers`` spent timers
+    before its open task, as years of a recurring playbook leave behind."""
+    from frontdesk.store.base import TASK_COLUMNS, TIMER_COLUMNS
+
+    day = "2024-01-01"
+    at = f"{day}T09:00:00-05:00"
+
+    def task_rows(instance: str) -> Iterator[tuple[Any, ...]]:
+        for k in range(tasks):
+            name, state = ("ta", "a") if k % 2 == 0 else ("tb", "b")
+            row = {"id": f"{instance}-h{k}", "instance": instance, "seq": k,
+                   "playbook": "bench-loop", "state": state, "task": name,
+                   "title": f"Task {name} ({k})", "role": "staff", "assignee": None,
+                   "due": day, "due_date": day, "status": "done" if k % 3 else "cancelled",
+                   "created_at": at, "closed_at": at, "closed_by": ACTOR, "recurring": 0,
+                   "anchor": None, "idx": 0}
+            yield tuple(row[c] for c in TASK_COLUMNS)
+
+    def timer_rows(instance: str) -> Iterator[tuple[Any, ...]]:
+        for k in range(timers):
+            row = {"id": f"{instance}-timer-{k + 1}", "instance": instance, "seq": k,
+                   "state": "a", "event": "go", "due": at, "due_date": day,
+                   "status": "fired" if k % 2 else "cancelled", "error": None}
+            yield tuple(row[c] for c in TIMER_COLUMNS)
+
+    marks = {table: ", ".join("?" * len(columns))
+             for table, columns in (("tasks", TASK_COLUMNS), ("timers", TIMER_COLUMNS))}
+    with closing(sqlite3.connect(db)) as conn, conn:
+        for instance in ids:  # the open task (seq 0) moves after its past
+            conn.execute("UPDATE tasks SET seq = ? WHERE instance = ?", (tasks, instance))
+            conn.executemany(f"INSERT INTO tasks VALUES ({marks['tasks']})",
+                             task_rows(instance))
+            conn.executemany(f"INSERT INTO timers VALUES ({marks['timers']})",
+                             timer_rows(instance))
+
+
+def events_history_figure(ctx: Context) -> Result:
+    """In-process events per second at instances that carry a long history (500 closed task
+    occurrences and 200 spent timers each) against the same events at fresh instances of the
+    same store, in alternation: at least 0.9 (an event costs what it changes)."""
+    home = ctx.scratch / "events-history-home"
+    engine = _engine(home)
+    count = ctx.settings.events
+    fresh = _start_many(engine, "bench-loop", count + 1)
+    old = _start_many(engine, "bench-loop", count + 1)
+    engine.close()
+    add_history(home / "frontdesk.db", old)
+    engine = _engine(home)
+    per_chunk = max(count // ctx.settings.repeat, 1)
+    queues = iter(fresh), iter(old)
+    for queue in queues:  # warm: playbook, statements, the pages of both kinds
+        engine.fire(next(queue), "go", {}, ACTOR)
+
+    def chunk(queue: Iterator[str]) -> Callable[[], None]:
+        def go() -> None:
+            for _ in range(per_chunk):
+                engine.fire(next(queue), "go", {}, ACTOR)
+        return go
+
+    floor, figure = alternate([chunk(queues[0]), chunk(queues[1])], ctx.settings.repeat)
+    engine.close()
+    return Result("events-history", per_chunk / figure, per_chunk / floor, unit="ev/s",
+                  target=0.9, higher_is_better=True,
+                  note=f"{HISTORY_TASKS} closed tasks and {HISTORY_TIMERS} spent timers each; "
+                       "floor: the same events at fresh instances of the same store")
+
+
 # Both engines commit four times per instance, so at synchronous=FULL the fsyncs they share
 # bound the ratio; what is left to compare is the work between the commits.
 SPIFF_TARGET = 2.0
@@ -572,7 +646,7 @@ def tick_batch_figure(ctx: Context) -> Result:
     def tick_one(engine: Any, instance_id: str) -> None:
         rc = engine.run_context(step.SYSTEM)
         with engine.store.transaction() as txn:
-            instance = txn.load_instance(instance_id)
+            instance = txn.load_working_set(instance_id)
             compiled = engine.playbooks.of_instance(instance, txn.get_source)
             txn.apply(step.fire_timers(compiled, instance, rc).change)
 
@@ -603,6 +677,7 @@ FIGURES: dict[str, Callable[[Context], Result]] = {
     "fire-cli": fire_figure,
     "done-cli": done_figure,
     "events": events_figure,
+    "events-history": events_history_figure,
     "spiff": spiff_figure,
     "today-flat": today_figure,
     "tick-flat": tick_figure,

@@ -91,6 +91,7 @@ def instance_json(instance: Any, tz: Any, now: Any) -> dict[str, Any]:
     """An instance in the Instance shape (docs/reference.md, "JSON shapes")."""
     from .runtime.instance import plain
 
+    instance.require_whole("the Instance JSON shape")
     today = now.astimezone(tz).date()
     return {
         "id": instance.id, "playbook": instance.playbook, "version": instance.version,

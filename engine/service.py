@@ -159,25 +159,28 @@ class Engine:
         return outcome.instance
 
     def fire(self, instance_id: str, event: str, fields: Mapping[str, Any], actor: str,
-             note: str | None = None) -> Instance:
-        """Fire ``event`` at one instance."""
+             note: str | None = None, *, whole: bool = False) -> Instance:
+        """Fire ``event`` at one instance. The instance after it is the working set the step
+        read (``Instance.working_set``) unless ``whole`` (every task and timer: what
+        ``--json`` prints); so are those of ``done``, ``cancel``, ``correct`` and ``assign``."""
         from .runtime import step
 
         actor = self.acting(actor)
         with self.store.transaction() as txn:
-            instance = txn.load_instance(instance_id)
+            instance = _load(txn, instance_id, whole)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.fire(compiled, instance, event, fields, self.run_context(actor), note)
             txn.apply(self._with_starts(outcome, actor, delivery=_delivery(txn)))
         return outcome.instance
 
-    def done(self, task_id: str, fields: Mapping[str, Any], actor: str) -> Instance:
+    def done(self, task_id: str, fields: Mapping[str, Any], actor: str, *,
+             whole: bool = False) -> Instance:
         """Complete one task occurrence."""
         from .runtime import step
 
         actor = self.acting(actor)
         with self.store.transaction() as txn:
-            instance = txn.load_instance(txn.instance_of_task(task_id))
+            instance = _load(txn, txn.instance_of_task(task_id), whole, task_id)
             self.check_task_holder(instance, task_id, actor)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = step.complete(compiled, instance, task_id, fields,
@@ -185,41 +188,43 @@ class Engine:
             txn.apply(self._with_starts(outcome, actor, delivery=_delivery(txn)))
         return outcome.instance
 
-    def cancel(self, instance_id: str, reason: str, actor: str) -> Instance:
+    def cancel(self, instance_id: str, reason: str, actor: str, *,
+               whole: bool = False) -> Instance:
         """Close an open instance as outcome ``cancelled`` (administrators only)."""
         from .runtime import corrections
 
         actor = self._administrator(actor, "cancel")
         reason = required_reason(reason)
         with self.store.transaction() as txn:
-            instance = txn.load_instance(instance_id)
+            instance = _load(txn, instance_id, whole)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = corrections.cancel(compiled, instance, reason, self.run_context(actor))
             txn.apply(outcome.change)
         return outcome.instance
 
     def correct(self, instance_id: str, values: Mapping[str, Any], reason: str,
-                actor: str) -> Instance:
+                actor: str, *, whole: bool = False) -> Instance:
         """Correct variables of an open instance without moving it (administrators only)."""
         from .runtime import corrections
 
         actor = self._administrator(actor, "correct")
         reason = required_reason(reason)
         with self.store.transaction() as txn:
-            instance = txn.load_instance(instance_id)
+            instance = _load(txn, instance_id, whole)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = corrections.correct(compiled, instance, values, reason,
                                           self.run_context(actor))
             txn.apply(outcome.change)
         return outcome.instance
 
-    def assign(self, task_id: str, person: str | None, actor: str) -> Instance:
+    def assign(self, task_id: str, person: str | None, actor: str, *,
+               whole: bool = False) -> Instance:
         """Give an open task to ``person`` (None: unassign it); any known person may."""
         from .runtime import corrections
 
         actor = self.acting(actor)
         with self.store.transaction() as txn:
-            instance = txn.load_instance(txn.instance_of_task(task_id))
+            instance = _load(txn, txn.instance_of_task(task_id), whole, task_id)
             compiled = self.playbooks.of_instance(instance, txn.get_source)
             outcome = corrections.assign(compiled, instance, task_id, person,
                                          self.run_context(actor))
@@ -309,7 +314,7 @@ class Engine:
         result = FireAllResult()
         for batch in _batches(ids):
             with self.store.transaction() as txn:
-                for instance in txn.load_instances(batch, result.damaged):
+                for instance in txn.load_working_sets(batch, result.damaged):
                     if instance.status == "open":  # else closed since the ids were read
                         self._fire_one(txn, instance, event, fields or {}, rc, result)
         return result
@@ -370,7 +375,7 @@ class Engine:
             ids = txn.due_timer_instance_ids(rc.today, rc.now)
         for batch in _batches(ids):
             with self.store.transaction() as txn:
-                for instance in txn.load_instances(batch, result.damaged):
+                for instance in txn.load_working_sets(batch, result.damaged):
                     if step.due_timers(instance, rc):  # else fired or closed meanwhile
                         self._tick_one(txn, instance, rc, result)
         return result
@@ -508,6 +513,14 @@ class Engine:
         from .verification import prove
 
         return prove(self.store, anchor)
+
+
+def _load(txn: Txn, instance_id: str, whole: bool, task: str | None = None) -> Instance:
+    """The instance a step changes: whole, or its working set (with the occurrence ``task``
+    the command names, open or not)."""
+    if whole:
+        return txn.load_instance(instance_id)
+    return txn.load_working_set(instance_id, task)
 
 
 def _refuse_duplicate(txn: Txn, new: Instance, unique: tuple[str, ...]) -> None:

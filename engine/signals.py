@@ -35,7 +35,7 @@ class Targets(Protocol):
 
     def open_instance_heads(self, playbook: str) -> list[Instance]: ...
 
-    def load_instance(self, id: str) -> Instance: ...
+    def load_working_set(self, id: str) -> Instance: ...
 
     def get_source(self, digest: str) -> str: ...
 
@@ -50,7 +50,8 @@ class StoreTargets:
         heads: list[Instance] = self.store.list_instances(playbook=playbook, status="open")
         return heads
 
-    def load_instance(self, id: str) -> Instance:
+    def load_working_set(self, id: str) -> Instance:
+        """The whole instance (a dry run's read): a step works on it as on its working set."""
         instance: Instance = self.store.get_instance(id)
         return instance
 
@@ -109,7 +110,7 @@ def _fire_at(engine: Engine, request: SignalRequest, head: Instance, actor: str,
     if head.id in delivery.involved:
         return _refused(request, head, actor, "already changed by this command")
     try:
-        instance = delivery.targets.load_instance(head.id)
+        instance = delivery.targets.load_working_set(head.id)
         compiled = engine.playbooks.of_instance(instance, delivery.targets.get_source)
     except NotFoundError as exc:
         return _refused(request, head, actor, exc.message)

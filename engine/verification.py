@@ -253,6 +253,7 @@ FinalStates = Callable[[str], tuple[frozenset[str], dict[str, str | None]]]
 
 def _difference(told: Replayed, stored: Instance, finals: FinalStates) -> str | None:
     """The first way ``stored`` differs from what its records tell, or None."""
+    stored.require_whole("audit verify")
     if (stored.playbook, stored.version, stored.digest) != (told.playbook, told.version,
                                                             told.digest):
         return "its playbook version differs from the audit log's"

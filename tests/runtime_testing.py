@@ -32,3 +32,36 @@ def ctx(now: dt.datetime = MONDAY, practice: Practice | None = None,
     counter = itertools.count(1)
     return step.RunContext(now=now, tz=NY, calendar=calendar, practice=practice or Practice(),
                            actor="ann", new_id=lambda: f"inst{next(counter)}")
+
+
+# A playbook that gathers a long history (the tests of working sets, issue 21): intake is
+# done once, long ago; every nudge (by hand or by its timer) re-enters care, which cancels
+# the open consent and weekly check, disarms the timer, and makes new ones.
+HISTORY_PLAYBOOK = """\
+playbook: rt-history
+version: 1
+title: A long history
+roles: [staff]
+inputs:
+  note: {type: string, default: ""}
+initial: start
+states:
+  start:
+    tasks:
+      - {id: intake, title: Intake, role: staff}
+    on:
+      begin: {to: care}
+  care:
+    tasks:
+      - {id: weekly, title: "Weekly check {{ note }}", role: staff, every: 1 week}
+      - {id: consent, title: Consent, role: staff, due: 1 day}
+    timers:
+      - {after: 1 day, event: nudge}
+    on:
+      nudge: {to: care}
+      early: {to: closed, when: "done('consent')"}
+      finish: {to: closed, when: "done('intake') and all_done"}
+  closed:
+    final: true
+    outcome: finished
+"""

@@ -28,7 +28,7 @@ def _print(engine: Engine, instance: Instance, as_json: bool, line: str) -> None
 def run_cancel(engine: Engine, *, instance: str, reason: str, actor: str,
                as_json: bool) -> int:
     """``cancel INSTANCE --reason T``: close it as outcome ``cancelled``."""
-    after = engine.cancel(instance, reason, actor)
+    after = engine.cancel(instance, reason, actor, whole=as_json)
     cancelled = sum(1 for t in after.tasks
                     if t.status == "cancelled" and t.closed_at == after.updated_at)
     _print(engine, after, as_json, f"{after.id}: cancelled in state '{after.state}'"
@@ -40,7 +40,7 @@ def run_correct(engine: Engine, *, instance: str, sets: Sequence[str], input_nam
                 reason: str, actor: str, as_json: bool) -> int:
     """``correct INSTANCE --set k=v... --reason T``: set the variables, state unchanged."""
     values = given_values(sets, input_name)
-    after = engine.correct(instance, values, reason, actor)
+    after = engine.correct(instance, values, reason, actor, whole=as_json)
     _print(engine, after, as_json, f"{after.id}: corrected "
            + ", ".join(printable(name) for name in values)
            + f"; still in state '{after.state}'")
@@ -52,7 +52,7 @@ def run_assign(engine: Engine, *, task: str, person: str | None, clear: bool, ac
     """``assign TASK PERSON`` or ``assign TASK --clear``."""
     if (person is None) == (not clear):
         raise UsageError("give either PERSON or --clear")
-    after = engine.assign(task, None if clear else person, actor)
+    after = engine.assign(task, None if clear else person, actor, whole=as_json)
     _print(engine, after, as_json,
            f"{task}: unassigned (any holder of its role)" if clear
            else f"{task}: assigned to {person}")

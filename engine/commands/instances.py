@@ -76,7 +76,8 @@ def start_refusal(engine: Engine, playbook: str, exc: RefusedError) -> RefusedEr
 def run_fire(engine: Engine, *, instance: str, event: str, sets: Sequence[str],
              input_name: str | None, note: str | None, actor: str, as_json: bool) -> int:
     """``fire INSTANCE EVENT``: print where the instance is now (or the instance)."""
-    after = engine.fire(instance, event, given_values(sets, input_name), actor, note)
+    after = engine.fire(instance, event, given_values(sets, input_name), actor, note,
+                        whole=as_json)
     if as_json:
         _print_instance(engine, after)
     else:
@@ -169,7 +170,7 @@ def _raise_left_over(damaged: list[str], conflicts: list[str]) -> None:
 def run_done(engine: Engine, *, task: str, sets: Sequence[str], input_name: str | None,
              actor: str, as_json: bool) -> int:
     """``done TASK``: print where the task's instance is now (or the instance)."""
-    after = engine.done(task, given_values(sets, input_name), actor)
+    after = engine.done(task, given_values(sets, input_name), actor, whole=as_json)
     if as_json:
         _print_instance(engine, after)
     else:
@@ -315,6 +316,7 @@ class _View:
 
     def __init__(self, instance: Instance, playbook: Playbook, tz: dt.tzinfo,
                  width: int | None, task: str | None) -> None:
+        instance.require_whole("show")
         self.instance = instance
         self.playbook = playbook
         self.tz = tz

@@ -13,7 +13,7 @@ import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 Due = dt.date | dt.datetime
 _T = TypeVar("_T")
@@ -39,6 +39,7 @@ class TaskOccurrence:
     recurring: bool = False
     anchor: Due | None = None  # series start of a recurring task
     index: int = 0  # k of a recurring task's occurrence (due = anchor + k * every)
+    seq: int | None = field(default=None, compare=False)  # its row's place; None until stored
 
     @property
     def is_open(self) -> bool:
@@ -67,11 +68,29 @@ class TimerState:
     due_date: dt.date  # practice-local date of ``due``
     status: str = "armed"  # armed | fired | cancelled
     error: str | None = None  # why it cannot fire as the playbook stands (kept armed)
+    seq: int | None = field(default=None, compare=False)  # its row's place; None until stored
+
+
+class TaskHistory(Protocol):
+    """What a working set can still ask of its instance's stored task rows."""
+
+    def latest(self, task: str) -> TaskOccurrence | None:
+        """The latest stored occurrence of ``task``, or None when it has none."""
+        ...
 
 
 @dataclass(slots=True)
 class Instance:
-    """One run of a playbook for one subject."""
+    """One run of a playbook for one subject.
+
+    Loaded whole (every task occurrence and timer it ever had: what shows or checks its
+    history) or as a *working set* (``working_set``: what a step reads and changes, so that
+    the cost of an event does not grow with the instance's history): its open task
+    occurrences, any occurrence the command names, and its armed timers; ``history`` answers
+    what else a step asks (:meth:`latest_task`). The rows a working set leaves out are counted
+    (``tasks_left_out``, ``timers_left_out``), so new rows are numbered as if the lists were
+    whole. A reader of history calls :meth:`require_whole`.
+    """
 
     id: str
     playbook: str
@@ -91,6 +110,10 @@ class Instance:
     parent: str | None = None
     task_counter: int = 0
     dirty: set[str] = field(default_factory=set, compare=False)  # task/timer ids changed
+    working_set: bool = field(default=False, compare=False)  # not every task and timer
+    tasks_left_out: int = field(default=0, compare=False)  # stored rows not in ``tasks``
+    timers_left_out: int = field(default=0, compare=False)  # stored rows not in ``timers``
+    history: TaskHistory | None = field(default=None, compare=False, repr=False)
 
     def working_copy(self) -> Instance:
         """A copy the runtime may change without touching this one: tasks and timers are
@@ -105,6 +128,31 @@ class Instance:
         mine.timers = list(self.timers)
         mine.dirty = set(self.dirty)
         return mine
+
+    def require_whole(self, what: str) -> None:
+        """Refuse (a bug, never a user's error) to show or check the history of an instance
+        loaded as a working set: ``what`` needs every task and timer it ever had."""
+        if self.working_set:
+            raise RuntimeError(f"{what} needs the whole instance '{self.id}', not the working "
+                               "set a step loads")
+
+    def latest_task(self, task: str) -> TaskOccurrence | None:
+        """The latest occurrence of ``task`` as this instance now has it (what ``done()``
+        reads). Of a working set: one made since it was loaded (it has no ``seq`` yet), else
+        the latest stored one, in the state this instance holds it if it loaded it."""
+        mine = [t for t in self.tasks if t.task == task]
+        if not self.working_set or self.history is None or (mine and mine[-1].seq is None):
+            return mine[-1] if mine else None
+        stored = self.history.latest(task)
+        if stored is None:
+            return None
+        return next((t for t in mine if t.id == stored.id), stored)
+
+    @property
+    def timers_ever(self) -> int:
+        """How many timers the instance has had, its working set's left-out ones included
+        (the next timer's id is numbered after them)."""
+        return len(self.timers) + self.timers_left_out
 
     def own_task(self, task: TaskOccurrence) -> TaskOccurrence:
         """This instance's private copy of ``task``, marked as changed."""

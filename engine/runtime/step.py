@@ -215,9 +215,10 @@ class _Step:
         rc = self.rc
 
         def done(task_id: str) -> bool:  # reads the instance of the moment
-            limits.charge(len(self.inst.tasks))  # it reads every occurrence
-            latest = [t for t in self.inst.tasks if t.task == task_id]
-            return bool(latest) and latest[-1].status == "done"
+            inst = self.inst  # it reads every occurrence loaded, and a working set's store
+            limits.charge(len(inst.tasks) + (1 if inst.working_set else 0))
+            latest = inst.latest_task(task_id)
+            return latest is not None and latest.status == "done"
 
         def add_duration(start: Any, duration: str) -> Due:
             return add(_as_date_or_datetime(start), parse_duration(str(duration)),
@@ -472,7 +473,7 @@ class _Step:
         inst = self.inst
         due = self.due(timer.offset, f"timer '{timer.event}'")
         armed = TimerState(
-            id=f"{inst.id}-timer-{len(inst.timers) + 1}", instance=inst.id, state=state,
+            id=f"{inst.id}-timer-{inst.timers_ever + 1}", instance=inst.id, state=state,
             event=timer.event, due=due, due_date=self.rc.local_date(due))
         inst.timers.append(armed)
         inst.dirty.add(armed.id)

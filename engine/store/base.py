@@ -59,13 +59,26 @@ class Txn(Protocol):
     """One write transaction; every read sees, and every write joins, that transaction."""
 
     def load_instance(self, id: str) -> Instance:
-        """The instance with its tasks (in creation order) and timers; NotFoundError if none."""
+        """The whole instance: every task (in creation order) and timer it ever had;
+        NotFoundError if none."""
         ...
 
     def load_instances(self, ids: Sequence[str],
                        damaged: list[str] | None = None) -> list[Instance]:
-        """Several instances at once, in ``ids`` order; unknown ids are left out, and with a
-        ``damaged`` list so are unreadable ones (named there)."""
+        """Several whole instances at once, in ``ids`` order; unknown ids are left out, and
+        with a ``damaged`` list so are unreadable ones (named there)."""
+        ...
+
+    def load_working_set(self, id: str, task: str | None = None) -> Instance:
+        """The instance as a step reads it (``Instance.working_set``): its open tasks, the
+        occurrence ``task`` when given, its armed timers, and a reader of the latest occurrence
+        of a task in this transaction (``Instance.latest_task``); NotFoundError if none. What a
+        step costs does not grow with the instance's history."""
+        ...
+
+    def load_working_sets(self, ids: Sequence[str], damaged: list[str] | None = None,
+                          task: str | None = None) -> list[Instance]:
+        """Several working sets at once, as ``load_instances`` loads whole instances."""
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:
@@ -342,7 +355,8 @@ def instance_from_row(row: Row, tasks: Sequence[TaskOccurrence] = (),
 
 
 def task_row(task: TaskOccurrence, playbook: str, seq: int) -> dict[str, Any]:
-    """The ``tasks`` row of ``task``; ``seq`` is its position in its instance's task list."""
+    """The ``tasks`` row of ``task``; ``seq`` is its place among its instance's tasks (see
+    :func:`row_seq`)."""
     return {
         "id": task.id, "instance": task.instance, "seq": seq, "playbook": playbook,
         "state": task.state, "task": task.task, "title": task.title, "role": task.role,
@@ -365,19 +379,26 @@ def task_from_row(row: Row) -> TaskOccurrence:
 def task_from_values(values: Sequence[Any]) -> TaskOccurrence:
     """The task of a ``tasks`` row given as the values of ``TASK_COLUMNS`` in their order (a
     long list of tasks is read without a dict per row)."""
-    (id, instance, _seq, _playbook, state, task, title, role, assignee, due, due_date, status,
+    (id, instance, seq, _playbook, state, task, title, role, assignee, due, due_date, status,
      created_at, closed_at, closed_by, recurring, anchor, index) = values
     return TaskOccurrence(
         id=id, instance=instance, task=task, state=state, title=title, role=role,
         due=due_from_text(due), due_date=date_value(due_date), status=status,
         assignee=assignee, created_at=datetime_value(created_at),
         closed_at=datetime_value(closed_at), closed_by=closed_by, recurring=bool(recurring),
-        anchor=due_from_text(anchor), index=index,
+        anchor=due_from_text(anchor), index=index, seq=seq,
     )
 
 
+def row_seq(stored: int | None, position: int, left_out: int) -> int:
+    """The ``seq`` of a task or timer row: the one it was stored with, else (a new row) its
+    position in its instance's list after the rows a working set left out. An instance's
+    rows are numbered 0, 1, 2, ... in the order they were created."""
+    return stored if stored is not None else position + left_out
+
+
 def timer_row(timer: TimerState, seq: int) -> dict[str, Any]:
-    """The ``timers`` row of ``timer``; ``seq`` is its position in its instance's timer list."""
+    """The ``timers`` row of ``timer``; ``seq`` is its place among its instance's timers."""
     return {
         "id": timer.id, "instance": timer.instance, "seq": seq, "state": timer.state,
         "event": timer.event, "due": due_to_text(timer.due),
@@ -391,12 +412,12 @@ def timer_from_row(row: Row) -> TimerState:
 
 def timer_from_values(values: Sequence[Any]) -> TimerState:
     """The timer of a ``timers`` row given as the values of ``TIMER_COLUMNS`` in their order."""
-    id, instance, _seq, state, event, due_text, due_date_text, status, error = values
+    id, instance, seq, state, event, due_text, due_date_text, status, error = values
     due = due_from_text(due_text)
     due_date = date_value(due_date_text)
     assert due is not None and due_date is not None  # NOT NULL columns
     return TimerState(id=id, instance=instance, state=state, event=event, due=due,
-                      due_date=due_date, status=status, error=error)
+                      due_date=due_date, status=status, error=error, seq=seq)
 
 
 def source_rows(change: Change) -> list[dict[str, Any]]:

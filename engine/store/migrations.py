@@ -295,6 +295,16 @@ _WEB_LOGINS = """CREATE TABLE web_logins (
         )"""
 
 
+# What a step reads of an instance (``Instance.working_set``) without reading its history:
+# its open tasks and armed timers. Partial indexes: an entry per open task or armed timer (a
+# task closed is an entry removed), so they stay small and a commit writes one page of each
+# at most.
+_WORKING_SET = (
+    "CREATE INDEX tasks_open ON tasks (instance, seq) WHERE status = 'open'",
+    "CREATE INDEX timers_armed ON timers (instance, seq) WHERE status = 'armed'",
+)
+
+
 def _migrations(dialect: str) -> tuple[Migration, ...]:
     kind = _KINDS[dialect]
     return (
@@ -318,6 +328,7 @@ def _migrations(dialect: str) -> tuple[Migration, ...]:
         # period and subject, so each starts once; ``instance`` is NULL when an open
         # instance with the same ``unique`` inputs already covered it.
         Migration("0009_schedules", (_SCHEDULE_RUNS,)),
+        Migration("0010_working_set", _WORKING_SET),
     )
 
 

@@ -58,6 +58,7 @@ from .base import (
     outbox_from_row,
     outbox_row,
     record_from_row,
+    row_seq,
     source_rows,
     task_from_values,
     task_row,
@@ -114,6 +115,10 @@ class Dialect:
     # statements that stop, then restore, waiting for the disk at each commit (delivery
     # records: see ``SqlStore.relaxed_durability``)
     relax_durability: tuple[str, str] = ("", "")
+    # a join whose left table is read first: SQLite keeps the order of a CROSS JOIN (without
+    # statistics it would read every open task of the store by status); PostgreSQL plans
+    # from its statistics, and its CROSS JOIN takes no ON
+    outer_join_first: str = "JOIN"
 
     def sql(self, text: str) -> str:
         """``text`` (written with ``?``) in this dialect's placeholder style."""
@@ -156,6 +161,60 @@ def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, .
 _SELECT_INSTANCE = f"SELECT {names(INSTANCE_COLUMNS)} FROM instances"
 _SELECT_TASK = f"SELECT {names(TASK_COLUMNS)} FROM tasks"
 _SELECT_TIMER = f"SELECT {names(TIMER_COLUMNS)} FROM timers"
+# A working set's instance row with the number of task and timer rows it has (the highest
+# ``seq`` + 1: a probe of the ``(instance, seq)`` index each, where a count would read them all).
+_HEAD_COLUMNS = (*INSTANCE_COLUMNS, "task_rows", "timer_rows")
+SELECT_HEAD = (f"SELECT {names(INSTANCE_COLUMNS)}, "
+               "(SELECT max(seq) + 1 FROM tasks WHERE tasks.instance = instances.id), "
+               "(SELECT max(seq) + 1 FROM timers WHERE timers.instance = instances.id) "
+               "FROM instances")
+
+
+def _of_instances(table: str, status: str, marks: str, join: str) -> str:
+    """The rows of ``table`` in ``status`` of the instances ``marks`` stands for, by instance
+    and seq, through the partial index of that status. One instance's are read straight from
+    the index; a batch's by instance first (``join``: ``Dialect.outer_join_first``), which
+    SQLite could otherwise plan through the store-wide ``(status, due_date)`` index."""
+    columns = names(TASK_COLUMNS if table == "tasks" else TIMER_COLUMNS, "t.")
+    if marks == "?":
+        return (f"SELECT {columns} FROM {table} t WHERE t.instance = ? AND "
+                f"t.status = '{status}' ORDER BY t.seq")
+    return (f"SELECT {columns} FROM instances i {join} {table} t ON "
+            f"t.instance = i.id AND t.status = '{status}' WHERE i.id IN ({marks}) "
+            "ORDER BY t.instance, t.seq")
+
+
+def open_tasks_sql(marks: str, join: str) -> str:
+    """The open task rows of the instances ``marks`` stands for (``tasks_open``)."""
+    return _of_instances("tasks", "open", marks, join)
+
+
+def armed_timers_sql(marks: str, join: str) -> str:
+    """The armed timers of the instances ``marks`` stands for (``timers_armed``)."""
+    return _of_instances("timers", "armed", marks, join)
+
+
+LATEST_TASK = f"{_SELECT_TASK} WHERE instance = ? AND task = ? ORDER BY seq DESC LIMIT 1"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTasks:
+    """A working set's view of its stored task rows (``runtime.instance.TaskHistory``), read
+    through the transaction that loaded it."""
+
+    queries: Queries
+    instance: str
+
+    def latest(self, task: str) -> TaskOccurrence | None:
+        return self.queries.latest_task(self.instance, task)
+
+
+def _with_task(rows: list[Any], named: Iterable[Sequence[Any]]) -> list[Any]:
+    """``rows`` (task rows by instance and seq) with the ``named`` ones, each once, in order."""
+    unique = {row[_ID]: row for row in (*rows, *named)}
+    return sorted(unique.values(), key=_BY_INSTANCE_SEQ)
+
+
 _INSERT_SOURCE = insert_sql("sources", SOURCE_COLUMNS, " ON CONFLICT (digest) DO NOTHING")
 _INSERT_INSTANCE = insert_sql("instances", INSTANCE_COLUMNS)
 # An update leaves out what cannot have changed, so the ``(playbook, status)`` index is
@@ -232,6 +291,38 @@ class Queries:
                               "ORDER BY instance, seq", ids).fetchall()
         found = {i.id: i for i in _assemble(rows, tasks, timers, damaged)}
         return [found[i] for i in ids if i in found]
+
+    def load_working_sets(self, ids: Sequence[str], lock: bool = False,
+                          damaged: list[str] | None = None,
+                          task: str | None = None) -> list[Instance]:
+        """Several instances as working sets (``Instance.working_set``), in ``ids`` order:
+        each with its open task occurrences (and the occurrence ``task`` when given), its armed
+        timers, how many rows of each it has (what new rows are numbered after), and a reader
+        of the latest occurrence of a task (``StoredTasks``: what ``done('task')`` asks, in
+        this transaction). Unknown ids are left out; see ``_assemble`` for ``damaged``. Three
+        queries, each through an index of the instance's rows (the partial ``tasks_open`` and
+        ``timers_armed`` hold only open tasks and armed timers)."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        suffix = self.dialect.lock_for_update if lock else ""
+        rows = self.fetch(f"{SELECT_HEAD} WHERE id IN ({marks}) ORDER BY id{suffix}", ids,
+                          _HEAD_COLUMNS)
+        join = self.dialect.outer_join_first
+        tasks = self.execute(open_tasks_sql(marks, join), ids).fetchall()
+        if task is not None and all(row[_ID] != task for row in tasks):  # a closed one
+            tasks = _with_task(tasks, self.execute(f"{_SELECT_TASK} WHERE id = ?", (task,)))
+        timers = self.execute(armed_timers_sql(marks, join), ids).fetchall()
+        found = {i.id: i for i in _assemble(rows, tasks, timers, damaged, working=True)}
+        for instance in found.values():
+            instance.history = StoredTasks(self, instance.id)
+        return [found[i] for i in ids if i in found]
+
+    def latest_task(self, instance: str, task: str) -> TaskOccurrence | None:
+        """The latest occurrence of ``task`` in ``instance``, or None: the ``(instance, seq)``
+        index read backwards from the newest row until one is that task's."""
+        row = self.execute(LATEST_TASK, (instance, task)).fetchone()
+        return None if row is None else task_from_values(row)
 
     def get_source(self, digest: str) -> str:
         row = self.execute("SELECT text FROM sources WHERE digest = ?", (digest,)).fetchone()
@@ -370,12 +461,14 @@ def _role_filter(where: list[str], params: list[str], roles: Collection[str] | N
 
 
 def _assemble(rows: Sequence[Row], task_rows: Iterable[Sequence[Any]],
-              timer_rows: Iterable[Sequence[Any]], damaged: list[str] | None) -> list[Instance]:
+              timer_rows: Iterable[Sequence[Any]], damaged: list[str] | None,
+              working: bool = False) -> list[Instance]:
     """Instances from their rows, in ``rows`` order; their tasks and timers from rows of
     ``TASK_COLUMNS`` and ``TIMER_COLUMNS`` values (read without a dict per row: an instance's
     history can be long). A row that cannot be read (edited or corrupted outside frontdesk)
     raises ``DamagedRowsError`` naming it, or, given a ``damaged`` list, is named there and
-    left out so the other instances can be handled."""
+    left out so the other instances can be handled. ``working``: the rows are working sets,
+    and ``rows`` count each instance's ``task_rows`` and ``timer_rows``."""
     tasks: dict[str, list[Sequence[Any]]] = defaultdict(list)
     timers: dict[str, list[Sequence[Any]]] = defaultdict(list)
     for values in task_rows:
@@ -385,9 +478,14 @@ def _assemble(rows: Sequence[Row], task_rows: Iterable[Sequence[Any]],
     found = []
     for row in rows:
         try:
-            found.append(instance_from_row(
+            instance = instance_from_row(
                 row, [task_from_values(t) for t in tasks[row["id"]]],
-                [timer_from_values(t) for t in timers[row["id"]]]))
+                [timer_from_values(t) for t in timers[row["id"]]])
+            if working:
+                instance.working_set = True
+                instance.tasks_left_out = (row["task_rows"] or 0) - len(instance.tasks)
+                instance.timers_left_out = (row["timer_rows"] or 0) - len(instance.timers)
+            found.append(instance)
         except (ValueError, TypeError, KeyError) as exc:
             if damaged is None:
                 raise DamagedRowsError([str(row["id"])]) from exc
@@ -397,6 +495,8 @@ def _assemble(rows: Sequence[Row], task_rows: Iterable[Sequence[Any]],
 
 _INSTANCE = TASK_COLUMNS.index("instance")
 assert TIMER_COLUMNS.index("instance") == _INSTANCE
+_ID = TASK_COLUMNS.index("id")
+_BY_INSTANCE_SEQ = operator.itemgetter(_INSTANCE, TASK_COLUMNS.index("seq"))
 
 
 def audit_query(instance: str | None, since: dt.date | dt.datetime | None,
@@ -457,6 +557,18 @@ class SqlTxn:
     def load_instances(self, ids: Sequence[str],
                        damaged: list[str] | None = None) -> list[Instance]:
         instances = self._q.load_instances(ids, lock=True, damaged=damaged)
+        self._stored_sources.update(i.digest for i in instances)
+        return instances
+
+    def load_working_set(self, id: str, task: str | None = None) -> Instance:
+        found = self.load_working_sets([id], task=task)
+        if not found:
+            raise NotFoundError(f"unknown instance '{id}'")
+        return found[0]
+
+    def load_working_sets(self, ids: Sequence[str], damaged: list[str] | None = None,
+                          task: str | None = None) -> list[Instance]:
+        instances = self._q.load_working_sets(ids, lock=True, damaged=damaged, task=task)
         self._stored_sources.update(i.digest for i in instances)
         return instances
 
@@ -567,11 +679,13 @@ class SqlTxn:
         change must not grow with the instance's history), or all of a new instance."""
         dirty = inst.dirty
         self._q.executemany(_UPSERT_TASK, [
-            values(task_row(task, inst.playbook, seq), TASK_COLUMNS)
-            for seq, task in enumerate(inst.tasks) if everything or task.id in dirty])
+            values(task_row(task, inst.playbook, row_seq(task.seq, at, inst.tasks_left_out)),
+                   TASK_COLUMNS)
+            for at, task in enumerate(inst.tasks) if everything or task.id in dirty])
         self._q.executemany(_UPSERT_TIMER, [
-            values(timer_row(timer, seq), TIMER_COLUMNS)
-            for seq, timer in enumerate(inst.timers) if everything or timer.id in dirty])
+            values(timer_row(timer, row_seq(timer.seq, at, inst.timers_left_out)),
+                   TIMER_COLUMNS)
+            for at, timer in enumerate(inst.timers) if everything or timer.id in dirty])
 
     def _append_audit(self, change: Change) -> None:
         q = self._q

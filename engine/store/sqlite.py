@@ -92,7 +92,8 @@ def _no_lock(conn: Connection) -> None:
 
 SQLITE = Dialect(name="sqlite", placeholder="?", instance_order="rowid", lock_for_update="",
                  lock_chain=_no_lock, after_import=_no_lock,
-                 relax_durability=("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"))
+                 relax_durability=("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"),
+                 outer_join_first="CROSS JOIN")
 
 
 class SQLiteStore(SqlStore):

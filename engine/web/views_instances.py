@@ -196,6 +196,7 @@ def _instance_view(instance_id: str, *, event: str | None = None,
                    status: int = 200) -> tuple[str, int]:
     engine = g.engine
     instance = engine.get_instance(instance_id)
+    instance.require_whole("the instance page")
     playbook = engine.playbook_of(instance)
     ws = engine.workspace
     events = [{"name": e["name"], "controls": forms.controls(
