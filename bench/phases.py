@@ -127,7 +127,8 @@ def _targets() -> list[tuple[Any, str, str]]:
     targets += [(sandbox, name, _EXPRESSIONS)
                 for name in ("compile_evaluator", "compile_template")]
     targets += [(audit, "chain_with_data", _AUDIT), (sql.SqlTxn, "apply", _ROWS),
-                (sql.SqlTxn, "load_instance", _LOAD), (sql.SqlTxn, "load_instances", _LOAD)]
+                (sql.SqlTxn, "load_instance", _LOAD), (sql.SqlTxn, "load_instances", _LOAD),
+                (sql.SqlTxn, "load_working_set", _LOAD), (sql.SqlTxn, "load_working_sets", _LOAD)]
     return [(owner, name, phase) for owner, name, phase in targets if hasattr(owner, name)]
 
 
