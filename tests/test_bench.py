@@ -65,14 +65,7 @@ def test_bench_stores_are_simulated_and_verify_in_full(tmp_path: Path) -> None:
 def test_profile_splits_each_workload(tmp_path: Path) -> None:
     """``python -m bench.profile`` prints, for each workload, the time per item, the SQL
     statements by kind (a commit among them) and the Python by subsystem."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env["FRONTDESK_BENCH_CACHE"] = str(tmp_path / "stores")
-    result = subprocess.run([sys.executable, "-m", "bench.profile", "--items", "30"], cwd=REPO,
-                            env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    blocks = [b for b in result.stdout.split("\n\n") if "us per item over 30 items" in b]
-    assert [b.split()[0] for b in blocks] == ["event", "spiff", "fire", "tick"]
-    for block in blocks:
+    for block in _workload_blocks(tmp_path, "bench.profile"):
         lines = block.splitlines()
         assert any(line.split()[:2] == ["sql", "COMMIT"] for line in lines), block
         groups = [line for line in lines if line.startswith("  py ")]
@@ -83,14 +76,7 @@ def test_profile_splits_each_workload(tmp_path: Path) -> None:
 def test_phases_add_up_to_the_time_per_item(tmp_path: Path) -> None:
     """``python -m bench.phases`` prints, for each workload, its time per item split into
     phases (the commit, SQL statements, the step, the audit chain ...) that add up to it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env["FRONTDESK_BENCH_CACHE"] = str(tmp_path / "stores")
-    result = subprocess.run([sys.executable, "-m", "bench.phases", "--items", "30"], cwd=REPO,
-                            env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    blocks = [b for b in result.stdout.split("\n\n") if "us per item over 30 items" in b]
-    assert [b.split()[0] for b in blocks] == ["event", "spiff", "fire", "tick"]
-    for block in blocks:
+    for block in _workload_blocks(tmp_path, "bench.phases"):
         head, *lines = [line for line in block.splitlines() if line and not line.startswith("#")]
         total = int(head.split(": ")[1].split(" us")[0].replace(",", ""))
         phases = {line[:78].strip(): int(line[78:].split(" us")[0]) for line in lines}
@@ -111,3 +97,16 @@ def test_clocked_phases_leave_the_code_as_it_was() -> None:
     with clocked(Clocks()):
         assert Engine.fire is not fire and audit.chain_with_data is not chain
     assert Engine.fire is fire and audit.chain_with_data is chain
+
+
+def _workload_blocks(tmp_path: Path, module: str) -> list[str]:
+    """The output blocks of ``python -m <module> --items 30``, one per workload, in the order
+    event, spiff, fire --all, tick."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    env["FRONTDESK_BENCH_CACHE"] = str(tmp_path / "stores")
+    result = subprocess.run([sys.executable, "-m", module, "--items", "30"], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    blocks = [b for b in result.stdout.split("\n\n") if "us per item over 30 items" in b]
+    assert [b.split()[0] for b in blocks] == ["event", "spiff", "fire", "tick"]
+    return blocks
