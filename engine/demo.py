@@ -137,7 +137,7 @@ def run_demo(*, home: Path | None) -> int:
         _story(chosen)
     click.echo(f"\n(demo finished in {time.perf_counter() - began:.1f} s"
                + (f"; its store is {chosen / 'frontdesk.db'})" if chosen else
-                  "; its temporary home is gone. Keep one with --home DIR)"))
+                  "; its temporary home is gone. Keep one with: frontdesk --home DIR demo)"))
     return ExitCode.OK
 
 
